@@ -1,0 +1,56 @@
+"""The Backend extension point: where the parts of a test world run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Literal, Protocol
+
+from harness.topology import AddressPlan
+
+#: What a started program is to the harness; a backend may pick an image or rootfs by role.
+Role = Literal["toxiproxy", "site", "mta"]
+
+
+class Service(Protocol):
+    """A running program of the test world (a process, a container)."""
+
+    name: str
+
+    def add_listener(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener`` with each later line of the program's output."""
+
+    def wait_for_line(self, predicate: Callable[[str], bool], timeout: float, what: str) -> str:
+        """Wait for a line of output; raise if the program exits or the time runs out."""
+
+    def send(self, line: str) -> None:
+        """Write a line to the program's standard input."""
+
+    @property
+    def returncode(self) -> int | None:
+        """None while running."""
+
+    def tail(self, lines: int = 15) -> str:
+        """The last lines of output, for error messages."""
+
+    def stop(self, grace: float = 5.0) -> None:
+        """Stop the program and everything it started. Idempotent."""
+
+
+class Backend(Protocol):
+    """Runs the programs of one test world and owns everything they leave behind."""
+
+    name: str
+    #: Where each part listens, as the MTA and the harness see it.
+    addresses: AddressPlan
+    #: Scratch folder of this run (configs, queues, logs); removed by :meth:`close`.
+    workdir: Path
+
+    def spawn(self, role: Role, name: str, argv: Sequence[str]) -> Service:
+        """Start a long-running program."""
+
+    def run(self, role: Role, argv: Sequence[str], timeout: float = 30.0) -> str:
+        """Run a short command beside ``role`` (e.g. a queue listing) and return its output."""
+
+    def close(self) -> None:
+        """Stop every program this backend started and remove what it created."""

@@ -1,0 +1,69 @@
+"""The ``local`` backend: every part is a child process on loopback. No Docker needed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from harness.backends.base import Role
+from harness.backends.process import ManagedProcess
+from harness.errors import HarnessError
+from harness.reaper import reap_orphans
+from harness.runtime import RunContext
+from harness.topology import AddressPlan
+
+
+class LocalBackend:
+    """Child processes, each in its own process group, labelled with the run id."""
+
+    name = "local"
+
+    def __init__(self) -> None:
+        self.reaped = reap_orphans()  # what killed runs left, before we take any address
+        self.run_context = RunContext.create()
+        self.addresses = AddressPlan(self.run_context.lease.slot)
+        self.workdir: Path = self.run_context.workdir
+        self.logs = self.workdir / "logs"
+        self.logs.mkdir()
+        self._services: list[ManagedProcess] = []
+        self._env = {
+            **os.environ,
+            **self.run_context.labels,
+            "PYTHONUNBUFFERED": "1",
+            # Children import the harness exactly as this process does.
+            "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+        }
+
+    @property
+    def run_id(self) -> str:
+        return self.run_context.run_id
+
+    def spawn(self, role: Role, name: str, argv: Sequence[str]) -> ManagedProcess:
+        service = ManagedProcess(
+            name, argv, env=self._env, log_path=self.logs / f"{name}.log", cwd=self.workdir
+        )
+        self._services.append(service)
+        return service
+
+    def run(self, role: Role, argv: Sequence[str], timeout: float = 30.0) -> str:
+        try:
+            done = subprocess.run(
+                list(argv), env=self._env, capture_output=True, text=True, timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise HarnessError(f"{argv[0]} did not finish within {timeout:g} s") from exc
+        if done.returncode != 0:
+            raise HarnessError(
+                f"{' '.join(argv)} failed with status {done.returncode}: {done.stderr.strip()}"
+            )
+        return done.stdout
+
+    def close(self) -> None:
+        for service in reversed(self._services):
+            service.stop()
+        self._services.clear()
+        self.run_context.close()

@@ -1,0 +1,168 @@
+"""A child process the harness owns: labelled, in its own process group, its output watched.
+
+Output is read by a thread as it comes, written to a log file, kept in a short tail for
+error messages, and handed to listeners, so callers wait on *lines* (events) rather than
+sleeping and polling.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import subprocess
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from harness.clock import Deadline
+from harness.errors import DeadlineExceeded, HarnessError
+
+LineListener = Callable[[str], None]
+
+
+class ManagedProcess:
+    """One child process: started in a new session, stopped with its whole group."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        log_path: Path,
+        cwd: Path | None = None,
+    ) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.log_path = log_path
+        self._listeners: list[LineListener] = []
+        self._tail: collections.deque[str] = collections.deque(maxlen=40)
+        self._changed = threading.Condition()
+        self._eof = False
+        self._log = log_path.open("a", encoding="utf-8")
+        try:
+            self._popen = subprocess.Popen(
+                self.argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=dict(env),
+                cwd=cwd,
+                text=True,
+                bufsize=1,
+                start_new_session=True,  # its own group: stop() takes its children too
+            )
+        except OSError as exc:
+            self._log.close()
+            raise HarnessError(f"cannot start {name} ({self.argv[0]}): {exc.strerror}") from exc
+        self._reader = threading.Thread(target=self._read, name=f"read-{name}", daemon=True)
+        self._reader.start()
+
+    @property
+    def pid(self) -> int:
+        return self._popen.pid
+
+    def add_listener(self, listener: LineListener) -> None:
+        """Call ``listener`` with every later line of output (from the reader thread)."""
+        with self._changed:
+            self._listeners.append(listener)
+
+    def _read(self) -> None:
+        assert self._popen.stdout is not None
+        for raw in self._popen.stdout:
+            line = raw.rstrip("\n")
+            self._log.write(line + "\n")
+            self._log.flush()
+            with self._changed:
+                self._tail.append(line)
+                listeners = list(self._listeners)
+                self._changed.notify_all()
+            for listener in listeners:
+                listener(line)
+        with self._changed:
+            self._eof = True
+            self._changed.notify_all()
+        self._log.close()
+
+    def tail(self, lines: int = 15) -> str:
+        """The last lines of output, for error messages."""
+        with self._changed:
+            return "\n".join(list(self._tail)[-lines:])
+
+    def wait_for_line(self, predicate: Callable[[str], bool], timeout: float, what: str) -> str:
+        """Wait until a line of output satisfies ``predicate``; fail fast if the process exits.
+
+        Recent lines count too, so a line printed just before the call is not missed.
+        """
+        found: list[str] = []
+
+        def listen(line: str) -> None:
+            if predicate(line):
+                with self._changed:
+                    found.append(line)
+                    self._changed.notify_all()
+
+        with self._changed:
+            for line in self._tail:
+                if predicate(line):
+                    return line
+            self._listeners.append(listen)
+        deadline = Deadline.after(timeout)
+        try:
+            with self._changed:
+                while not found:
+                    if self._eof:
+                        raise HarnessError(
+                            f"{self.name} closed its output (exit status {self._popen.poll()}) before {what}; "
+                            f"last output:\n{self.tail()}"
+                        )
+                    if deadline.passed():
+                        raise DeadlineExceeded(
+                            f"{self.name} did not show {what} within {timeout:g} s; "
+                            f"last output:\n{self.tail()}"
+                        )
+                    self._changed.wait(deadline.remaining())
+                return found[0]
+        finally:
+            with self._changed:
+                self._listeners.remove(listen)
+
+    def send(self, line: str) -> None:
+        """Write one line to the process's standard input."""
+        stdin = self._popen.stdin
+        if stdin is None or self.returncode is not None:
+            raise HarnessError(f"{self.name} is not running; last output:\n{self.tail()}")
+        try:
+            stdin.write(line + "\n")
+            stdin.flush()
+        except (BrokenPipeError, ValueError) as exc:
+            raise HarnessError(f"{self.name} stopped reading its input: {exc}") from exc
+
+    @property
+    def returncode(self) -> int | None:
+        return self._popen.poll()
+
+    def stop(self, grace: float = 5.0) -> None:
+        """SIGTERM the process group, SIGKILL it after ``grace`` seconds. Idempotent."""
+        if self._popen.poll() is None:
+            self._signal_group(signal.SIGTERM)
+            try:
+                self._popen.wait(grace)
+            except subprocess.TimeoutExpired:
+                self._signal_group(signal.SIGKILL)
+                self._popen.wait()
+        # The leader may be gone while members of its group live on: sweep them too.
+        self._signal_group(signal.SIGKILL)
+        self._reader.join(timeout=grace)
+        if self._popen.stdin is not None:
+            try:
+                self._popen.stdin.close()
+            except BrokenPipeError:
+                pass
+
+    def _signal_group(self, sig: signal.Signals) -> None:
+        try:
+            os.killpg(self._popen.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass

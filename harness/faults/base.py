@@ -1,0 +1,58 @@
+"""The Fault extension point: what is done to a link, and how it is undone."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
+
+from harness.links.link import Link
+
+
+@runtime_checkable
+class Fault(Protocol):
+    """Something done to one link. ``apply`` and ``heal`` may be called at any moment."""
+
+    #: Short name used in scenarios, reports and on the command line.
+    kind: str
+
+    def apply(self, link: Link) -> None:
+        """Start the fault on ``link``."""
+
+    def heal(self, link: Link) -> None:
+        """Undo exactly what :meth:`apply` did."""
+
+    def describe(self) -> str:
+        """What the MTA sees, in a few words, for reports."""
+
+
+#: Builds a fault for a property bound (seconds): "latency beyond the bound" needs the bound.
+FaultFactory = Callable[[float], Fault]
+
+_REGISTRY: dict[str, FaultFactory] = {}
+
+
+def register_fault(kind: str) -> Callable[[FaultFactory], FaultFactory]:
+    """Make a fault available by name to suites, scenarios and the CLI."""
+
+    def decorate(factory: FaultFactory) -> FaultFactory:
+        if kind in _REGISTRY:
+            raise ValueError(f"fault kind {kind!r} is registered twice")
+        _REGISTRY[kind] = factory
+        return factory
+
+    return decorate
+
+
+def fault_kinds() -> list[str]:
+    """Registered fault kinds, in registration order (the simplest first, for shrinking)."""
+    return list(_REGISTRY)
+
+
+def make_fault(kind: str, bound: float) -> Fault:
+    try:
+        factory = _REGISTRY[kind]
+    except KeyError:
+        raise ValueError(
+            f"unknown fault kind {kind!r}; known: {', '.join(_REGISTRY)}"
+        ) from None
+    return factory(bound)

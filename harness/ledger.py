@@ -1,0 +1,178 @@
+"""The ledger: every message the harness sends, and what became of it.
+
+A message is *refused* (the MTA said no at submission), *pending* (accepted, not yet seen
+anywhere), *delivered* (seen at a site, possibly more than once, possibly at the wrong one) or
+*bounced* (a DSN for it reached the bounce sink). A message never leaves the books: there is
+no way to remove a record, and every site event is either booked against a record or kept as
+a stray.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.clock import Deadline
+
+
+class Status(enum.Enum):
+    REFUSED = "refused"
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    BOUNCED = "bounced"
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """One copy of a message seen at a site."""
+
+    site: str
+    at: float
+    connection: str
+
+
+@dataclass
+class MessageRecord:
+    """One message: where it was addressed, when it was submitted, what became of it."""
+
+    id: str
+    site: str
+    rcpt: str
+    submitted_at: float
+    accepted_at: float | None = None
+    refusal: str | None = None
+    arrivals: list[Arrival] = field(default_factory=list)
+    bounces: list[float] = field(default_factory=list)
+
+    @property
+    def status(self) -> Status:
+        if self.refusal is not None:
+            return Status.REFUSED
+        if self.arrivals:
+            return Status.DELIVERED
+        if self.bounces:
+            return Status.BOUNCED
+        return Status.PENDING
+
+    @property
+    def settled(self) -> bool:
+        """Nothing more is expected of this message."""
+        return self.status is not Status.PENDING
+
+    @property
+    def first_arrival(self) -> Arrival | None:
+        return min(self.arrivals, key=lambda a: a.at) if self.arrivals else None
+
+    def latency(self) -> float | None:
+        """Seconds from acceptance to the first arrival anywhere."""
+        first = self.first_arrival
+        if first is None or self.accepted_at is None:
+            return None
+        return first.at - self.accepted_at
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "site": self.site,
+            "rcpt": self.rcpt,
+            "status": self.status.value,
+            "submitted_at": self.submitted_at,
+            "accepted_at": self.accepted_at,
+            "refusal": self.refusal,
+            "latency": self.latency(),
+            "arrivals": [a.__dict__ for a in self.arrivals],
+            "bounces": self.bounces,
+        }
+
+
+class Ledger:
+    """Thread-safe books for one example; site events arrive from reader threads."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self._records: dict[str, MessageRecord] = {}
+        self._strays: list[dict[str, Any]] = []
+        self._numbers = itertools.count(1)
+        self._changed = threading.Condition()
+
+    # -- booking ---------------------------------------------------------------------------
+
+    def open(self, site: str, domain: str, at: float) -> MessageRecord:
+        """Book a new message to ``site`` before it is submitted; its id is unique here."""
+        with self._changed:
+            message_id = f"{self.prefix}m{next(self._numbers)}"
+            record = MessageRecord(message_id, site, f"{message_id}@{domain}", submitted_at=at)
+            self._records[message_id] = record
+            return record
+
+    def accepted(self, message_id: str, at: float) -> None:
+        with self._changed:
+            self._records[message_id].accepted_at = at
+            self._changed.notify_all()
+
+    def refused(self, message_id: str, reason: str) -> None:
+        with self._changed:
+            self._records[message_id].refusal = reason
+            self._changed.notify_all()
+
+    def on_site_event(self, event: dict[str, Any]) -> None:
+        """Book a ``message`` event from a site: a delivery, or a bounce at the bounce sink."""
+        if event.get("event") != "message":
+            return
+        with self._changed:
+            if event.get("mail_from") == "":
+                # A DSN: the original's id is quoted in its headers.
+                ids = [i for i in event.get("harness_ids", []) if i in self._records]
+                for message_id in ids:
+                    self._records[message_id].bounces.append(float(event["t"]))
+                if not ids:
+                    self._strays.append(event)
+            else:
+                booked = False
+                for rcpt in event.get("rcpts", []):
+                    record = self._records.get(str(rcpt).partition("@")[0])
+                    if record is not None:
+                        record.arrivals.append(
+                            Arrival(str(event["site"]), float(event["t"]),
+                                    str(event.get("connection", "")))
+                        )
+                        booked = True
+                if not booked:
+                    self._strays.append(event)
+            self._changed.notify_all()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def records(self) -> list[MessageRecord]:
+        with self._changed:
+            return list(self._records.values())
+
+    def strays(self) -> list[dict[str, Any]]:
+        """Site events that match no message of this ledger."""
+        with self._changed:
+            return list(self._strays)
+
+    def wait_until(self, predicate: Callable[[list[MessageRecord]], bool],
+                   deadline: Deadline) -> bool:
+        """Wait for ``predicate(records)`` to hold; False if the deadline came first.
+
+        Woken by every booking, so it reacts to a delivery at once and never sleeps blindly.
+        """
+        with self._changed:
+            while not predicate(list(self._records.values())):
+                if deadline.passed():
+                    return False
+                self._changed.wait(deadline.remaining())
+            return True
+
+    def counts(self) -> dict[str, int]:
+        with self._changed:
+            counts = {s.value: 0 for s in Status}
+            for record in self._records.values():
+                counts[record.status.value] += 1
+            counts["strays"] = len(self._strays)
+            return counts

@@ -1,0 +1,54 @@
+"""Finding and starting the real Toxiproxy server (built from its Go module by ``make setup``)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from harness.backends.base import Backend, Service
+from harness.clock import Deadline
+from harness.errors import UsageError
+from harness.links.toxiproxy import ToxiproxyClient
+from harness.net import wait_for_port
+
+TOXIPROXY_VERSION = "2.12.0"
+#: Where ``make setup`` puts the server, relative to the project root.
+PROJECT_BINARY = Path(".tools/bin/toxiproxy-server")
+
+
+def toxiproxy_binary() -> Path:
+    """The server binary: ``$MTA_HARNESS_TOXIPROXY``, the project's build, or PATH."""
+    override = os.environ.get("MTA_HARNESS_TOXIPROXY")
+    if override:
+        path = Path(override)
+        if not os.access(path, os.X_OK):
+            raise UsageError(f"MTA_HARNESS_TOXIPROXY={override} is not an executable file")
+        return path
+    project_root = Path(__file__).resolve().parents[2]
+    for candidate in (project_root / PROJECT_BINARY, Path.cwd() / PROJECT_BINARY):
+        if os.access(candidate, os.X_OK):
+            return candidate
+    found = shutil.which("toxiproxy-server")
+    if found:
+        return Path(found)
+    raise UsageError(
+        f"Toxiproxy server not found: run `make setup` (builds v{TOXIPROXY_VERSION} into "
+        f"{PROJECT_BINARY}) or set MTA_HARNESS_TOXIPROXY to a toxiproxy-server binary"
+    )
+
+
+def start_toxiproxy(backend: Backend, timeout: float = 15.0) -> tuple[Service, ToxiproxyClient]:
+    """Start Toxiproxy with its API on the run's loopback address; wait until it answers."""
+    api = backend.addresses.toxiproxy_api
+    service = backend.spawn(
+        "toxiproxy", "toxiproxy",
+        [str(toxiproxy_binary()), "-host", api.host, "-port", str(api.port)],
+    )
+    deadline = Deadline.after(timeout)
+    service.wait_for_line(
+        lambda line: "Starting Toxiproxy HTTP server" in line, timeout, "its API starting"
+    )
+    # That log line comes just before the listener opens.
+    wait_for_port(api, deadline, "Toxiproxy's API")
+    return service, ToxiproxyClient(api)

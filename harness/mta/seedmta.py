@@ -1,0 +1,68 @@
+"""Adapter for ``seedmta``, the harness's own model of the Q193760 MTA.
+
+``seedmta-sync`` has the bug (one delivery loop for all sites) and must fail certification;
+``seedmta-async`` has the fix (a loop per next hop) and must pass. Together they prove that a
+suite can tell the two apart.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from dataclasses import dataclass
+
+from harness import __version__
+from harness.mta.base import CommandRunner, MtaIdentity, MtaPlan, QueueEntry, digest
+
+#: The model's per-attempt connect and greeting timeout, like a real MTA's: long against the
+#: harness's delivery bound, so a sync loop waiting it out visibly stalls healthy sites.
+DEFAULT_TIMEOUT = 10.0
+
+
+@dataclass
+class SeedMta:
+    """The seed model in one of its two modes."""
+
+    mode: str
+
+    @property
+    def name(self) -> str:
+        return f"seedmta-{self.mode}"
+
+    def _argv(self, plan: MtaPlan) -> list[str]:
+        argv = [
+            sys.executable, "-m", "harness.seedmta", "serve",
+            "--mode", self.mode,
+            "--listen", str(plan.listen),
+            "--queue", str(plan.workdir / "queue"),
+            "--timeout", str(plan.timers.get("timeout", DEFAULT_TIMEOUT)),
+            "--min-backoff", str(plan.timers.get("min_backoff", 0.5)),
+            "--max-backoff", str(plan.timers.get("max_backoff", 2.0)),
+        ]
+        for domain, link in sorted(plan.routes.items()):
+            argv += ["--route", f"{domain}={link}"]
+        return argv
+
+    def command(self, plan: MtaPlan) -> list[str]:
+        (plan.workdir / "queue").mkdir(parents=True, exist_ok=True)
+        return self._argv(plan)
+
+    def is_ready(self, line: str) -> bool:
+        return line.startswith("seedmta: ready on ")
+
+    def queue(self, plan: MtaPlan, run: CommandRunner) -> list[QueueEntry]:
+        out = run("mta", [sys.executable, "-m", "harness.seedmta", "queue",
+                          "--queue", str(plan.workdir / "queue")])
+        return [
+            QueueEntry(str(e["qid"]), tuple(e["rcpts"]), str(e.get("last_error", "")))
+            for e in json.loads(out)
+        ]
+
+    def purge(self, plan: MtaPlan) -> None:
+        shutil.rmtree(plan.workdir / "queue", ignore_errors=True)
+
+    def identity(self, plan: MtaPlan, run: CommandRunner) -> MtaIdentity:
+        # The argv is the whole configuration; the queue path differs per run, so leave it out.
+        config = [a for a in self._argv(plan) if not a.endswith("/queue")]
+        return MtaIdentity(self.name, __version__, digest(*config[1:]))

@@ -1,0 +1,88 @@
+"""Remove what killed runs left behind: labelled processes and scratch folders.
+
+Called at the start of every run and by ``mta-harness gc``. It only touches things that
+carry this harness's labels and whose owning process is gone, so two live runs never
+reap each other.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.runtime import OWNER_LABEL, RUN_LABEL, owner_alive, runtime_root
+
+
+@dataclass
+class ReapReport:
+    """What one reaping pass removed."""
+
+    processes: list[int] = field(default_factory=list)
+    folders: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.processes or self.folders)
+
+    def describe(self) -> str:
+        return (
+            f"removed {len(self.processes)} orphaned process(es) and "
+            f"{len(self.folders)} scratch folder(s) of killed runs"
+        )
+
+
+def labelled_processes() -> dict[int, tuple[str, str]]:
+    """Every process on the machine carrying our labels: pid -> (run id, owner)."""
+    found: dict[int, tuple[str, str]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "environ").read_bytes()
+        except OSError:
+            continue  # gone, or not ours to read
+        env = dict(
+            item.split(b"=", 1) for item in raw.split(b"\0") if b"=" in item
+        )
+        run = env.get(RUN_LABEL.encode())
+        owner = env.get(OWNER_LABEL.encode())
+        if run is not None and owner is not None:
+            found[int(entry.name)] = (run.decode(), owner.decode())
+    return found
+
+
+def _kill(pid: int) -> None:
+    # Kill the whole group first: an MTA's own children may have dropped our labels.
+    try:
+        os.killpg(os.getpgid(pid), signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def reap_orphans() -> ReapReport:
+    """Kill labelled processes and delete scratch folders whose owner has died."""
+    report = ReapReport()
+    me = os.getpid()
+    for pid, (_run, owner) in labelled_processes().items():
+        if pid != me and not owner_alive(owner):
+            _kill(pid)
+            report.processes.append(pid)
+    runs = runtime_root() / "runs"
+    if runs.is_dir():
+        for folder in runs.iterdir():
+            if folder.name.startswith("."):
+                continue  # a run folder being created right now
+            try:
+                owner = (folder / "owner").read_text().strip()
+            except OSError:
+                owner = ""
+            if not owner_alive(owner):
+                shutil.rmtree(folder, ignore_errors=True)
+                report.folders.append(folder.name)
+    return report

@@ -1,0 +1,74 @@
+"""Command line of the seed model: ``serve`` runs it, ``queue`` lists its queue as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+
+from harness.seedmta.queue import DiskQueue, read_queue
+from harness.seedmta.relay import AsyncScheduler, IntakeHandler, Policy, Route, SyncScheduler, log
+
+
+def parse_route(text: str) -> tuple[str, Route]:
+    domain, sep, hostport = text.partition("=")
+    host, _, port = hostport.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"route must look like DOMAIN=HOST:PORT, not {text!r}")
+    return domain.lower(), (host, int(port))
+
+
+def serve(args: argparse.Namespace) -> int:
+    host, _, port = args.listen.rpartition(":")
+    routes = dict(args.route)
+    queue = DiskQueue(Path(args.queue))
+    policy = Policy(args.timeout, args.min_backoff, args.max_backoff)
+    scheduler_type = SyncScheduler if args.mode == "sync" else AsyncScheduler
+    scheduler = scheduler_type(queue, routes, policy)
+    controller = Controller(
+        IntakeHandler(queue, routes, scheduler.wake),
+        hostname=host, port=int(port), server_hostname="seedmta.test", ready_timeout=10,
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    controller.start()
+    scheduler.start()
+    log(f"ready on {args.listen} mode={args.mode} queued={len(queue.snapshot())}")
+    stop.wait()
+    scheduler.stop()
+    controller.stop()
+    log("stopped")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="seedmta", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("serve", help="accept mail and relay it")
+    run.add_argument("--listen", required=True, help="HOST:PORT for SMTP intake")
+    run.add_argument("--route", action="append", type=parse_route, default=[],
+                     metavar="DOMAIN=HOST:PORT", help="next hop for a domain (repeatable)")
+    run.add_argument("--queue", required=True, help="queue folder")
+    run.add_argument("--mode", choices=("sync", "async"), required=True)
+    run.add_argument("--timeout", type=float, default=10.0,
+                     help="connect and reply timeout per attempt, seconds (default 10)")
+    run.add_argument("--min-backoff", type=float, default=0.5)
+    run.add_argument("--max-backoff", type=float, default=2.0)
+    show = commands.add_parser("queue", help="print the queue as JSON")
+    show.add_argument("--queue", required=True)
+    args = parser.parse_args(argv)
+    if args.command == "queue":
+        json.dump(read_queue(Path(args.queue)), sys.stdout)
+        sys.stdout.write("\n")
+        return 0
+    return serve(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

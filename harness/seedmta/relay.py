@@ -1,0 +1,187 @@
+"""Intake (SMTP server) and delivery (sync or async) for the seed model."""
+
+from __future__ import annotations
+
+import smtplib
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import formatdate
+
+from harness.seedmta.queue import DiskQueue, Entry
+
+Route = tuple[str, int]
+
+
+def log(message: str) -> None:
+    sys.stdout.write(f"seedmta: {message}\n")
+    sys.stdout.flush()
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Timers of the model. ``timeout`` covers connect and every reply, greeting included."""
+
+    timeout: float = 10.0
+    min_backoff: float = 0.5
+    max_backoff: float = 2.0
+    hostname: str = "seedmta.test"
+
+
+class Deliverer:
+    """Makes one delivery attempt and books its outcome in the queue."""
+
+    def __init__(self, queue: DiskQueue, routes: dict[str, Route], policy: Policy,
+                 wake: Callable[[], None]) -> None:
+        self.queue = queue
+        self.routes = routes
+        self.policy = policy
+        self.wake = wake
+
+    def attempt(self, entry: Entry) -> None:
+        host, port = self.routes[entry.domain]
+        try:
+            with smtplib.SMTP(host, port, timeout=self.policy.timeout,
+                              local_hostname=self.policy.hostname) as smtp:
+                refused = smtp.sendmail(entry.mail_from, entry.rcpts, entry.data)
+        except smtplib.SMTPRecipientsRefused as exc:
+            refused = exc.recipients
+        except smtplib.SMTPResponseException as exc:
+            if exc.smtp_code >= 500:
+                self._bounce(entry, entry.rcpts, f"{exc.smtp_code} {exc.smtp_error!r}")
+            else:
+                self._defer(entry, f"{exc.smtp_code} {exc.smtp_error!r}")
+            return
+        except (OSError, smtplib.SMTPException) as exc:
+            self._defer(entry, f"{type(exc).__name__}: {exc}")
+            return
+        permanent = [r for r, (code, _) in refused.items() if code >= 500]
+        temporary = [r for r in refused if r not in permanent]
+        if permanent:
+            self._bounce(entry, permanent, "recipient refused permanently")
+        if temporary:
+            entry.rcpts = temporary
+            self._defer(entry, "recipient refused temporarily")
+        elif not permanent:
+            self.queue.remove(entry)
+            log(f"delivered {entry.qid} to {entry.domain} via {host}:{port}")
+
+    def _defer(self, entry: Entry, reason: str) -> None:
+        entry.attempts += 1
+        backoff = min(self.policy.min_backoff * 2 ** (entry.attempts - 1), self.policy.max_backoff)
+        entry.next_attempt = time.time() + backoff
+        entry.last_error = reason
+        self.queue.update(entry)
+        log(f"deferred {entry.qid} to {entry.domain} (attempt {entry.attempts}): {reason}")
+
+    def _bounce(self, entry: Entry, rcpts: list[str], reason: str) -> None:
+        remaining = [r for r in entry.rcpts if r not in rcpts]
+        sender_domain = entry.mail_from.rpartition("@")[2].lower()
+        if entry.mail_from and sender_domain in self.routes:
+            original = entry.data.split(b"\r\n\r\n", 1)[0]
+            dsn = (
+                f"From: MAILER-DAEMON@{self.policy.hostname}\r\n"
+                f"To: {entry.mail_from}\r\n"
+                f"Date: {formatdate()}\r\n"
+                "Subject: Undelivered Mail Returned to Sender\r\n\r\n"
+                f"Delivery to {', '.join(rcpts)} failed: {reason}\r\n\r\n"
+                "--- original message headers ---\r\n"
+            ).encode() + original + b"\r\n"
+            self.queue.add(sender_domain, "", [entry.mail_from], dsn)
+            self.wake()
+            log(f"bounced {entry.qid} for {', '.join(rcpts)}: {reason}")
+        else:
+            log(f"dropped bounce of {entry.qid} (no route to {entry.mail_from!r}): {reason}")
+        if remaining:
+            entry.rcpts = remaining
+            self.queue.update(entry)
+        else:
+            self.queue.remove(entry)
+
+
+class Scheduler:
+    """Runs delivery loops until stopped. Subclasses decide how many and for which hops."""
+
+    def __init__(self, queue: DiskQueue, routes: dict[str, Route], policy: Policy) -> None:
+        self.queue = queue
+        self.routes = routes
+        self._changed = threading.Condition()
+        self._stopped = False
+        self.deliverer = Deliverer(queue, routes, policy, self.wake)
+
+    def wake(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
+
+    def stop(self) -> None:
+        with self._changed:
+            self._stopped = True
+            self._changed.notify_all()
+
+    def _loop(self, domain: str | None) -> None:
+        """Deliver what is due for ``domain`` (None: every domain), oldest first, forever."""
+        while True:
+            with self._changed:
+                if self._stopped:
+                    return
+            for entry in self.queue.due(time.time(), domain):
+                self.deliverer.attempt(entry)  # blocks for as long as the next hop makes it
+            with self._changed:
+                if self._stopped:
+                    return
+                if self.queue.due(time.time(), domain):
+                    continue
+                next_due = self.queue.next_due(domain)
+                wait = None if next_due is None else max(0.0, next_due - time.time())
+                self._changed.wait(wait)
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+
+class SyncScheduler(Scheduler):
+    """The bug: ONE loop for all sites; a hop that hangs holds up every other hop."""
+
+    def start(self) -> None:
+        threading.Thread(target=self._loop, args=(None,), name="delivery", daemon=True).start()
+
+
+class AsyncScheduler(Scheduler):
+    """The fix: one loop per next hop; a hop that hangs holds up only itself."""
+
+    def start(self) -> None:
+        for domain in self.routes:
+            threading.Thread(
+                target=self._loop, args=(domain,), name=f"delivery-{domain}", daemon=True
+            ).start()
+
+
+class IntakeHandler:
+    """aiosmtpd hooks: relay for routed domains only; queue on disk before saying 250."""
+
+    def __init__(self, queue: DiskQueue, routes: dict[str, Route], wake: Callable[[], None]):
+        self.queue = queue
+        self.routes = routes
+        self.wake = wake
+
+    async def handle_RCPT(self, server: object, session: object, envelope: object,
+                          address: str, options: list[str]) -> str:
+        domain = address.rpartition("@")[2].lower()
+        if domain not in self.routes:
+            return "550 5.7.1 relay access denied"
+        envelope.rcpt_tos.append(address)  # type: ignore[attr-defined]
+        return "250 OK"
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        data: bytes = envelope.original_content  # type: ignore[attr-defined]
+        by_domain: dict[str, list[str]] = {}
+        for rcpt in envelope.rcpt_tos:  # type: ignore[attr-defined]
+            by_domain.setdefault(rcpt.rpartition("@")[2].lower(), []).append(rcpt)
+        qids = [
+            self.queue.add(domain, envelope.mail_from or "", rcpts, data).qid  # type: ignore[attr-defined]
+            for domain, rcpts in by_domain.items()
+        ]
+        self.wake()
+        return f"250 2.0.0 queued as {','.join(qids)}"

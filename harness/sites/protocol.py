@@ -1,0 +1,60 @@
+"""The line protocol between the harness and a mock site process.
+
+A site prints one JSON object per line on standard output (events) and reads one JSON object
+per line on standard input (commands). It is the same over a pipe (local backend) and over a
+container's attached streams (docker backend).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+#: Header carrying the harness's message id. A bounce quotes the original headers, so the same
+#: pattern finds which message a DSN is about.
+ID_HEADER = "X-Harness-Id"
+ID_PATTERN = re.compile(rb"^X-Harness-Id:[ \t]*([A-Za-z0-9.-]+)", re.MULTILINE | re.IGNORECASE)
+
+STAGES = ("MAIL", "RCPT", "DATA")
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """How a site answers at one SMTP stage: a delay before replying, and an optional code.
+
+    ``code`` None means the normal answer (250/354). Any 4xx or 5xx makes the site refuse at
+    that stage; ``delay`` makes it slow (the reply is held, other connections carry on).
+    """
+
+    stage: str
+    code: int | None = None
+    delay: float = 0.0
+    text: str = "refused by the harness"
+
+    def __post_init__(self) -> None:
+        if self.stage not in STAGES:
+            raise ValueError(f"stage must be one of {', '.join(STAGES)}, not {self.stage!r}")
+        if self.code is not None and not 400 <= self.code <= 599:
+            raise ValueError(f"a refusal code is 4xx or 5xx, not {self.code}")
+        if self.delay < 0:
+            raise ValueError("delay cannot be negative")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"stage": self.stage, "code": self.code, "delay": self.delay, "text": self.text}
+
+
+def encode(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, separators=(",", ":"), sort_keys=True)
+
+
+def decode_event(line: str) -> dict[str, Any] | None:
+    """The event on ``line``, or None for a line that is only log output."""
+    if not line.startswith('{"'):
+        return None
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return obj if isinstance(obj, dict) and "event" in obj else None

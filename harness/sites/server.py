@@ -1,0 +1,149 @@
+"""A mock remote site: an aiosmtpd server that records every message it accepts.
+
+Run as ``python -m harness.sites.server --name site-a --listen 127.0.0.11:2525``. One process
+per site, because blocking work in one aiosmtpd handler stalls its whole event loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import itertools
+import json
+import sys
+import threading
+import time
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from harness.sites.protocol import ID_PATTERN, Behaviour, encode
+
+
+class Recorder:
+    """Writes events to standard output, one line each, safe across threads."""
+
+    def __init__(self, site: str) -> None:
+        self.site = site
+        self._lock = threading.Lock()
+
+    def emit(self, event: str, **fields: Any) -> None:
+        fields.update(event=event, site=self.site, t=time.monotonic(), wall=time.time())
+        with self._lock:
+            sys.stdout.write(encode(fields) + "\n")
+            sys.stdout.flush()
+
+
+class SiteHandler:
+    """aiosmtpd hooks: record accepted messages; misbehave where told to."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self.behaviours: dict[str, Behaviour] = {}
+        self._sessions: dict[int, int] = {}
+        self._counter = itertools.count(1)
+
+    def _connection(self, session: Session) -> str:
+        number = self._sessions.setdefault(id(session), next(self._counter))
+        peer = session.peer
+        where = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+        return f"{number}@{where}"
+
+    async def _misbehave(self, stage: str, session: Session) -> str | None:
+        behaviour = self.behaviours.get(stage)
+        if behaviour is None:
+            return None
+        if behaviour.delay:
+            await asyncio.sleep(behaviour.delay)
+        if behaviour.code is None:
+            return None
+        self.recorder.emit(
+            "refused", stage=stage, code=behaviour.code, connection=self._connection(session)
+        )
+        return f"{behaviour.code} {behaviour.text}"
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        refusal = await self._misbehave("MAIL", session)
+        if refusal:
+            return refusal
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        refusal = await self._misbehave("RCPT", session)
+        if refusal:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        refusal = await self._misbehave("DATA", session)
+        if refusal:
+            return refusal
+        data = envelope.original_content or b""
+        self.recorder.emit(
+            "message",
+            mail_from=envelope.mail_from or "",
+            rcpts=list(envelope.rcpt_tos),
+            harness_ids=[m.decode() for m in ID_PATTERN.findall(data)],
+            connection=self._connection(session),
+            size=len(data),
+        )
+        return "250 OK recorded"
+
+
+def serve_commands(handler: SiteHandler, recorder: Recorder, loop: asyncio.AbstractEventLoop) -> None:
+    """Apply commands from standard input until it closes (the harness went away)."""
+    for line in sys.stdin:
+        try:
+            command = json.loads(line)
+            seq = command.get("seq")
+            if command["cmd"] == "behave":
+                behaviour = Behaviour(**command["behaviour"])
+                loop.call_soon_threadsafe(handler.behaviours.__setitem__, behaviour.stage, behaviour)
+            elif command["cmd"] == "clear":
+                loop.call_soon_threadsafe(handler.behaviours.clear)
+            else:
+                raise ValueError(f"unknown command {command['cmd']!r}")
+        except (ValueError, KeyError, TypeError) as exc:
+            recorder.emit("error", message=f"bad command {line.strip()!r}: {exc}")
+            continue
+        # The ack is queued behind the change on the loop, so once the harness reads it the
+        # behaviour applies to every later SMTP command.
+        loop.call_soon_threadsafe(functools.partial(recorder.emit, "ack", seq=seq))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="harness.sites.server", description=__doc__)
+    parser.add_argument("--name", required=True, help="site name used in events")
+    parser.add_argument("--listen", required=True, help="HOST:PORT to listen on (loopback)")
+    args = parser.parse_args(argv)
+    host, _, port = args.listen.rpartition(":")
+
+    recorder = Recorder(args.name)
+    handler = SiteHandler(recorder)
+    controller = Controller(
+        handler, hostname=host, port=int(port), server_hostname=args.name, ready_timeout=10
+    )
+    controller.start()
+    recorder.emit("ready", listen=args.listen)
+    try:
+        assert controller.loop is not None
+        serve_commands(handler, recorder, controller.loop)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""The workload: messages submitted to the MTA's SMTP port, each booked in the ledger first."""
+
+from __future__ import annotations
+
+import smtplib
+from email.utils import formatdate
+
+from harness.clock import now
+from harness.ledger import Ledger, MessageRecord
+from harness.sites.protocol import ID_HEADER
+from harness.topology import SENDER, Endpoint, Site
+
+SUBMIT_TIMEOUT = 30.0
+
+
+class Submitter:
+    """Submits messages over one SMTP session, reconnecting if the MTA drops it."""
+
+    def __init__(self, mta: Endpoint, ledger: Ledger, timeout: float = SUBMIT_TIMEOUT) -> None:
+        self.mta = mta
+        self.ledger = ledger
+        self.timeout = timeout
+        self._smtp: smtplib.SMTP | None = None
+
+    def _session(self) -> smtplib.SMTP:
+        if self._smtp is None:
+            self._smtp = smtplib.SMTP(
+                self.mta.host, self.mta.port, timeout=self.timeout, local_hostname="harness.test"
+            )
+        return self._smtp
+
+    def submit(self, site: Site) -> MessageRecord:
+        """Submit one message to ``site``; the ledger shows it accepted or refused, never lost."""
+        record = self.ledger.open(site.name, site.domain, now())
+        body = (
+            f"From: <{SENDER}>\r\n"
+            f"To: <{record.rcpt}>\r\n"
+            f"Date: {formatdate()}\r\n"
+            f"Message-ID: <{record.id}@harness.test>\r\n"
+            f"{ID_HEADER}: {record.id}\r\n"
+            f"Subject: mta-harness message {record.id} for {site.name}\r\n"
+            "\r\n"
+            f"Test message {record.id} from mta-harness.\r\n"
+        )
+        for attempt in (1, 2):
+            try:
+                self._session().sendmail(SENDER, [record.rcpt], body)
+            except smtplib.SMTPServerDisconnected as exc:
+                self.close()
+                if attempt == 2:
+                    self.ledger.refused(record.id, f"connection lost: {exc}")
+                    return record
+                continue  # an idle session timed out at the MTA: one fresh try
+            except smtplib.SMTPRecipientsRefused as exc:
+                code, text = exc.recipients[record.rcpt]
+                self.ledger.refused(record.id, f"{code} {text.decode(errors='replace')}")
+            except smtplib.SMTPResponseException as exc:
+                self.ledger.refused(
+                    record.id, f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace')}"
+                )
+                self.close()
+            except OSError as exc:
+                self.ledger.refused(record.id, f"{type(exc).__name__}: {exc}")
+                self.close()
+            else:
+                self.ledger.accepted(record.id, now())
+            return record
+        return record
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                self._smtp.close()
+            self._smtp = None

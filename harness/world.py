@@ -1,0 +1,213 @@
+"""A running test world: Toxiproxy, one link and one mock site per remote domain, the MTA.
+
+Data flows workload -> MTA -> links -> sites -> ledger. A world is started once and reused by
+many examples; :meth:`World.example` resets it in between so every example starts clean, as
+Hypothesis requires (otherwise shrinking would chase state left by earlier examples).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.backends.base import Backend, Service
+from harness.clock import now
+from harness.errors import HarnessError
+from harness.faults.base import Fault
+from harness.ledger import Ledger, MessageRecord
+from harness.links.link import Link
+from harness.links.server import start_toxiproxy
+from harness.links.toxiproxy import ToxiproxyClient
+from harness.mta.base import MtaAdapter, MtaIdentity, MtaPlan
+from harness.sites.handle import SiteHandle
+from harness.topology import BOUNCE_SINK, MAX_SITES, Site, remote_sites
+from harness.workload import Submitter
+
+START_TIMEOUT = 20.0
+
+
+@dataclass
+class FaultEvent:
+    """A fault applied to, or healed on, one link, with its time on the run clock."""
+
+    at: float
+    site: str
+    kind: str
+    action: str  # "apply" or "heal"
+    description: str = ""
+
+
+class World:
+    """Everything one run starts, on one backend, for one MTA."""
+
+    def __init__(self, backend: Backend, adapter: MtaAdapter, sites: int = MAX_SITES,
+                 timers: dict[str, float] | None = None) -> None:
+        self.backend = backend
+        self.adapter = adapter
+        self.remote_sites: list[Site] = remote_sites(sites)
+        self.timers = dict(timers or {})
+        self.links: dict[str, Link] = {}
+        self.sites: dict[str, SiteHandle] = {}
+        self.toxiproxy: ToxiproxyClient | None = None
+        self.mta_service: Service | None = None
+        self.identity: MtaIdentity | None = None
+        self.site_events: list[dict[str, Any]] = []
+        self._ledger: Ledger | None = None
+        self._events_lock = threading.Lock()
+        self._examples = itertools.count(1)
+        addresses = backend.addresses
+        self.plan = MtaPlan(
+            listen=addresses.mta,
+            routes={site.domain: addresses.link(i) for i, site in self._all_sites()},
+            workdir=backend.workdir / "mta",
+            timers=self.timers,
+        )
+
+    def _all_sites(self) -> list[tuple[int, Site]]:
+        return [*enumerate(self.remote_sites), (-1, BOUNCE_SINK)]
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> World:
+        """Start every part and wait until each is ready; on any failure stop what started."""
+        try:
+            _service, self.toxiproxy = start_toxiproxy(self.backend, START_TIMEOUT)
+            addresses = self.backend.addresses
+            for index, site in self._all_sites():
+                handle = SiteHandle(self.backend, site, addresses.site(index), self._on_event)
+                self.sites[site.name] = handle
+                self.toxiproxy.create_proxy(site.name, addresses.link(index), handle.listen)
+                self.links[site.name] = Link(
+                    site, addresses.link(index), handle.listen, self.toxiproxy
+                )
+            for handle in self.sites.values():
+                handle.wait_ready(START_TIMEOUT)
+            self.plan.workdir.mkdir(parents=True, exist_ok=True)
+            self._start_mta()
+            self.identity = self.adapter.identity(self.plan, self.backend.run)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _start_mta(self) -> None:
+        argv = self.adapter.command(self.plan)
+        self.mta_service = self.backend.spawn("mta", self.adapter.name, argv)
+        self.mta_service.wait_for_line(self.adapter.is_ready, START_TIMEOUT, "it is ready")
+
+    def restart_mta(self, purge: bool) -> None:
+        """Stop the MTA (optionally emptying its queue) and start it again."""
+        if self.mta_service is not None:
+            self.mta_service.stop()
+        if purge:
+            self.adapter.purge(self.plan)
+        self._start_mta()
+
+    def close(self) -> None:
+        if self.toxiproxy is not None:
+            self.toxiproxy.close()
+        self.backend.close()
+
+    def __enter__(self) -> World:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- events ---------------------------------------------------------------------------
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        with self._events_lock:
+            self.site_events.append(event)
+            ledger = self._ledger
+        if ledger is not None:
+            ledger.on_site_event(event)
+
+    def check_alive(self) -> None:
+        """Raise :class:`HarnessError` if a part of the world died (the MTA's death is the
+        MTA's fault and is reported by the caller as a failure, not here)."""
+        for handle in self.sites.values():
+            if handle.service.returncode is not None:
+                raise HarnessError(
+                    f"mock site {handle.site.name} died:\n{handle.service.tail()}"
+                )
+
+    def queued_recipients(self) -> set[str]:
+        entries = self.adapter.queue(self.plan, self.backend.run)
+        return {rcpt for entry in entries for rcpt in entry.recipients}
+
+    # -- examples -------------------------------------------------------------------------
+
+    @contextmanager
+    def example(self) -> Iterator[Example]:
+        """A clean slate for one example: links healed, sites tame, MTA queue empty."""
+        assert self.toxiproxy is not None, "start() the world first"
+        self.check_alive()
+        self.toxiproxy.reset()
+        for handle in self.sites.values():
+            if handle.misbehaving:
+                handle.clear()
+        mta_dead = self.mta_service is None or self.mta_service.returncode is not None
+        if mta_dead or self.queued_recipients():
+            self.restart_mta(purge=True)
+        ledger = Ledger(prefix=f"e{next(self._examples)}")
+        with self._events_lock:
+            self._ledger = ledger
+        example = Example(self, ledger)
+        try:
+            yield example
+        finally:
+            example.close()
+            with self._events_lock:
+                self._ledger = None
+
+
+@dataclass
+class Example:
+    """One example in a running world: submit mail, cut and heal links, read the ledger."""
+
+    world: World
+    ledger: Ledger
+    timeline: list[FaultEvent] = field(default_factory=list)
+    started_at: float = field(default_factory=now)
+    _active: dict[str, Fault] = field(default_factory=dict)
+    _submitter: Submitter | None = None
+
+    def site(self, index: int) -> Site:
+        return self.world.remote_sites[index]
+
+    def submit(self, site: Site) -> MessageRecord:
+        if self._submitter is None:
+            self._submitter = Submitter(self.world.plan.listen, self.ledger)
+        return self._submitter.submit(site)
+
+    def apply(self, site: Site, fault: Fault) -> None:
+        if site.name in self._active:
+            raise ValueError(f"link to {site.name} is already faulted")
+        fault.apply(self.world.links[site.name])
+        self._active[site.name] = fault
+        self.timeline.append(FaultEvent(now(), site.name, fault.kind, "apply", fault.describe()))
+
+    def heal(self, site: Site) -> None:
+        fault = self._active.pop(site.name)
+        fault.heal(self.world.links[site.name])
+        self.timeline.append(FaultEvent(now(), site.name, fault.kind, "heal"))
+
+    def heal_all(self) -> float:
+        """Heal every active fault; returns the time the last one healed."""
+        for name in list(self._active):
+            self.heal(next(s for s in self.world.remote_sites if s.name == name))
+        return now()
+
+    @property
+    def faulted_sites(self) -> set[str]:
+        return set(self._active)
+
+    def close(self) -> None:
+        if self._submitter is not None:
+            self._submitter.close()
+
