@@ -137,8 +137,11 @@ class Ledger:
                     record = self._records.get(str(rcpt).partition("@")[0])
                     if record is not None:
                         record.arrivals.append(
-                            Arrival(str(event["site"]), float(event["t"]),
-                                    str(event.get("connection", "")))
+                            Arrival(
+                                str(event["site"]),
+                                float(event["t"]),
+                                str(event.get("connection", "")),
+                            )
                         )
                         booked = True
                 if not booked:
@@ -156,8 +159,9 @@ class Ledger:
         with self._changed:
             return list(self._strays)
 
-    def wait_until(self, predicate: Callable[[list[MessageRecord]], bool],
-                   deadline: Deadline) -> bool:
+    def wait_until(
+        self, predicate: Callable[[list[MessageRecord]], bool], deadline: Deadline
+    ) -> bool:
         """Wait for ``predicate(records)`` to hold; False if the deadline came first.
 
         Woken by every booking, so it reacts to a delivery at once and never sleeps blindly.

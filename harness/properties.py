@@ -43,7 +43,9 @@ class PropertyResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "name": self.name, "holds": self.holds, "summary": self.summary,
+            "name": self.name,
+            "holds": self.holds,
+            "summary": self.summary,
             "evidence": self.evidence,
         }
 
@@ -58,7 +60,8 @@ def healthy_sites_keep_flowing(
         refused = [r for r in records if r.status is Status.REFUSED]
         if refused:
             return PropertyResult(
-                name, False,
+                name,
+                False,
                 f"{len(refused)} message(s) to healthy sites refused at submission",
                 [{"id": r.id, "site": r.site, "refusal": r.refusal} for r in refused],
             )
@@ -68,7 +71,8 @@ def healthy_sites_keep_flowing(
             return _late(name, late, bound)
         if not waiting:
             return PropertyResult(
-                name, True,
+                name,
+                True,
                 f"all {len(records)} message(s) to healthy sites arrived within {bound:g} s",
                 [{"id": r.id, "site": r.site, "latency": r.latency()} for r in records],
             )
@@ -86,20 +90,17 @@ def _any_arrived(ids: set[str]) -> Callable[[list[MessageRecord]], bool]:
 
 def _late(name: str, late: list[MessageRecord], bound: float) -> PropertyResult:
     at = now()
-    evidence = [
-        {
-            "id": r.id,
-            "site": r.site,
-            "waited": round(
-                r.latency() if r.latency() is not None else at - (r.accepted_at or at), 3
-            ),
-            "arrived": bool(r.arrivals),
-        }
-        for r in late
-    ]
-    worst = max(e["waited"] for e in evidence)
+    evidence: list[dict[str, Any]] = []
+    for r in late:
+        latency = r.latency()
+        waited = latency if latency is not None else at - (r.accepted_at or at)
+        evidence.append(
+            {"id": r.id, "site": r.site, "waited": round(waited, 3), "arrived": bool(r.arrivals)}
+        )
+    worst = max(float(e["waited"]) for e in evidence)
     return PropertyResult(
-        name, False,
+        name,
+        False,
         f"{len(late)} message(s) to healthy sites waited past the {bound:g} s bound "
         f"(worst {worst:.2f} s so far)",
         evidence,
@@ -124,7 +125,8 @@ def recovery_without_loss(
         delivered = sum(1 for r in records if r.status is Status.DELIVERED)
         note = f", {len(bounced)} bounced" if bounced else ""
         return PropertyResult(
-            name, True,
+            name,
+            True,
             f"all accepted messages settled within {recovery_bound:g} s of the heal: "
             f"{delivered} delivered{note}",
         )
@@ -136,7 +138,8 @@ def recovery_without_loss(
     ]
     lost = sum(1 for e in evidence if e["state"] == "lost")
     return PropertyResult(
-        name, False,
+        name,
+        False,
         f"{len(pending)} accepted message(s) not delivered {recovery_bound:g} s after the heal "
         f"({len(pending) - lost} still queued, {lost} lost)",
         evidence,
@@ -146,7 +149,9 @@ def recovery_without_loss(
 def no_misdelivery(records: list[MessageRecord]) -> PropertyResult:
     wrong = [
         {"id": r.id, "addressed_to": r.site, "arrived_at": a.site}
-        for r in records for a in r.arrivals if a.site != r.site
+        for r in records
+        for a in r.arrivals
+        if a.site != r.site
     ]
     if wrong:
         return PropertyResult(
@@ -155,17 +160,52 @@ def no_misdelivery(records: list[MessageRecord]) -> PropertyResult:
     return PropertyResult("no_misdelivery", True, "every arrival was at its addressed site")
 
 
-def no_duplicates(records: list[MessageRecord]) -> PropertyResult:
-    twice = [
-        {"id": r.id, "site": r.site, "copies": len(r.arrivals),
-         "connections": [a.connection for a in r.arrivals]}
-        for r in records if len(r.arrivals) > 1
-    ]
-    if twice:
-        return PropertyResult(
-            "no_duplicates", False,
-            f"{len(twice)} message(s) delivered more than once (at-least-once duplicates, "
-            "not losses)",
-            twice,
+def no_duplicates(
+    records: list[MessageRecord],
+    faulted_windows: Callable[[str], list[tuple[float, float]]] = lambda _site: [],
+    strict: bool = False,
+) -> PropertyResult:
+    """Nothing arrives twice, except SMTP's own at-least-once case.
+
+    When a link fails after the site took the final dot but before the MTA read the 250, the
+    MTA must retry, and the site gets the message twice (RFC 1047). Such a duplicate, one
+    whose link was faulted at some moment between the first and the last copy, is reported
+    as *at-least-once* and does not break the property, unless ``strict``. A duplicate on a
+    link that was never faulted in that span is an MTA bug and breaks it.
+    ``faulted_windows(site)`` gives the (start, end) times the link to ``site`` was faulted.
+    """
+    unexplained: list[dict[str, Any]] = []
+    at_least_once: list[dict[str, Any]] = []
+    for r in records:
+        if len(r.arrivals) < 2:
+            continue
+        first = min(a.at for a in r.arrivals)
+        last = max(a.at for a in r.arrivals)
+        excused = any(start <= last and end >= first for start, end in faulted_windows(r.site))
+        item = {
+            "id": r.id,
+            "site": r.site,
+            "copies": len(r.arrivals),
+            "connections": [a.connection for a in r.arrivals],
+            "link_faulted_between_copies": excused,
+        }
+        (at_least_once if excused else unexplained).append(item)
+    broken = unexplained + (at_least_once if strict else [])
+    note = (
+        (
+            f"; {len(at_least_once)} at-least-once duplicate(s) after a fault cut the link "
+            "mid-transaction (RFC 1047)"
         )
-    return PropertyResult("no_duplicates", True, "no message arrived more than once")
+        if at_least_once
+        else ""
+    )
+    if broken:
+        return PropertyResult(
+            "no_duplicates",
+            False,
+            f"{len(broken)} message(s) delivered more than once" + note,
+            broken + ([] if strict else at_least_once),
+        )
+    return PropertyResult(
+        "no_duplicates", True, "no message arrived more than once" + note, at_least_once
+    )

@@ -7,12 +7,15 @@ reap each other.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import select
 import shutil
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.clock import Deadline
 from harness.runtime import OWNER_LABEL, RUN_LABEL, owner_alive, runtime_root
 
 
@@ -43,9 +46,7 @@ def labelled_processes() -> dict[int, tuple[str, str]]:
             raw = (entry / "environ").read_bytes()
         except OSError:
             continue  # gone, or not ours to read
-        env = dict(
-            item.split(b"=", 1) for item in raw.split(b"\0") if b"=" in item
-        )
+        env = dict(item.split(b"=", 1) for item in raw.split(b"\0") if b"=" in item)
         run = env.get(RUN_LABEL.encode())
         owner = env.get(OWNER_LABEL.encode())
         if run is not None and owner is not None:
@@ -53,16 +54,26 @@ def labelled_processes() -> dict[int, tuple[str, str]]:
     return found
 
 
+def _wait_gone(pids: list[int], timeout: float = 10.0) -> None:
+    """Wait until each killed process has exited, on its pidfd (an event, not a poll loop)."""
+    deadline = Deadline.after(timeout)
+    for pid in pids:
+        try:
+            fd = os.pidfd_open(pid)
+        except OSError:
+            continue  # already gone
+        try:
+            select.select([fd], [], [], deadline.remaining())
+        finally:
+            os.close(fd)
+
+
 def _kill(pid: int) -> None:
     # Kill the whole group first: an MTA's own children may have dropped our labels.
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(os.getpgid(pid), signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.kill(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def reap_orphans() -> ReapReport:
@@ -73,6 +84,7 @@ def reap_orphans() -> ReapReport:
         if pid != me and not owner_alive(owner):
             _kill(pid)
             report.processes.append(pid)
+    _wait_gone(report.processes)
     runs = runtime_root() / "runs"
     if runs.is_dir():
         for folder in runs.iterdir():

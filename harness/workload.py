@@ -53,11 +53,9 @@ class Submitter:
                 continue  # an idle session timed out at the MTA: one fresh try
             except smtplib.SMTPRecipientsRefused as exc:
                 code, text = exc.recipients[record.rcpt]
-                self.ledger.refused(record.id, f"{code} {text.decode(errors='replace')}")
+                self.ledger.refused(record.id, f"{code} {_text(text)}")
             except smtplib.SMTPResponseException as exc:
-                self.ledger.refused(
-                    record.id, f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace')}"
-                )
+                self.ledger.refused(record.id, f"{exc.smtp_code} {_text(exc.smtp_error)}")
                 self.close()
             except OSError as exc:
                 self.ledger.refused(record.id, f"{type(exc).__name__}: {exc}")
@@ -74,3 +72,7 @@ class Submitter:
             except (smtplib.SMTPException, OSError):
                 self._smtp.close()
             self._smtp = None
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode(errors="replace") if isinstance(reply, bytes) else reply

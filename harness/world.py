@@ -44,8 +44,13 @@ class FaultEvent:
 class World:
     """Everything one run starts, on one backend, for one MTA."""
 
-    def __init__(self, backend: Backend, adapter: MtaAdapter, sites: int = MAX_SITES,
-                 timers: dict[str, float] | None = None) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        adapter: MtaAdapter,
+        sites: int = MAX_SITES,
+        timers: dict[str, float] | None = None,
+    ) -> None:
         self.backend = backend
         self.adapter = adapter
         self.remote_sites: list[Site] = remote_sites(sites)
@@ -132,9 +137,7 @@ class World:
         MTA's fault and is reported by the caller as a failure, not here)."""
         for handle in self.sites.values():
             if handle.service.returncode is not None:
-                raise HarnessError(
-                    f"mock site {handle.site.name} died:\n{handle.service.tail()}"
-                )
+                raise HarnessError(f"mock site {handle.site.name} died:\n{handle.service.tail()}")
 
     def queued_recipients(self) -> set[str]:
         entries = self.adapter.queue(self.plan, self.backend.run)
@@ -203,6 +206,22 @@ class Example:
             self.heal(next(s for s in self.world.remote_sites if s.name == name))
         return now()
 
+    def faulted_windows(self, site: str) -> list[tuple[float, float]]:
+        """When the link to ``site`` was faulted: (applied, healed) pairs; open ones end now."""
+        windows: list[tuple[float, float]] = []
+        started: float | None = None
+        for event in self.timeline:
+            if event.site != site:
+                continue
+            if event.action == "apply":
+                started = event.at
+            elif started is not None:
+                windows.append((started, event.at))
+                started = None
+        if started is not None:
+            windows.append((started, now()))
+        return windows
+
     @property
     def faulted_sites(self) -> set[str]:
         return set(self._active)
@@ -210,4 +229,3 @@ class Example:
     def close(self) -> None:
         if self._submitter is not None:
             self._submitter.close()
-

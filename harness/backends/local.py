@@ -51,7 +51,11 @@ class LocalBackend:
     def run(self, role: Role, argv: Sequence[str], timeout: float = 30.0) -> str:
         try:
             done = subprocess.run(
-                list(argv), env=self._env, capture_output=True, text=True, timeout=timeout,
+                list(argv),
+                env=self._env,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
                 check=False,
             )
         except subprocess.TimeoutExpired as exc:

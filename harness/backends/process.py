@@ -8,6 +8,7 @@ sleeping and polling.
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import signal
 import subprocess
@@ -114,7 +115,8 @@ class ManagedProcess:
                 while not found:
                     if self._eof:
                         raise HarnessError(
-                            f"{self.name} closed its output (exit status {self._popen.poll()}) before {what}; "
+                            f"{self.name} closed its output (exit status "
+                            f"{self._popen.poll()}) before {what}; "
                             f"last output:\n{self.tail()}"
                         )
                     if deadline.passed():
@@ -156,13 +158,9 @@ class ManagedProcess:
         self._signal_group(signal.SIGKILL)
         self._reader.join(timeout=grace)
         if self._popen.stdin is not None:
-            try:
+            with contextlib.suppress(BrokenPipeError):
                 self._popen.stdin.close()
-            except BrokenPipeError:
-                pass
 
     def _signal_group(self, sig: signal.Signals) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._popen.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass

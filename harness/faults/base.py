@@ -12,8 +12,9 @@ from harness.links.link import Link
 class Fault(Protocol):
     """Something done to one link. ``apply`` and ``heal`` may be called at any moment."""
 
-    #: Short name used in scenarios, reports and on the command line.
-    kind: str
+    @property
+    def kind(self) -> str:
+        """Short name used in scenarios, reports and on the command line."""
 
     def apply(self, link: Link) -> None:
         """Start the fault on ``link``."""
@@ -52,7 +53,5 @@ def make_fault(kind: str, bound: float) -> Fault:
     try:
         factory = _REGISTRY[kind]
     except KeyError:
-        raise ValueError(
-            f"unknown fault kind {kind!r}; known: {', '.join(_REGISTRY)}"
-        ) from None
+        raise ValueError(f"unknown fault kind {kind!r}; known: {', '.join(_REGISTRY)}") from None
     return factory(bound)

@@ -81,7 +81,9 @@ def latency(bound: float) -> ToxicFault:
     # round trips) on this link takes several times the bound.
     delay_ms = int(bound * 1000)
     return ToxicFault(
-        "latency", "latency", {"latency": delay_ms, "jitter": 0},
+        "latency",
+        "latency",
+        {"latency": delay_ms, "jitter": 0},
         what=f"every reply delayed {delay_ms} ms",
     )
 

@@ -10,7 +10,7 @@ from harness.topology import Endpoint, Site
 
 @dataclass
 class Link:
-    """The MTA reaches ``site`` only by connecting to ``listen``; Toxiproxy forwards to ``upstream``.
+    """The MTA reaches ``site`` only through ``listen``; Toxiproxy forwards to ``upstream``.
 
     Faults act on a link through :attr:`toxiproxy`, under the proxy name :attr:`name`.
     """

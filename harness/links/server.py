@@ -42,7 +42,8 @@ def start_toxiproxy(backend: Backend, timeout: float = 15.0) -> tuple[Service, T
     """Start Toxiproxy with its API on the run's loopback address; wait until it answers."""
     api = backend.addresses.toxiproxy_api
     service = backend.spawn(
-        "toxiproxy", "toxiproxy",
+        "toxiproxy",
+        "toxiproxy",
         [str(toxiproxy_binary()), "-host", api.host, "-port", str(api.port)],
     )
     deadline = Deadline.after(timeout)

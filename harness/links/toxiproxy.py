@@ -31,9 +31,7 @@ class ToxiproxyClient:
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         try:
-            response = self._http.request(
-                method, self.base + path, json=body, timeout=self.timeout
-            )
+            response = self._http.request(method, self.base + path, json=body, timeout=self.timeout)
         except requests.RequestException as exc:
             raise ToxiproxyError(f"Toxiproxy at {self.base} unreachable: {exc}") from exc
         if response.status_code >= 300:

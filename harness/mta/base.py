@@ -48,8 +48,9 @@ class QueueEntry:
 class MtaAdapter(Protocol):
     """How the harness drives one MTA. A new MTA is one new module implementing this."""
 
-    #: The name users pass as ``--mta``.
-    name: str
+    @property
+    def name(self) -> str:
+        """The name users pass as ``--mta``."""
 
     def command(self, plan: MtaPlan) -> list[str]:
         """Write the MTA's configuration into ``plan.workdir``; return the argv that runs it

@@ -32,13 +32,22 @@ class SeedMta:
 
     def _argv(self, plan: MtaPlan) -> list[str]:
         argv = [
-            sys.executable, "-m", "harness.seedmta", "serve",
-            "--mode", self.mode,
-            "--listen", str(plan.listen),
-            "--queue", str(plan.workdir / "queue"),
-            "--timeout", str(plan.timers.get("timeout", DEFAULT_TIMEOUT)),
-            "--min-backoff", str(plan.timers.get("min_backoff", 0.5)),
-            "--max-backoff", str(plan.timers.get("max_backoff", 2.0)),
+            sys.executable,
+            "-m",
+            "harness.seedmta",
+            "serve",
+            "--mode",
+            self.mode,
+            "--listen",
+            str(plan.listen),
+            "--queue",
+            str(plan.workdir / "queue"),
+            "--timeout",
+            str(plan.timers.get("timeout", DEFAULT_TIMEOUT)),
+            "--min-backoff",
+            str(plan.timers.get("min_backoff", 0.5)),
+            "--max-backoff",
+            str(plan.timers.get("max_backoff", 2.0)),
         ]
         for domain, link in sorted(plan.routes.items()):
             argv += ["--route", f"{domain}={link}"]
@@ -52,8 +61,17 @@ class SeedMta:
         return line.startswith("seedmta: ready on ")
 
     def queue(self, plan: MtaPlan, run: CommandRunner) -> list[QueueEntry]:
-        out = run("mta", [sys.executable, "-m", "harness.seedmta", "queue",
-                          "--queue", str(plan.workdir / "queue")])
+        out = run(
+            "mta",
+            [
+                sys.executable,
+                "-m",
+                "harness.seedmta",
+                "queue",
+                "--queue",
+                str(plan.workdir / "queue"),
+            ],
+        )
         return [
             QueueEntry(str(e["qid"]), tuple(e["rcpts"]), str(e.get("last_error", "")))
             for e in json.loads(out)
@@ -63,6 +81,8 @@ class SeedMta:
         shutil.rmtree(plan.workdir / "queue", ignore_errors=True)
 
     def identity(self, plan: MtaPlan, run: CommandRunner) -> MtaIdentity:
-        # The argv is the whole configuration; the queue path differs per run, so leave it out.
-        config = [a for a in self._argv(plan) if not a.endswith("/queue")]
-        return MtaIdentity(self.name, __version__, digest(*config[1:]))
+        # Digest what shapes behaviour (mode, timers, which domains are routed), not the
+        # run's own addresses and paths, so the same configuration always has the same digest.
+        timers = sorted(plan.timers.items())
+        config = [self.mode, repr(timers), *sorted(plan.routes)]
+        return MtaIdentity(self.name, __version__, digest(*config))

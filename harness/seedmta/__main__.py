@@ -32,7 +32,10 @@ def serve(args: argparse.Namespace) -> int:
     scheduler = scheduler_type(queue, routes, policy)
     controller = Controller(
         IntakeHandler(queue, routes, scheduler.wake),
-        hostname=host, port=int(port), server_hostname="seedmta.test", ready_timeout=10,
+        hostname=host,
+        port=int(port),
+        server_hostname="seedmta.test",
+        ready_timeout=10,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -52,12 +55,22 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("serve", help="accept mail and relay it")
     run.add_argument("--listen", required=True, help="HOST:PORT for SMTP intake")
-    run.add_argument("--route", action="append", type=parse_route, default=[],
-                     metavar="DOMAIN=HOST:PORT", help="next hop for a domain (repeatable)")
+    run.add_argument(
+        "--route",
+        action="append",
+        type=parse_route,
+        default=[],
+        metavar="DOMAIN=HOST:PORT",
+        help="next hop for a domain (repeatable)",
+    )
     run.add_argument("--queue", required=True, help="queue folder")
     run.add_argument("--mode", choices=("sync", "async"), required=True)
-    run.add_argument("--timeout", type=float, default=10.0,
-                     help="connect and reply timeout per attempt, seconds (default 10)")
+    run.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        help="connect and reply timeout per attempt, seconds (default 10)",
+    )
     run.add_argument("--min-backoff", type=float, default=0.5)
     run.add_argument("--max-backoff", type=float, default=2.0)
     show = commands.add_parser("queue", help="print the queue as JSON")

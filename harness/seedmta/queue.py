@@ -107,9 +107,7 @@ class DiskQueue:
     def snapshot(self) -> list[dict[str, Any]]:
         with self._lock:
             entries = sorted(self._entries.values(), key=lambda e: e.seq)
-            return [
-                {k: v for k, v in asdict(e).items() if k != "data_b64"} for e in entries
-            ]
+            return [{k: v for k, v in asdict(e).items() if k != "data_b64"} for e in entries]
 
 
 def read_queue(folder: Path) -> list[dict[str, Any]]:

@@ -33,8 +33,9 @@ class Policy:
 class Deliverer:
     """Makes one delivery attempt and books its outcome in the queue."""
 
-    def __init__(self, queue: DiskQueue, routes: dict[str, Route], policy: Policy,
-                 wake: Callable[[], None]) -> None:
+    def __init__(
+        self, queue: DiskQueue, routes: dict[str, Route], policy: Policy, wake: Callable[[], None]
+    ) -> None:
         self.queue = queue
         self.routes = routes
         self.policy = policy
@@ -43,8 +44,9 @@ class Deliverer:
     def attempt(self, entry: Entry) -> None:
         host, port = self.routes[entry.domain]
         try:
-            with smtplib.SMTP(host, port, timeout=self.policy.timeout,
-                              local_hostname=self.policy.hostname) as smtp:
+            with smtplib.SMTP(
+                host, port, timeout=self.policy.timeout, local_hostname=self.policy.hostname
+            ) as smtp:
                 refused = smtp.sendmail(entry.mail_from, entry.rcpts, entry.data)
         except smtplib.SMTPRecipientsRefused as exc:
             refused = exc.recipients
@@ -82,13 +84,17 @@ class Deliverer:
         if entry.mail_from and sender_domain in self.routes:
             original = entry.data.split(b"\r\n\r\n", 1)[0]
             dsn = (
-                f"From: MAILER-DAEMON@{self.policy.hostname}\r\n"
-                f"To: {entry.mail_from}\r\n"
-                f"Date: {formatdate()}\r\n"
-                "Subject: Undelivered Mail Returned to Sender\r\n\r\n"
-                f"Delivery to {', '.join(rcpts)} failed: {reason}\r\n\r\n"
-                "--- original message headers ---\r\n"
-            ).encode() + original + b"\r\n"
+                (
+                    f"From: MAILER-DAEMON@{self.policy.hostname}\r\n"
+                    f"To: {entry.mail_from}\r\n"
+                    f"Date: {formatdate()}\r\n"
+                    "Subject: Undelivered Mail Returned to Sender\r\n\r\n"
+                    f"Delivery to {', '.join(rcpts)} failed: {reason}\r\n\r\n"
+                    "--- original message headers ---\r\n"
+                ).encode()
+                + original
+                + b"\r\n"
+            )
             self.queue.add(sender_domain, "", [entry.mail_from], dsn)
             self.wake()
             log(f"bounced {entry.qid} for {', '.join(rcpts)}: {reason}")
@@ -166,8 +172,9 @@ class IntakeHandler:
         self.routes = routes
         self.wake = wake
 
-    async def handle_RCPT(self, server: object, session: object, envelope: object,
-                          address: str, options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: object, session: object, envelope: object, address: str, options: list[str]
+    ) -> str:
         domain = address.rpartition("@")[2].lower()
         if domain not in self.routes:
             return "550 5.7.1 relay access denied"

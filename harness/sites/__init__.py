@@ -1,1 +1,1 @@
-"""Mock remote sites: SMTP servers that record what they receive, and the harness's handle on them."""
+"""Mock remote sites: SMTP servers that record what they receive, and handles on them."""

@@ -29,9 +29,17 @@ class SiteHandle:
         self._seq = itertools.count(1)
         self.misbehaving = False
         self.service: Service = backend.spawn(
-            "site", site.name,
-            [sys.executable, "-m", "harness.sites.server", "--name", site.name,
-             "--listen", str(listen)],
+            "site",
+            site.name,
+            [
+                sys.executable,
+                "-m",
+                "harness.sites.server",
+                "--name",
+                site.name,
+                "--listen",
+                str(listen),
+            ],
         )
         self.service.add_listener(self._on_line)
 

@@ -70,6 +70,7 @@ class SiteHandler:
         refusal = await self._misbehave("MAIL", session)
         if refusal:
             return refusal
+        # Keep "<>" as given: aiosmtpd takes an empty mail_from to mean "no MAIL yet".
         envelope.mail_from = address
         envelope.mail_options.extend(options)
         return "250 OK"
@@ -91,7 +92,7 @@ class SiteHandler:
         data = envelope.original_content or b""
         self.recorder.emit(
             "message",
-            mail_from=envelope.mail_from or "",
+            mail_from="" if envelope.mail_from == "<>" else envelope.mail_from,  # null sender
             rcpts=list(envelope.rcpt_tos),
             harness_ids=[m.decode() for m in ID_PATTERN.findall(data)],
             connection=self._connection(session),
@@ -100,7 +101,9 @@ class SiteHandler:
         return "250 OK recorded"
 
 
-def serve_commands(handler: SiteHandler, recorder: Recorder, loop: asyncio.AbstractEventLoop) -> None:
+def serve_commands(
+    handler: SiteHandler, recorder: Recorder, loop: asyncio.AbstractEventLoop
+) -> None:
     """Apply commands from standard input until it closes (the harness went away)."""
     for line in sys.stdin:
         try:
@@ -108,7 +111,9 @@ def serve_commands(handler: SiteHandler, recorder: Recorder, loop: asyncio.Abstr
             seq = command.get("seq")
             if command["cmd"] == "behave":
                 behaviour = Behaviour(**command["behaviour"])
-                loop.call_soon_threadsafe(handler.behaviours.__setitem__, behaviour.stage, behaviour)
+                loop.call_soon_threadsafe(
+                    handler.behaviours.__setitem__, behaviour.stage, behaviour
+                )
             elif command["cmd"] == "clear":
                 loop.call_soon_threadsafe(handler.behaviours.clear)
             else:

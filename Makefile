@@ -1,0 +1,49 @@
+# mta-harness: `make certify` runs the default certification, `make test` runs every test.
+# Both run `make setup` first, which is idempotent: a second run does nothing.
+
+PYTHON ?= python3
+GO ?= go
+VENV := .venv
+BIN := $(VENV)/bin
+TOXIPROXY_VERSION := 2.12.0
+TOXIPROXY := .tools/bin/toxiproxy-server
+STAMP := $(VENV)/.installed
+PYTEST_WORKERS ?= 2
+
+.PHONY: setup prereqs certify test lint clean gc
+
+setup: prereqs $(STAMP) $(TOXIPROXY)
+
+prereqs:
+	@sh .ci/prereqs.sh "$(PYTHON)" "$(GO)"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+# The real Toxiproxy server, built from its Go module (no prebuilt download exists here).
+$(TOXIPROXY):
+	@mkdir -p .tools/bin .tools/gobin
+	GOTOOLCHAIN=local GOBIN=$(CURDIR)/.tools/gobin $(GO) install \
+	  -ldflags "-X github.com/Shopify/toxiproxy/v2.Version=$(TOXIPROXY_VERSION)" \
+	  github.com/Shopify/toxiproxy/v2/cmd/server@v$(TOXIPROXY_VERSION)
+	mv .tools/gobin/server $@
+	@$@ -version
+
+certify: setup
+	$(BIN)/mta-harness certify --mta seedmta-async
+
+lint: setup
+	$(BIN)/ruff check harness tests suites bench
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest -n $(PYTEST_WORKERS) tests
+
+gc: setup
+	$(BIN)/mta-harness gc
+
+clean:
+	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache .hypothesis

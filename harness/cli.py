@@ -1,0 +1,189 @@
+"""``mta-harness``: certify an MTA, clean up after killed runs, list what is available.
+
+Exit status: 0 PASS, 1 FAIL (the MTA broke a property), 2 bad input, 3 ERROR (the harness
+could not test; never reported as a pass).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from harness import __version__
+from harness.backends import BACKENDS
+from harness.errors import UsageError
+from harness.faults import fault_kinds
+from harness.mta import ADAPTERS, get_adapter
+from harness.profiles import PROFILES
+from harness.properties import Bounds
+from harness.reaper import reap_orphans
+from harness.results import ERROR, EXIT_CODES, PASS
+from harness.runtime import new_run_id
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+#: The shipped certification suites, beside the harness package in a source checkout.
+SUITES = Path(__file__).resolve().parent.parent / "suites"
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mta-harness",
+        description="Fault-injection certification for mail transfer agents: one dead link "
+        "must never stall delivery to healthy sites, and no mail may be lost.",
+    )
+    parser.add_argument("--version", action="version", version=f"mta-harness {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    certify = commands.add_parser("certify", help="run the certification suites against an MTA")
+    certify.add_argument(
+        "--mta", default="seedmta-async", help=f"MTA under test: {', '.join(sorted(ADAPTERS))}"
+    )
+    certify.add_argument("--backend", default="local", choices=BACKENDS)
+    certify.add_argument(
+        "--profile",
+        default="ci",
+        choices=sorted(PROFILES),
+        help="ci: small and quick (default); thorough: 10x the examples",
+    )
+    certify.add_argument(
+        "--bound",
+        type=positive_seconds,
+        default=Bounds.delivery,
+        help="seconds a healthy site's message may take while other links "
+        "are down (default %(default)s)",
+    )
+    certify.add_argument(
+        "--recovery-bound",
+        type=positive_seconds,
+        default=Bounds.recovery,
+        help="seconds every accepted message may take once links heal (default %(default)s)",
+    )
+    certify.add_argument(
+        "--strict-duplicates",
+        action="store_true",
+        help="fail on every duplicate delivery, even SMTP's at-least-once "
+        "case after a fault cut the link mid-transaction",
+    )
+    certify.add_argument("--seed", type=int, default=None, help="Hypothesis seed, to repeat a run")
+    certify.add_argument(
+        "--suites",
+        type=Path,
+        default=SUITES,
+        help="folder or file of suites to run (default: the shipped suites)",
+    )
+    certify.add_argument(
+        "--reports",
+        type=Path,
+        default=Path("reports"),
+        help="where run folders go (default ./reports)",
+    )
+
+    commands.add_parser("gc", help="remove processes and folders left by killed runs")
+    commands.add_parser("list", help="list MTAs, backends and fault kinds")
+    return parser
+
+
+def certify(args: argparse.Namespace) -> int:
+    import pytest
+
+    get_adapter(args.mta)  # unknown MTA: a usage error before anything starts
+    if not args.suites.exists():
+        raise UsageError(f"--suites {args.suites}: no such file or folder")
+    run_dir = args.reports / new_run_id()
+    run_dir.mkdir(parents=True)
+    print(
+        f"mta-harness {__version__}: certifying {args.mta} on {args.backend} "
+        f"(profile {args.profile}, bound {args.bound:g} s, recovery {args.recovery_bound:g} s)"
+    )
+    pytest_args = [
+        str(args.suites),
+        "-q",
+        "--tb=short",
+        "-p",
+        "no:cacheprovider",
+        # The CLI imported the harness already; pytest need not warn that it cannot rewrite it.
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
+        "--rootdir",
+        str(args.suites),
+        f"--mta={args.mta}",
+        f"--backend={args.backend}",
+        f"--harness-profile={args.profile}",
+        f"--bound={args.bound}",
+        f"--recovery-bound={args.recovery_bound}",
+        f"--harness-report={run_dir}",
+        f"--junitxml={run_dir / 'junit.xml'}",
+    ]
+    if args.strict_duplicates:
+        pytest_args.append("--strict-duplicates")
+    if args.seed is not None:
+        pytest_args.append(f"--hypothesis-seed={args.seed}")
+    code = pytest.main(pytest_args)
+    results_path = run_dir / "results.json"
+    if not results_path.exists():
+        print(f"\nERROR: the suites wrote no results (pytest exit status {int(code)})")
+        return EXIT_CODES[ERROR]
+    results = json.loads(results_path.read_text())
+    if code == pytest.ExitCode.INTERRUPTED or results.get("interrupted"):
+        print(f"\nINTERRUPTED: no verdict. Partial run record: {results_path}")
+        return EXIT_INTERRUPTED
+    print(summarise(results, run_dir))
+    return EXIT_CODES[results["verdict"]]
+
+
+def summarise(results: dict[str, Any], run_dir: Path) -> str:
+    """The verdict, what was certified, and for a failure the counterexample in words."""
+    identity = results.get("identity") or {}
+    lines = [
+        "",
+        f"{results['verdict']}: {results['mta']} "
+        f"(version {identity.get('version', '?')}, config {identity.get('config_digest', '?')})"
+        f" after {results['examples_run']} example(s), {results['failing_examples']} failing",
+    ]
+    if results["verdict"] == PASS:
+        lines.append("  One dead link did not stall healthy sites, and no mail was lost.")
+    counterexample = results.get("counterexample")
+    if counterexample:
+        lines.append("Counterexample (shrunk):")
+        lines += ["  " + line for line in counterexample["explanation"].splitlines()]
+    for error in results.get("errors", []):
+        lines.append(f"  harness error: {error}")
+    lines.append(f"Run record: {run_dir / 'results.json'} and {run_dir / 'junit.xml'}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "certify":
+            return certify(args)
+        if args.command == "gc":
+            print(reap_orphans().describe())
+            return 0
+        if args.command == "list":
+            print("MTAs:     " + ", ".join(sorted(ADAPTERS)))
+            print("backends: " + ", ".join(BACKENDS))
+            print("faults:   " + ", ".join(fault_kinds()))
+            return 0
+    except UsageError as exc:
+        print(f"mta-harness: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

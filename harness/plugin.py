@@ -1,0 +1,276 @@
+"""The pytest plugin: how suites (shipped or the user's own) reach the harness.
+
+Registered through the ``pytest11`` entry point, so installing mta-harness is enough. It adds
+options (``--mta``, ``--backend``, ``--harness-profile``, bounds) and fixtures:
+
+``world``       the running test world for the session (Toxiproxy, sites, links, the MTA)
+``example``     a clean slate in that world for one test: submit, fault, read the ledger
+``ledger``      the example's ledger
+``links``/``sites``/``mta``  parts of the world
+``bounds``      the property bounds in force
+``harness_record``  the run record; suites add each example's result to it
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from harness.backends import BACKENDS, open_backend
+from harness.errors import HarnessError
+from harness.ledger import Ledger
+from harness.links.link import Link
+from harness.mta import ADAPTERS, get_adapter
+from harness.profiles import PROFILES
+from harness.properties import Bounds
+from harness.results import RunRecord
+from harness.runtime import new_run_id
+from harness.scenario import ExampleResult
+from harness.sites.handle import SiteHandle
+from harness.world import Example, World
+
+for _name, _options in PROFILES.items():
+    settings.register_profile(
+        _name,
+        deadline=None,  # real systems: the default 200 ms deadline is meaningless
+        suppress_health_check=[HealthCheck.too_slow],
+        **_options,
+    )
+
+RECORD_KEY = pytest.StashKey[RunRecord]()
+REPORT_DIR_KEY = pytest.StashKey[Path | None]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mta-harness", "mta-harness: fault-injection tests for MTAs")
+    group.addoption(
+        "--mta",
+        default="seedmta-async",
+        help=f"MTA under test: {', '.join(sorted(ADAPTERS))} (default seedmta-async)",
+    )
+    group.addoption(
+        "--backend",
+        default="local",
+        choices=BACKENDS,
+        help="where the test world runs (default local)",
+    )
+    group.addoption(
+        "--harness-profile",
+        choices=sorted(PROFILES),
+        default=None,
+        help="Hypothesis profile for property suites: ci (small) or thorough",
+    )
+    group.addoption(
+        "--bound",
+        type=float,
+        default=Bounds.delivery,
+        help="seconds a healthy site's message may take while links are down (default %(default)s)",
+    )
+    group.addoption(
+        "--recovery-bound",
+        type=float,
+        default=Bounds.recovery,
+        help="seconds every accepted message may take after links heal (default %(default)s)",
+    )
+    group.addoption(
+        "--strict-duplicates",
+        action="store_true",
+        help="fail on every duplicate, even SMTP's at-least-once case (a fault "
+        "cut the link after the final dot)",
+    )
+    group.addoption(
+        "--harness-report",
+        default=None,
+        metavar="DIR",
+        help="write results.json for this run into DIR",
+    )
+
+
+#: Signals received; once set, no verdict of this session can be PASS or FAIL.
+_INTERRUPTS: list[int] = []
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    # Remember it: a KeyboardInterrupt raised deep inside Hypothesis can surface as an
+    # ordinary test failure, and an interrupted run must never be reported as FAIL or PASS.
+    _INTERRUPTS.append(signum)
+    if len(_INTERRUPTS) == 1:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    profile = config.getoption("--harness-profile")
+    if profile:
+        settings.load_profile(profile)
+    # SIGTERM tears down like Ctrl-C does: fixtures finalise, every process is stopped.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGINT, _interrupt)
+    report = config.getoption("--harness-report")
+    config.stash[REPORT_DIR_KEY] = Path(report) if report else None
+    config.stash[RECORD_KEY] = RunRecord(
+        run_id=Path(report).name if report else new_run_id(),
+        mta=config.getoption("--mta"),
+        backend=config.getoption("--backend"),
+        profile=profile,
+        bounds={
+            "delivery": config.getoption("--bound"),
+            "recovery": config.getoption("--recovery-bound"),
+        },
+        started=time.time(),
+    )
+
+
+def _save(config: pytest.Config) -> None:
+    folder = config.stash.get(REPORT_DIR_KEY, None)
+    if folder is not None:
+        config.stash[RECORD_KEY].save(folder)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.when == "call" or report.outcome != "passed":
+        record = item.config.stash[RECORD_KEY]
+        outcome = report.outcome
+        # The harness failing to test is an ERROR, not the MTA failing a property.
+        if (
+            _INTERRUPTS
+            or (call.excinfo is not None and call.excinfo.errisinstance(HarnessError))
+            or (report.when != "call" and report.outcome == "failed")
+        ):
+            outcome = "error"
+        if outcome == "error" and call.excinfo is not None:
+            record.errors.append(f"{item.nodeid}: {call.excinfo.exconly()}")
+        if report.when == "call" or outcome in ("error", "skipped"):
+            record.tests[item.nodeid] = outcome
+        _save(item.config)
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    record = session.config.stash[RECORD_KEY]
+    if exitstatus == pytest.ExitCode.INTERRUPTED or _INTERRUPTS:
+        record.interrupted = True
+    record.finished = time.time()
+    _save(session.config)
+
+
+def _say(config: pytest.Config, message: object) -> None:
+    """One progress line on the terminal (or CI log) now, past pytest's output capture."""
+    if not message:
+        return
+    text = message.describe() if hasattr(message, "describe") else str(message)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None:
+        return
+    if capture is not None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(f"mta-harness: {text}")
+    else:
+        reporter.write_line(f"mta-harness: {text}")
+    reporter.flush()  # a pipe (CI log) should see it now, not at exit
+
+
+# -- fixtures -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def harness_record(request: pytest.FixtureRequest) -> RunRecord:
+    """The run record; ``harness_record.examples`` grows as suites report examples."""
+    return request.config.stash[RECORD_KEY]
+
+
+class ExampleLog:
+    """Adds example results to the run record and keeps the last failure (the shrunk one)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self._config = config
+
+    def add(self, result: ExampleResult) -> None:
+        record = self._config.stash[RECORD_KEY]
+        data = result.to_json()
+        record.examples.append(data)
+        if not result.holds:
+            # Hypothesis replays the minimal failing example last: the last failure is it.
+            record.counterexample = {**data, "explanation": result.explain()}
+        _save(self._config)
+
+
+@pytest.fixture(scope="session")
+def example_log(request: pytest.FixtureRequest) -> ExampleLog:
+    """Where property suites report each example's result."""
+    return ExampleLog(request.config)
+
+
+@pytest.fixture(scope="session")
+def bounds(request: pytest.FixtureRequest) -> Bounds:
+    """The bounds in force (``--bound``, ``--recovery-bound``)."""
+    return Bounds(request.config.getoption("--bound"), request.config.getoption("--recovery-bound"))
+
+
+@pytest.fixture(scope="session")
+def strict_duplicates(request: pytest.FixtureRequest) -> bool:
+    """Whether at-least-once duplicates break the no-duplicates property
+    (``--strict-duplicates``)."""
+    return bool(request.config.getoption("--strict-duplicates"))
+
+
+@pytest.fixture(scope="session")
+def world(request: pytest.FixtureRequest, harness_record: RunRecord) -> Iterator[World]:
+    """The running test world for this session, torn down at the end (and on Ctrl-C)."""
+    adapter = get_adapter(request.config.getoption("--mta"))
+    backend = open_backend(request.config.getoption("--backend"))
+    with World(backend, adapter) as running:
+        if running.identity is not None:
+            harness_record.identity = dict(running.identity.__dict__)
+        run_id = getattr(backend, "run_id", "?")
+        harness_record.worlds.append(run_id)
+        _say(request.config, getattr(backend, "reaped", None) or None)
+        _say(
+            request.config,
+            f"world {run_id} up: {adapter.name} on {backend.name}, "
+            f"{len(running.remote_sites)} sites behind Toxiproxy",
+        )
+        yield running
+
+
+@pytest.fixture
+def example(world: World) -> Iterator[Example]:
+    """A clean slate in the world for one test: links healed, sites tame, queue empty."""
+    with world.example() as fresh:
+        yield fresh
+
+
+@pytest.fixture
+def ledger(example: Example) -> Ledger:
+    """The current example's ledger: every message submitted and what became of it."""
+    return example.ledger
+
+
+@pytest.fixture
+def links(world: World) -> dict[str, Link]:
+    """Links by site name; pass one to a fault's ``apply``."""
+    return world.links
+
+
+@pytest.fixture
+def sites(world: World) -> dict[str, SiteHandle]:
+    """Mock sites by name; ``sites['site-a'].behave(...)`` makes one misbehave."""
+    return world.sites
+
+
+@pytest.fixture
+def mta(world: World) -> World:
+    """The world, for its MTA: ``mta.identity``, ``mta.queued_recipients()``,
+    ``mta.restart_mta()``."""
+    return world

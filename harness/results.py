@@ -1,0 +1,87 @@
+"""The run record: ``results.json`` in the run's folder, written atomically.
+
+The verdict is one of three: PASS (every property held), FAIL (the MTA broke a property) and
+ERROR (the harness could not test). ERROR is never reported as PASS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness import __version__
+
+PASS, FAIL, ERROR = "PASS", "FAIL", "ERROR"
+EXIT_CODES = {PASS: 0, FAIL: 1, ERROR: 3}
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write ``data`` to ``path`` so a reader sees the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as out:
+        json.dump(data, out, indent=2, default=str)
+        out.write("\n")
+    os.replace(tmp, path)
+
+
+@dataclass
+class RunRecord:
+    """Everything a run learned, as it goes; :meth:`save` may be called at any time."""
+
+    run_id: str
+    mta: str
+    backend: str
+    profile: str | None
+    bounds: dict[str, float]
+    started: float
+    identity: dict[str, str] | None = None
+    worlds: list[str] = field(default_factory=list)
+    examples: list[dict[str, Any]] = field(default_factory=list)
+    counterexample: dict[str, Any] | None = None
+    tests: dict[str, str] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    finished: float | None = None
+
+    @property
+    def verdict(self) -> str:
+        if self.interrupted or self.errors or any(o == "error" for o in self.tests.values()):
+            return ERROR
+        if any(o == "failed" for o in self.tests.values()):
+            return FAIL
+        if not self.tests or not any(o == "passed" for o in self.tests.values()):
+            return ERROR  # nothing was tested: never a pass
+        return PASS
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "harness_version": __version__,
+            "verdict": self.verdict,
+            "partial": self.finished is None,
+            "interrupted": self.interrupted,
+            "mta": self.mta,
+            "identity": self.identity,
+            "backend": self.backend,
+            "profile": self.profile,
+            "bounds": self.bounds,
+            "started": self.started,
+            "finished": self.finished,
+            "worlds": self.worlds,
+            "tests": self.tests,
+            "errors": self.errors,
+            "examples_run": len(self.examples),
+            "failing_examples": sum(1 for e in self.examples if not e["holds"]),
+            "counterexample": self.counterexample,
+            "examples": self.examples,
+        }
+
+    def save(self, folder: Path) -> Path:
+        path = folder / "results.json"
+        write_json_atomic(path, self.to_json())
+        return path

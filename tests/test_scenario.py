@@ -1,0 +1,40 @@
+"""Scenarios and the strategy that draws them."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import find, given, settings
+
+from harness.faults import fault_kinds
+from harness.scenario import Scenario
+from harness.strategies import scenarios
+
+
+@given(scenarios())
+@settings(max_examples=200, deadline=None)
+def test_drawn_scenarios_fault_a_non_empty_proper_subset(scenario: Scenario) -> None:
+    assert 2 <= scenario.sites <= 6
+    assert 1 <= len(scenario.faulted) < scenario.sites
+    assert set(scenario.messages) == set(range(scenario.sites))  # every site gets mail
+    assert 0 <= scenario.cut_after <= len(scenario.messages)
+
+
+def test_the_simplest_scenario_is_the_seed_outage() -> None:
+    simplest = find(scenarios(), lambda s: True)  # what shrinking converges to
+    assert simplest == Scenario(2, ((0, fault_kinds()[0]),), (0, 1), 0)
+    assert "link to site-a: blackhole" in simplest.describe()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"sites": 7, "faults": (), "messages": ()}, "sites must be"),
+        ({"sites": 2, "faults": ((2, "refuse"),), "messages": ()}, "fault on site 2"),
+        ({"sites": 2, "faults": ((0, "melt"),), "messages": ()}, "unknown fault kind"),
+        ({"sites": 2, "faults": (), "messages": (3,)}, "message to site 3"),
+        ({"sites": 2, "faults": (), "messages": (0,), "cut_after": 2}, "cut_after"),
+    ],
+)
+def test_invalid_scenarios_say_what_is_wrong(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Scenario(**kwargs)
