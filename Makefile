@@ -10,7 +10,7 @@ TOXIPROXY := .tools/bin/toxiproxy-server
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup prereqs certify test lint clean gc
+.PHONY: setup prereqs certify test lint bench clean gc
 
 setup: prereqs $(STAMP) $(TOXIPROXY)
 
@@ -41,6 +41,9 @@ lint: setup
 
 test: lint
 	$(BIN)/pytest -n $(PYTEST_WORKERS) tests
+
+bench: setup
+	$(BIN)/python bench/world_start.py
 
 gc: setup
 	$(BIN)/mta-harness gc

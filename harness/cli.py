@@ -156,10 +156,13 @@ def summarise(results: dict[str, Any], run_dir: Path) -> str:
     ]
     if results["verdict"] == PASS:
         lines.append("  One dead link did not stall healthy sites, and no mail was lost.")
-    counterexample = results.get("counterexample")
-    if counterexample:
-        lines.append("Counterexample (shrunk):")
+    for test, counterexample in results.get("counterexamples", {}).items():
+        lines.append(f"Counterexample (shrunk) from {test}:")
         lines += ["  " + line for line in counterexample["explanation"].splitlines()]
+    for test, failure in results.get("failures", {}).items():
+        if test not in results.get("counterexamples", {}):
+            lines.append(f"Failed: {test}")
+            lines += ["  " + line for line in failure.splitlines()]
     for error in results.get("errors", []):
         lines.append(f"  harness error: {error}")
     lines.append(f"Run record: {run_dir / 'results.json'} and {run_dir / 'junit.xml'}")

@@ -13,6 +13,7 @@ options (``--mta``, ``--backend``, ``--harness-profile``, bounds) and fixtures:
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -47,6 +48,7 @@ for _name, _options in PROFILES.items():
 
 RECORD_KEY = pytest.StashKey[RunRecord]()
 REPORT_DIR_KEY = pytest.StashKey[Path | None]()
+CURRENT_TEST_KEY = pytest.StashKey[str]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -150,10 +152,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             outcome = "error"
         if outcome == "error" and call.excinfo is not None:
             record.errors.append(f"{item.nodeid}: {call.excinfo.exconly()}")
+        elif outcome == "failed" and call.excinfo is not None:
+            record.failures[item.nodeid] = _first_lines(call.excinfo.exconly())
         if report.when == "call" or outcome in ("error", "skipped"):
             record.tests[item.nodeid] = outcome
         _save(item.config)
     return report
+
+
+def _first_lines(text: str, lines: int = 12) -> str:
+    kept = text.splitlines()[:lines]
+    noise = ("+  where", "assert ")  # pytest's rewritten-assert detail, already said above
+    return "\n".join(line for line in kept if not line.lstrip().startswith(noise))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    item.config.stash[CURRENT_TEST_KEY] = item.nodeid
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -202,7 +216,8 @@ class ExampleLog:
         record.examples.append(data)
         if not result.holds:
             # Hypothesis replays the minimal failing example last: the last failure is it.
-            record.counterexample = {**data, "explanation": result.explain()}
+            test = self._config.stash.get(CURRENT_TEST_KEY, "?")
+            record.counterexamples[test] = {**data, "explanation": result.explain()}
         _save(self._config)
 
 
@@ -229,7 +244,11 @@ def strict_duplicates(request: pytest.FixtureRequest) -> bool:
 def world(request: pytest.FixtureRequest, harness_record: RunRecord) -> Iterator[World]:
     """The running test world for this session, torn down at the end (and on Ctrl-C)."""
     adapter = get_adapter(request.config.getoption("--mta"))
-    backend = open_backend(request.config.getoption("--backend"))
+    # One id for the run's report folder and everything its world starts; an xdist worker
+    # adds its name, as each worker has a world of its own.
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    run_id = f"{harness_record.run_id}-{worker}" if worker else harness_record.run_id
+    backend = open_backend(request.config.getoption("--backend"), run_id)
     with World(backend, adapter) as running:
         if running.identity is not None:
             harness_record.identity = dict(running.identity.__dict__)

@@ -42,8 +42,11 @@ class RunRecord:
     identity: dict[str, str] | None = None
     worlds: list[str] = field(default_factory=list)
     examples: list[dict[str, Any]] = field(default_factory=list)
-    counterexample: dict[str, Any] | None = None
+    #: The shrunk failing example of each property test, by test id.
+    counterexamples: dict[str, dict[str, Any]] = field(default_factory=dict)
     tests: dict[str, str] = field(default_factory=dict)
+    #: Why each failed test failed, in one message, by test id.
+    failures: dict[str, str] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     interrupted: bool = False
     finished: float | None = None
@@ -77,7 +80,8 @@ class RunRecord:
             "errors": self.errors,
             "examples_run": len(self.examples),
             "failing_examples": sum(1 for e in self.examples if not e["holds"]),
-            "counterexample": self.counterexample,
+            "counterexamples": self.counterexamples,
+            "failures": self.failures,
             "examples": self.examples,
         }
 

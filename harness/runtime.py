@@ -110,8 +110,8 @@ class RunContext:
     lease: SlotLease
 
     @classmethod
-    def create(cls) -> RunContext:
-        run_id = new_run_id()
+    def create(cls, run_id: str | None = None) -> RunContext:
+        run_id = run_id or new_run_id()
         runs = runtime_root() / "runs"
         runs.mkdir(exist_ok=True)
         owner = owner_token()

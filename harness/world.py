@@ -60,7 +60,6 @@ class World:
         self.toxiproxy: ToxiproxyClient | None = None
         self.mta_service: Service | None = None
         self.identity: MtaIdentity | None = None
-        self.site_events: list[dict[str, Any]] = []
         self._ledger: Ledger | None = None
         self._events_lock = threading.Lock()
         self._examples = itertools.count(1)
@@ -127,7 +126,6 @@ class World:
 
     def _on_event(self, event: dict[str, Any]) -> None:
         with self._events_lock:
-            self.site_events.append(event)
             ledger = self._ledger
         if ledger is not None:
             ledger.on_site_event(event)

@@ -40,12 +40,14 @@ def test_the_seed_bug_is_caught_and_shrunk_to_two_sites_one_dead_link(tmp_path: 
     done, results = certify(tmp_path, "seedmta-sync")
     assert done.returncode == 1, done.stdout[-3000:]
     assert results["verdict"] == "FAIL"
-    counterexample = results["counterexample"]
+    (counterexample,) = [
+        c for test, c in results["counterexamples"].items() if "head_of_line" in test
+    ]
     assert counterexample["scenario"]["sites"] == 2
     assert len(counterexample["scenario"]["faults"]) == 1
     broken = [p["name"] for p in counterexample["properties"] if not p["holds"]]
     assert broken == ["healthy_sites_keep_flowing"]
-    assert "Counterexample (shrunk):" in done.stdout
+    assert "Counterexample (shrunk) from" in done.stdout
     assert "healthy message" in done.stdout and "site-b" in done.stdout
     junit = ET.parse(next(tmp_path.iterdir()) / "junit.xml").getroot()
     assert junit.find(".//failure") is not None

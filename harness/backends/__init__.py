@@ -8,12 +8,15 @@ from harness.errors import UsageError
 BACKENDS = ("local",)
 
 
-def open_backend(name: str) -> Backend:
-    """Start a backend by name; raises :class:`UsageError` for an unknown one."""
+def open_backend(name: str, run_id: str | None = None) -> Backend:
+    """Start a backend by name; raises :class:`UsageError` for an unknown one.
+
+    ``run_id`` labels everything the backend starts; it must be unique on the machine.
+    """
     if name == "local":
         from harness.backends.local import LocalBackend
 
-        return LocalBackend()
+        return LocalBackend(run_id)
     raise UsageError(f"unknown backend {name!r}; available: {', '.join(BACKENDS)}")
 
 

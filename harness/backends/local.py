@@ -21,9 +21,9 @@ class LocalBackend:
 
     name = "local"
 
-    def __init__(self) -> None:
+    def __init__(self, run_id: str | None = None) -> None:
         self.reaped = reap_orphans()  # what killed runs left, before we take any address
-        self.run_context = RunContext.create()
+        self.run_context = RunContext.create(run_id)
         self.addresses = AddressPlan(self.run_context.lease.slot)
         self.workdir: Path = self.run_context.workdir
         self.logs = self.workdir / "logs"

@@ -14,6 +14,7 @@ import json
 import sys
 import threading
 import time
+import weakref
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -42,11 +43,14 @@ class SiteHandler:
     def __init__(self, recorder: Recorder) -> None:
         self.recorder = recorder
         self.behaviours: dict[str, Behaviour] = {}
-        self._sessions: dict[int, int] = {}
         self._counter = itertools.count(1)
+        # Connections numbered in order of first use; weak keys, so closed sessions drop out.
+        self._numbers: weakref.WeakKeyDictionary[Session, int] = weakref.WeakKeyDictionary()
 
     def _connection(self, session: Session) -> str:
-        number = self._sessions.setdefault(id(session), next(self._counter))
+        number = self._numbers.get(session)
+        if number is None:
+            number = self._numbers[session] = next(self._counter)
         peer = session.peer
         where = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
         return f"{number}@{where}"
