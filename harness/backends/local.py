@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import subprocess
 import sys
@@ -29,6 +30,8 @@ class LocalBackend:
         self.logs = self.workdir / "logs"
         self.logs.mkdir()
         self._services: list[ManagedProcess] = []
+        # A library user who forgets close() still leaves nothing behind on a normal exit.
+        atexit.register(self.close)
         self._env = {
             **os.environ,
             **self.run_context.labels,
@@ -67,7 +70,9 @@ class LocalBackend:
         return done.stdout
 
     def close(self) -> None:
+        """Stop every process (newest first) and delete the run's scratch folder. Idempotent."""
         for service in reversed(self._services):
             service.stop()
         self._services.clear()
         self.run_context.close()
+        atexit.unregister(self.close)
