@@ -16,7 +16,7 @@ from harness import __version__
 from harness.backends import BACKENDS
 from harness.errors import UsageError
 from harness.faults import fault_kinds
-from harness.mta import ADAPTERS, get_adapter
+from harness.mta import ADAPTERS, get_adapter, read_fragment
 from harness.profiles import PROFILES
 from harness.properties import Bounds
 from harness.reaper import reap_orphans
@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     certify.add_argument(
         "--mta", default="seedmta-async", help=f"MTA under test: {', '.join(sorted(ADAPTERS))}"
     )
+    certify.add_argument("--mta-config", type=Path, default=None, metavar="FILE",
+                         help="your configuration fragment, merged last into the MTA's "
+                              "(Postfix: main.cf lines, e.g. default_process_limit = 1)")
     certify.add_argument("--backend", default="local", choices=BACKENDS)
     certify.add_argument(
         "--profile",
@@ -100,7 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
 def certify(args: argparse.Namespace) -> int:
     import pytest
 
-    get_adapter(args.mta)  # unknown MTA: a usage error before anything starts
+    # Bad input is a usage error before anything starts: unknown MTA, unreadable or
+    # malformed fragment.
+    adapter = get_adapter(args.mta)
+    adapter.check_fragment(read_fragment(args.mta_config), str(args.mta_config))
     if not args.suites.exists():
         raise UsageError(f"--suites {args.suites}: no such file or folder")
     run_dir = args.reports / new_run_id()
@@ -128,6 +134,8 @@ def certify(args: argparse.Namespace) -> int:
         f"--harness-report={run_dir}",
         f"--junitxml={run_dir / 'junit.xml'}",
     ]
+    if args.mta_config is not None:
+        pytest_args.append(f"--mta-config={args.mta_config.resolve()}")
     if args.strict_duplicates:
         pytest_args.append("--strict-duplicates")
     if args.seed is not None:

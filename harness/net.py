@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Callable
 
 from harness.clock import Deadline
-from harness.errors import DeadlineExceeded
+from harness.errors import DeadlineExceeded, HarnessError
 from harness.topology import Endpoint
 
 
-def wait_for_port(endpoint: Endpoint, deadline: Deadline, what: str) -> None:
-    """Return once ``endpoint`` accepts a TCP connection; raise when the deadline passes.
+def wait_for_port(
+    endpoint: Endpoint,
+    deadline: Deadline,
+    what: str,
+    alive: Callable[[], bool] = lambda: True,
+) -> None:
+    """Return once ``endpoint`` accepts a TCP connection; raise when the deadline passes,
+    or at once when ``alive()`` says the program that should open it has died.
 
     There is no event for "a listener opened" across processes, so this retries connect()
     with a short, growing back-off (5 ms doubling to 100 ms), always bounded by the deadline.
@@ -22,6 +29,8 @@ def wait_for_port(endpoint: Endpoint, deadline: Deadline, what: str) -> None:
             with socket.create_connection((endpoint.host, endpoint.port), timeout=1.0):
                 return
         except OSError as exc:
+            if not alive():
+                raise HarnessError(f"{what} died before opening {endpoint}") from exc
             if deadline.passed():
                 raise DeadlineExceeded(f"{what} at {endpoint} is not accepting: {exc}") from exc
         time.sleep(min(backoff, deadline.remaining()))

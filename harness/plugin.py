@@ -29,7 +29,7 @@ from harness.backends import BACKENDS, open_backend
 from harness.errors import HarnessError
 from harness.ledger import Ledger
 from harness.links.link import Link
-from harness.mta import ADAPTERS, get_adapter
+from harness.mta import ADAPTERS, get_adapter, read_fragment
 from harness.profiles import PROFILES
 from harness.properties import Bounds
 from harness.results import RunRecord
@@ -248,8 +248,9 @@ def world(request: pytest.FixtureRequest, harness_record: RunRecord) -> Iterator
     # adds its name, as each worker has a world of its own.
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     run_id = f"{harness_record.run_id}-{worker}" if worker else harness_record.run_id
+    fragment = read_fragment(request.config.getoption("--mta-config"))
     backend = open_backend(request.config.getoption("--backend"), run_id)
-    with World(backend, adapter) as running:
+    with World(backend, adapter, fragment=fragment) as running:
         if running.identity is not None:
             harness_record.identity = dict(running.identity.__dict__)
         run_id = getattr(backend, "run_id", "?")

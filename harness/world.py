@@ -8,13 +8,15 @@ Hypothesis requires (otherwise shrinking would chase state left by earlier examp
 from __future__ import annotations
 
 import itertools
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from harness.backends.base import Backend, Service
+from harness.backends.chroot import RootLayers
 from harness.clock import now
 from harness.errors import HarnessError
 from harness.faults.base import Fault
@@ -23,6 +25,7 @@ from harness.links.link import Link
 from harness.links.server import start_toxiproxy
 from harness.links.toxiproxy import ToxiproxyClient
 from harness.mta.base import MtaAdapter, MtaIdentity, MtaPlan
+from harness.rootfs import ensure_rootfs
 from harness.sites.handle import SiteHandle
 from harness.topology import BOUNCE_SINK, MAX_SITES, Site, remote_sites
 from harness.workload import Submitter
@@ -50,6 +53,7 @@ class World:
         adapter: MtaAdapter,
         sites: int = MAX_SITES,
         timers: dict[str, float] | None = None,
+        fragment: str = "",
     ) -> None:
         self.backend = backend
         self.adapter = adapter
@@ -64,11 +68,14 @@ class World:
         self._events_lock = threading.Lock()
         self._examples = itertools.count(1)
         addresses = backend.addresses
+        workdir = backend.workdir / "mta"
         self.plan = MtaPlan(
             listen=addresses.mta,
             routes={site.domain: addresses.link(i) for i, site in self._all_sites()},
-            workdir=backend.workdir / "mta",
+            workdir=workdir,
             timers=self.timers,
+            root=workdir / "root" if adapter.rootfs else None,
+            fragment=fragment,
         )
 
     def _all_sites(self) -> list[tuple[int, Site]]:
@@ -91,6 +98,8 @@ class World:
             for handle in self.sites.values():
                 handle.wait_ready(START_TIMEOUT)
             self.plan.workdir.mkdir(parents=True, exist_ok=True)
+            if self.adapter.rootfs:
+                self.plan = replace(self.plan, lower=ensure_rootfs(self.adapter.rootfs))
             self._start_mta()
             self.identity = self.adapter.identity(self.plan, self.backend.run)
         except BaseException:
@@ -99,15 +108,24 @@ class World:
         return self
 
     def _start_mta(self) -> None:
+        root = None
+        if self.plan.root is not None and self.plan.lower is not None:
+            root = RootLayers(self.plan.lower, self.plan.root)
+            root.prepare()
         argv = self.adapter.command(self.plan)
-        self.mta_service = self.backend.spawn("mta", self.adapter.name, argv)
-        self.mta_service.wait_for_line(self.adapter.is_ready, START_TIMEOUT, "it is ready")
+        self.mta_service = self.backend.spawn("mta", self.adapter.name, argv, root=root)
+        self.adapter.wait_ready(self.mta_service, self.plan, START_TIMEOUT)
 
     def restart_mta(self, purge: bool) -> None:
         """Stop the MTA (optionally emptying its queue) and start it again."""
         if self.mta_service is not None:
             self.mta_service.stop()
         if purge:
+            if self.plan.root is not None:
+                # A fresh writable layer: queue, logs and state gone, stock files back. Safe to
+                # delete: the overlay was mounted only in the MTA's namespace, gone with it.
+                for layer in (self.plan.root, self.plan.root.with_name("root.work")):
+                    shutil.rmtree(layer, ignore_errors=True)
             self.adapter.purge(self.plan)
         self._start_mta()
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal, Protocol
 
+from harness.backends.chroot import RootLayers
 from harness.topology import AddressPlan
 
 #: What a started program is to the harness; a backend may pick an image or rootfs by role.
@@ -46,8 +47,10 @@ class Backend(Protocol):
     #: Scratch folder of this run (configs, queues, logs); removed by :meth:`close`.
     workdir: Path
 
-    def spawn(self, role: Role, name: str, argv: Sequence[str]) -> Service:
-        """Start a long-running program."""
+    def spawn(
+        self, role: Role, name: str, argv: Sequence[str], root: RootLayers | None = None
+    ) -> Service:
+        """Start a long-running program; with ``root``, chrooted in that overlay."""
 
     def run(self, role: Role, argv: Sequence[str], timeout: float = 30.0) -> str:
         """Run a short command beside ``role`` (e.g. a queue listing) and return its output."""

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.backends.base import Role
+from harness.backends.chroot import RootLayers, enter_argv, namespace_init, rooted_argv
 from harness.backends.process import ManagedProcess
 from harness.errors import HarnessError
 from harness.reaper import reap_orphans
@@ -30,6 +31,7 @@ class LocalBackend:
         self.logs = self.workdir / "logs"
         self.logs.mkdir()
         self._services: list[ManagedProcess] = []
+        self._rooted: dict[Role, ManagedProcess] = {}
         # A library user who forgets close() still leaves nothing behind on a normal exit.
         atexit.register(self.close)
         self._env = {
@@ -44,17 +46,29 @@ class LocalBackend:
     def run_id(self) -> str:
         return self.run_context.run_id
 
-    def spawn(self, role: Role, name: str, argv: Sequence[str]) -> ManagedProcess:
+    def spawn(
+        self, role: Role, name: str, argv: Sequence[str], root: RootLayers | None = None
+    ) -> ManagedProcess:
+        command = rooted_argv(root, list(argv)) if root is not None else list(argv)
         service = ManagedProcess(
-            name, argv, env=self._env, log_path=self.logs / f"{name}.log", cwd=self.workdir
+            name, command, env=self._env, log_path=self.logs / f"{name}.log", cwd=self.workdir
         )
         self._services.append(service)
+        if root is not None:
+            self._rooted[role] = service
         return service
 
     def run(self, role: Role, argv: Sequence[str], timeout: float = 30.0) -> str:
+        command = list(argv)
+        rooted = self._rooted.get(role)
+        if rooted is not None:
+            init = namespace_init(rooted.pid)
+            if init is None or rooted.returncode is not None:
+                raise HarnessError(f"{rooted.name} is not running; cannot run {argv[0]} in it")
+            command = enter_argv(init, command)
         try:
             done = subprocess.run(
-                list(argv),
+                command,
                 env=self._env,
                 capture_output=True,
                 text=True,

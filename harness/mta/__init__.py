@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from harness.errors import UsageError
 from harness.mta.base import MtaAdapter, MtaIdentity, MtaPlan, QueueEntry
+from harness.mta.postfix import Postfix
 from harness.mta.seedmta import SeedMta
 
 #: ``--mta`` name -> adapter factory. A new MTA adds one line here and one module.
 ADAPTERS: dict[str, Callable[[], MtaAdapter]] = {
+    "postfix": lambda: Postfix(),
+    "postfix-hol": lambda: Postfix(hol=True),
     "seedmta-async": lambda: SeedMta("async"),
     "seedmta-sync": lambda: SeedMta("sync"),
 }
@@ -25,4 +29,17 @@ def get_adapter(name: str) -> MtaAdapter:
         ) from None
 
 
-__all__ = ["ADAPTERS", "MtaAdapter", "MtaIdentity", "MtaPlan", "QueueEntry", "get_adapter"]
+def read_fragment(path: str | Path | None) -> str:
+    """The text of a user's configuration fragment; a clear :class:`UsageError` if unreadable."""
+    if path is None:
+        return ""
+    try:
+        return Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--mta-config {path}: cannot read it: {exc}") from None
+
+
+__all__ = [
+    "ADAPTERS", "MtaAdapter", "MtaIdentity", "MtaPlan", "QueueEntry", "get_adapter",
+    "read_fragment",
+]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from harness.backends.base import Role
+from harness.backends.base import Role, Service
 from harness.topology import Endpoint
 
 #: Runs a short command beside the MTA and returns its standard output.
@@ -25,6 +25,24 @@ class MtaPlan:
     workdir: Path
     #: Retry and timeout settings the adapter should use, in seconds.
     timers: dict[str, float] = field(default_factory=dict)
+    #: For an MTA in its own root filesystem: the shared, read-only tree (stock files to
+    #: start from) and the run's writable layer, where a file written appears at ``/``.
+    lower: Path | None = None
+    root: Path | None = None
+    #: The user's configuration fragment, if any, merged last (the user's word wins).
+    fragment: str = ""
+
+    def in_root(self, path: str) -> Path:
+        """Where to write ``path`` (as the MTA sees it) so the MTA finds it there."""
+        if self.root is None:
+            raise ValueError("this MTA does not run in a root filesystem of its own")
+        return self.root / path.lstrip("/")
+
+    def stock(self, path: str) -> str:
+        """A stock file of the MTA's root filesystem, as its package installed it."""
+        if self.lower is None:
+            raise ValueError("this MTA does not run in a root filesystem of its own")
+        return (self.lower / path.lstrip("/")).read_text()
 
 
 @dataclass(frozen=True)
@@ -52,18 +70,28 @@ class MtaAdapter(Protocol):
     def name(self) -> str:
         """The name users pass as ``--mta``."""
 
-    def command(self, plan: MtaPlan) -> list[str]:
-        """Write the MTA's configuration into ``plan.workdir``; return the argv that runs it
-        in the foreground."""
+    @property
+    def rootfs(self) -> str | None:
+        """The root filesystem recipe it runs in (``fixtures/rootfs/<name>.toml``), or None
+        to run on the host."""
 
-    def is_ready(self, line: str) -> bool:
-        """Whether a line of the MTA's output says it now accepts mail."""
+    def check_fragment(self, fragment: str, where: str) -> None:
+        """Raise :class:`~harness.errors.UsageError` naming ``where`` and the line if the
+        user's configuration fragment is not valid for this MTA; called before anything starts."""
+
+    def command(self, plan: MtaPlan) -> list[str]:
+        """Write the MTA's configuration (into ``plan.root`` or ``plan.workdir``); return the
+        argv that runs it in the foreground."""
+
+    def wait_ready(self, service: Service, plan: MtaPlan, timeout: float) -> None:
+        """Return once the MTA accepts mail on ``plan.listen``; raise if it cannot."""
 
     def queue(self, plan: MtaPlan, run: CommandRunner) -> list[QueueEntry]:
         """The messages the MTA still holds."""
 
     def purge(self, plan: MtaPlan) -> None:
-        """Empty the queue; called only while the MTA is stopped."""
+        """Empty the queue; called only while the MTA is stopped. For an MTA in its own root
+        filesystem the harness also wipes the run's writable layer before calling it."""
 
     def identity(self, plan: MtaPlan, run: CommandRunner) -> MtaIdentity:
         """Name, version and configuration digest of the MTA as configured for ``plan``."""

@@ -13,6 +13,8 @@ import sys
 from dataclasses import dataclass
 
 from harness import __version__
+from harness.backends.base import Service
+from harness.errors import UsageError
 from harness.mta.base import CommandRunner, MtaIdentity, MtaPlan, QueueEntry, digest
 
 #: The model's per-attempt connect and greeting timeout, like a real MTA's: long against the
@@ -29,6 +31,11 @@ class SeedMta:
     @property
     def name(self) -> str:
         return f"seedmta-{self.mode}"
+
+    def check_fragment(self, fragment: str, where: str) -> None:
+        if fragment.strip():
+            raise UsageError(f"--mta-config {where}: {self.name} takes no configuration "
+                             "fragment (its configuration is its command line)")
 
     def _argv(self, plan: MtaPlan) -> list[str]:
         argv = [
@@ -57,8 +64,13 @@ class SeedMta:
         (plan.workdir / "queue").mkdir(parents=True, exist_ok=True)
         return self._argv(plan)
 
-    def is_ready(self, line: str) -> bool:
-        return line.startswith("seedmta: ready on ")
+    @property
+    def rootfs(self) -> str | None:
+        return None  # pure Python: runs on the host
+
+    def wait_ready(self, service: Service, plan: MtaPlan, timeout: float) -> None:
+        service.wait_for_line(lambda line: line.startswith("seedmta: ready on "), timeout,
+                              "it is ready")
 
     def queue(self, plan: MtaPlan, run: CommandRunner) -> list[QueueEntry]:
         out = run(

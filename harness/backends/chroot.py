@@ -1,0 +1,81 @@
+"""Running a program chrooted in its own root filesystem, leak-proof.
+
+The program runs as PID 1 of a new PID and mount namespace (``unshare --pid --mount``), inside
+an overlay of the shared root filesystem and the run's own writable layer. Mounts exist only
+in that namespace, and when its PID 1 dies the kernel kills every process in it and drops
+every mount: a killed run cannot leave a mount or a stray daemon behind, even one (like
+Postfix's master) that leaves our process group or scrubs its environment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+# Runs as PID 1 of the new namespaces: mount the layers, give the root a minimal /dev (a
+# fresh tmpfs, never the host's /dev) and its own /proc, then become the program.
+SETUP = r"""
+set -e
+lower=$1 upper=$2 work=$3 merged=$4
+shift 4
+mount -t overlay overlay -o "lowerdir=$lower,upperdir=$upper,workdir=$work" "$merged"
+mount -t proc proc "$merged/proc"
+mount -t tmpfs -o mode=755,size=1m tmpfs "$merged/dev"
+mknod -m 666 "$merged/dev/null" c 1 3
+mknod -m 666 "$merged/dev/zero" c 1 5
+mknod -m 666 "$merged/dev/full" c 1 7
+mknod -m 666 "$merged/dev/random" c 1 8
+mknod -m 666 "$merged/dev/urandom" c 1 9
+mknod -m 666 "$merged/dev/tty" c 5 0
+ln -s /proc/self/fd "$merged/dev/fd"
+ln -s /proc/self/fd/0 "$merged/dev/stdin"
+ln -s /proc/self/fd/1 "$merged/dev/stdout"
+ln -s /proc/self/fd/2 "$merged/dev/stderr"
+exec chroot "$merged" "$@"
+"""
+
+
+@dataclass(frozen=True)
+class RootLayers:
+    """The overlay a rooted program sees as ``/``: shared ``lower``, the run's ``upper``."""
+
+    lower: Path
+    upper: Path
+
+    @property
+    def work(self) -> Path:
+        return self.upper.with_name(self.upper.name + ".work")
+
+    @property
+    def merged(self) -> Path:
+        return self.upper.with_name(self.upper.name + ".merged")
+
+    def prepare(self) -> None:
+        for folder in (self.upper, self.work, self.merged):
+            folder.mkdir(parents=True, exist_ok=True)
+
+
+def rooted_argv(layers: RootLayers, argv: list[str]) -> list[str]:
+    """``argv`` wrapped to run chrooted in ``layers`` as PID 1 of its own namespaces."""
+    layers.prepare()
+    return [
+        "unshare", "--mount", "--pid", "--fork", "--kill-child", "--propagation", "private",
+        "--", "/bin/sh", "-c", SETUP, "harness-root",
+        str(layers.lower), str(layers.upper), str(layers.work), str(layers.merged), *argv,
+    ]
+
+
+def namespace_init(unshare_pid: int) -> int | None:
+    """The PID (as seen from here) of the namespace's PID 1: unshare's only child."""
+    try:
+        children = Path(f"/proc/{unshare_pid}/task/{unshare_pid}/children").read_text().split()
+    except OSError:
+        return None
+    return int(children[0]) if children else None
+
+
+def enter_argv(init_pid: int, argv: list[str]) -> list[str]:
+    """``argv`` run inside the namespaces and root of the program whose PID 1 is ``init_pid``."""
+    return [
+        "nsenter", f"--target={init_pid}", "--mount", "--pid", "--root", "--wd=/", "--", *argv,
+    ]

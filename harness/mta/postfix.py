@@ -1,0 +1,194 @@
+"""Postfix, the reference MTA: Debian's 3.7, chrooted in its own root filesystem.
+
+The configuration is Debian's stock ``main.cf`` and ``master.cf`` with only what the harness
+needs changed: where to listen, one route per remote domain to its link, relaying from
+loopback only, no local delivery, short retry timers. ``postfix-hol`` is the known-bad build:
+``master.cf`` allows one ``smtp`` process, so one dead site stalls every other.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from harness.backends.base import Service
+from harness.clock import Deadline
+from harness.errors import UsageError
+from harness.mta.base import CommandRunner, MtaIdentity, MtaPlan, QueueEntry, digest
+from harness.net import wait_for_port
+
+
+def main_cf_overrides(plan: MtaPlan) -> dict[str, str]:
+    """The main.cf settings the harness needs, on top of Debian's stock file."""
+    routes = ", ".join(f"{d}=smtp:[{e.host}]:{e.port}" for d, e in sorted(plan.routes.items()))
+    timers = plan.timers
+    return {
+        "myhostname": "mta.harness.test",
+        # Postfix accepts only addresses configured on an interface here, and only 127.0.0.1
+        # is: listen on "all" and let master.cf bind the run's own address alone.
+        "inet_interfaces": "all",
+        "inet_protocols": "ipv4",
+        "mydestination": "",
+        "local_transport": "error:5.1.1 local delivery is disabled by the harness",
+        "alias_maps": "",
+        "alias_database": "",
+        "mynetworks": "127.0.0.0/8",
+        "relay_domains": ", ".join(sorted(plan.routes)),
+        "transport_maps": f"inline:{{ {routes} }}",
+        "smtpd_relay_restrictions": "permit_mynetworks, reject",
+        # The harness submits in plain text on loopback; no certificate exists in the root.
+        "smtpd_tls_security_level": "none",
+        "maillog_file": "/dev/stdout",
+        "queue_run_delay": f"{timers.get('queue_run_delay', 1):g}s",
+        "minimal_backoff_time": f"{timers.get('min_backoff', 1):g}s",
+        "maximal_backoff_time": f"{timers.get('max_backoff', 2):g}s",
+    }
+
+
+_SETTING = re.compile(r"^\s*([A-Za-z0-9_]+)\s*=")
+
+
+def merge_main_cf(stock: str, *layers: dict[str, str]) -> str:
+    """``stock`` with each layer's settings replacing or appended, later layers winning.
+
+    A replaced setting keeps its place; its continuation lines (indented) go with it.
+    """
+    settings: dict[str, str] = {}
+    for layer in layers:
+        settings.update(layer)
+    out: list[str] = []
+    done: set[str] = set()
+    skipping = False
+    for line in stock.splitlines():
+        if skipping and line[:1].isspace() and line.strip():
+            continue
+        skipping = False
+        match = _SETTING.match(line)
+        if match and match.group(1) in settings:
+            key = match.group(1)
+            out.append(f"{key} = {settings[key]}")
+            done.add(key)
+            skipping = True
+            continue
+        out.append(line)
+    out.append("")
+    out.append("# --- mta-harness ---")
+    out += [f"{key} = {value}" for key, value in settings.items() if key not in done]
+    return "\n".join(out) + "\n"
+
+
+def parse_fragment(text: str) -> dict[str, str]:
+    """``key = value`` lines of a user's main.cf fragment (comments and blanks ignored)."""
+    settings: dict[str, str] = {}
+    key = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if line[:1].isspace() and key is not None:
+            settings[key] += " " + line.strip()
+            continue
+        name, sep, value = line.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"line {number}: expected 'name = value', got {line.strip()!r}")
+        key = name.strip()
+        settings[key] = value.strip()
+    return settings
+
+
+def render_master_cf(stock: str, plan: MtaPlan, smtp_maxproc: int | None = None) -> str:
+    """Debian's master.cf: smtpd bound to the run's address only, no Postfix-internal chroot
+    (the whole MTA is chrooted already), optionally a cap on ``smtp`` processes."""
+    out: list[str] = []
+    for line in stock.splitlines():
+        fields = line.split()
+        if not line or line[0] in "# \t" or len(fields) < 8:
+            out.append(line)
+            continue
+        service, kind = fields[0], fields[1]
+        fields[4] = "n" if fields[4] == "y" else fields[4]
+        if service == "smtp" and kind == "inet":
+            fields[0] = str(plan.listen)
+        if service == "smtp" and kind == "unix" and smtp_maxproc is not None:
+            fields[6] = str(smtp_maxproc)
+        out.append(" ".join(fields))
+    return "\n".join(out) + "\n"
+
+
+@dataclass
+class Postfix:
+    """Postfix with Debian's stock configuration; ``hol`` caps smtp processes at one."""
+
+    hol: bool = False
+
+    @property
+    def name(self) -> str:
+        return "postfix-hol" if self.hol else "postfix"
+
+    @property
+    def rootfs(self) -> str | None:
+        return "postfix"
+
+    def check_fragment(self, fragment: str, where: str) -> None:
+        """Reject a fragment that is not main.cf syntax, naming the file and line."""
+        try:
+            parse_fragment(fragment)
+        except ValueError as exc:
+            raise UsageError(f"--mta-config {where}: {exc}") from None
+
+    def render(self, plan: MtaPlan) -> dict[str, str]:
+        """The configuration files, by the path the MTA sees."""
+        user = parse_fragment(plan.fragment)
+        return {
+            "/etc/postfix/main.cf": merge_main_cf(
+                plan.stock("/etc/postfix/main.cf"), main_cf_overrides(plan), user
+            ),
+            "/etc/postfix/master.cf": render_master_cf(
+                plan.stock("/etc/postfix/master.cf"), plan, 1 if self.hol else None
+            ),
+        }
+
+    def command(self, plan: MtaPlan) -> list[str]:
+        for path, text in self.render(plan).items():
+            target = plan.in_root(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        return ["/usr/sbin/postfix", "start-fg"]
+
+    def wait_ready(self, service: Service, plan: MtaPlan, timeout: float) -> None:
+        deadline = Deadline.after(timeout)
+        service.wait_for_line(lambda line: "daemon started" in line, timeout, "daemon started")
+        # master logs "daemon started" before every listener is open.
+        wait_for_port(plan.listen, deadline, "Postfix's smtpd",
+                      alive=lambda: service.returncode is None)
+
+    def queue(self, plan: MtaPlan, run: CommandRunner) -> list[QueueEntry]:
+        entries = []
+        for line in run("mta", ["/usr/sbin/postqueue", "-j"]).splitlines():
+            if line.strip():
+                item = json.loads(line)
+                rcpts = item.get("recipients", [])
+                entries.append(QueueEntry(
+                    str(item["queue_id"]),
+                    tuple(str(r["address"]) for r in rcpts),
+                    "; ".join(str(r.get("delay_reason", "")) for r in rcpts),
+                ))
+        return entries
+
+    def purge(self, plan: MtaPlan) -> None:
+        pass  # the queue lives in the run's writable layer, which the harness wipes
+
+    def identity(self, plan: MtaPlan, run: CommandRunner) -> MtaIdentity:
+        version = run("mta", ["/usr/sbin/postconf", "-h", "mail_version"]).strip()
+        return MtaIdentity(self.name, version, config_digest(self.render(plan), plan))
+
+
+def config_digest(files: dict[str, str], plan: MtaPlan) -> str:
+    """Digest of configuration files with the run's own addresses masked, so the same
+    configuration has the same digest in every run."""
+    masked = []
+    for path, text in sorted(files.items()):
+        for endpoint in (plan.listen, *plan.routes.values()):
+            text = text.replace(str(endpoint), "ADDR:PORT").replace(endpoint.host, "ADDR")
+        masked.append(f"{path}\n{text}")
+    return digest(*masked)

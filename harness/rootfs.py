@@ -1,0 +1,111 @@
+"""Root filesystems for MTAs, one per MTA, built from Debian's packages with mmdebstrap.
+
+Debian's postfix, exim4-daemon-light and opensmtpd conflict with each other, so each MTA gets
+its own root filesystem. A recipe (``fixtures/rootfs/<name>.toml``) names the packages; the
+built tree is cached under ``.tools/rootfs/<name>-<digest of the recipe>`` and reused until
+the recipe changes. Runs never write to it: each gets its own overlay on top.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import HarnessError, UsageError
+
+PROJECT = Path(__file__).resolve().parent.parent
+RECIPES = PROJECT / "fixtures" / "rootfs"
+BUILD_TIMEOUT = 900.0
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What goes into one root filesystem."""
+
+    name: str
+    suite: str
+    variant: str
+    include: tuple[str, ...]
+    text: str
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.text.encode()).hexdigest()[:12]
+
+
+def load_recipe(name: str) -> Recipe:
+    path = RECIPES / f"{name}.toml"
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        known = ", ".join(sorted(p.stem for p in RECIPES.glob("*.toml")))
+        raise UsageError(f"no root filesystem recipe {path}; known: {known}") from None
+    try:
+        data = tomllib.loads(text)
+        return Recipe(name, str(data["suite"]), str(data.get("variant", "apt")),
+                      tuple(str(p) for p in data["include"]), text)
+    except (tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
+        raise UsageError(f"{path}: {exc}") from exc
+
+
+def store() -> Path:
+    """Where built root filesystems live (``MTA_HARNESS_ROOTFS`` overrides it)."""
+    override = os.environ.get("MTA_HARNESS_ROOTFS")
+    return Path(override) if override else PROJECT / ".tools" / "rootfs"
+
+
+def rootfs_path(recipe: Recipe) -> Path:
+    return store() / f"{recipe.name}-{recipe.digest}"
+
+
+def check_can_build() -> None:
+    """Say what is missing for building and running MTAs in root filesystems."""
+    if os.geteuid() != 0:
+        raise UsageError(
+            "real MTAs run chrooted in their own root filesystems, which needs root: "
+            "run the harness as root (or use --mta seedmta-async/seedmta-sync, which do not)"
+        )
+    for tool, package in (("mmdebstrap", "mmdebstrap"), ("unshare", "util-linux"),
+                          ("nsenter", "util-linux")):
+        if shutil.which(tool) is None:
+            raise UsageError(f"{tool} not found: install Debian's {package} (make setup does)")
+
+
+def ensure_rootfs(name: str) -> Path:
+    """The built root filesystem for recipe ``name``; builds it the first time (minutes)."""
+    recipe = load_recipe(name)
+    target = rootfs_path(recipe)
+    if (target / ".complete").exists():
+        return target
+    check_can_build()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # One builder at a time per recipe; the others wait and then reuse its result.
+    with (target.parent / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (target / ".complete").exists():
+            return target
+        partial = target.with_name(target.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        argv = ["mmdebstrap", f"--variant={recipe.variant}", "--mode=root", "--quiet",
+                f"--include={','.join(recipe.include)}", recipe.suite, str(partial)]
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=BUILD_TIMEOUT,
+                                  check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise HarnessError(f"building root filesystem {name} took over "
+                               f"{BUILD_TIMEOUT:g} s") from exc
+        if done.returncode != 0:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise HarnessError(
+                f"building root filesystem {name} failed ({' '.join(argv)}):\n"
+                + "\n".join(done.stderr.splitlines()[-15:])
+            )
+        (partial / ".complete").write_text(recipe.text)
+        partial.rename(target)
+    return target
