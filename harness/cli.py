@@ -52,9 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
     certify.add_argument(
         "--mta", default="seedmta-async", help=f"MTA under test: {', '.join(sorted(ADAPTERS))}"
     )
-    certify.add_argument("--mta-config", type=Path, default=None, metavar="FILE",
-                         help="your configuration fragment, merged last into the MTA's "
-                              "(Postfix: main.cf lines, e.g. default_process_limit = 1)")
+    certify.add_argument(
+        "--mta-config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="your configuration fragment, merged last into the MTA's "
+        "(Postfix: main.cf lines, e.g. default_process_limit = 1)",
+    )
     certify.add_argument("--backend", default="local", choices=BACKENDS)
     certify.add_argument(
         "--profile",

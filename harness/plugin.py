@@ -83,6 +83,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="seconds every accepted message may take after links heal (default %(default)s)",
     )
     group.addoption(
+        "--mta-config",
+        default=None,
+        metavar="FILE",
+        help="configuration fragment merged last into the MTA's configuration "
+        "(Postfix: main.cf lines)",
+    )
+    group.addoption(
         "--strict-duplicates",
         action="store_true",
         help="fail on every duplicate, even SMTP's at-least-once case (a fault "

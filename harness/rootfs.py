@@ -48,8 +48,13 @@ def load_recipe(name: str) -> Recipe:
         raise UsageError(f"no root filesystem recipe {path}; known: {known}") from None
     try:
         data = tomllib.loads(text)
-        return Recipe(name, str(data["suite"]), str(data.get("variant", "apt")),
-                      tuple(str(p) for p in data["include"]), text)
+        return Recipe(
+            name,
+            str(data["suite"]),
+            str(data.get("variant", "apt")),
+            tuple(str(p) for p in data["include"]),
+            text,
+        )
     except (tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
         raise UsageError(f"{path}: {exc}") from exc
 
@@ -71,8 +76,11 @@ def check_can_build() -> None:
             "real MTAs run chrooted in their own root filesystems, which needs root: "
             "run the harness as root (or use --mta seedmta-async/seedmta-sync, which do not)"
         )
-    for tool, package in (("mmdebstrap", "mmdebstrap"), ("unshare", "util-linux"),
-                          ("nsenter", "util-linux")):
+    for tool, package in (
+        ("mmdebstrap", "mmdebstrap"),
+        ("unshare", "util-linux"),
+        ("nsenter", "util-linux"),
+    ):
         if shutil.which(tool) is None:
             raise UsageError(f"{tool} not found: install Debian's {package} (make setup does)")
 
@@ -92,14 +100,23 @@ def ensure_rootfs(name: str) -> Path:
             return target
         partial = target.with_name(target.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
-        argv = ["mmdebstrap", f"--variant={recipe.variant}", "--mode=root", "--quiet",
-                f"--include={','.join(recipe.include)}", recipe.suite, str(partial)]
+        argv = [
+            "mmdebstrap",
+            f"--variant={recipe.variant}",
+            "--mode=root",
+            "--quiet",
+            f"--include={','.join(recipe.include)}",
+            recipe.suite,
+            str(partial),
+        ]
         try:
-            done = subprocess.run(argv, capture_output=True, text=True, timeout=BUILD_TIMEOUT,
-                                  check=False)
+            done = subprocess.run(
+                argv, capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False
+            )
         except subprocess.TimeoutExpired as exc:
-            raise HarnessError(f"building root filesystem {name} took over "
-                               f"{BUILD_TIMEOUT:g} s") from exc
+            raise HarnessError(
+                f"building root filesystem {name} took over {BUILD_TIMEOUT:g} s"
+            ) from exc
         if done.returncode != 0:
             shutil.rmtree(partial, ignore_errors=True)
             raise HarnessError(

@@ -59,9 +59,23 @@ def rooted_argv(layers: RootLayers, argv: list[str]) -> list[str]:
     """``argv`` wrapped to run chrooted in ``layers`` as PID 1 of its own namespaces."""
     layers.prepare()
     return [
-        "unshare", "--mount", "--pid", "--fork", "--kill-child", "--propagation", "private",
-        "--", "/bin/sh", "-c", SETUP, "harness-root",
-        str(layers.lower), str(layers.upper), str(layers.work), str(layers.merged), *argv,
+        "unshare",
+        "--mount",
+        "--pid",
+        "--fork",
+        "--kill-child",
+        "--propagation",
+        "private",
+        "--",
+        "/bin/sh",
+        "-c",
+        SETUP,
+        "harness-root",
+        str(layers.lower),
+        str(layers.upper),
+        str(layers.work),
+        str(layers.merged),
+        *argv,
     ]
 
 
@@ -75,7 +89,15 @@ def namespace_init(unshare_pid: int) -> int | None:
 
 
 def enter_argv(init_pid: int, argv: list[str]) -> list[str]:
-    """``argv`` run inside the namespaces and root of the program whose PID 1 is ``init_pid``."""
+    """``argv`` run inside the namespaces, root and working folder of the program whose
+    PID 1 is ``init_pid`` (a working folder outside its root would break some tools)."""
     return [
-        "nsenter", f"--target={init_pid}", "--mount", "--pid", "--root", "--wd=/", "--", *argv,
+        "nsenter",
+        f"--target={init_pid}",
+        "--mount",
+        "--pid",
+        "--root",
+        "--wd",
+        "--",
+        *argv,
     ]

@@ -7,11 +7,14 @@ from pathlib import Path
 
 from harness.errors import UsageError
 from harness.mta.base import MtaAdapter, MtaIdentity, MtaPlan, QueueEntry
+from harness.mta.exim import Exim
 from harness.mta.postfix import Postfix
 from harness.mta.seedmta import SeedMta
 
 #: ``--mta`` name -> adapter factory. A new MTA adds one line here and one module.
 ADAPTERS: dict[str, Callable[[], MtaAdapter]] = {
+    "exim": lambda: Exim(),
+    "exim-hol": lambda: Exim(hol=True),
     "postfix": lambda: Postfix(),
     "postfix-hol": lambda: Postfix(hol=True),
     "seedmta-async": lambda: SeedMta("async"),
@@ -40,6 +43,11 @@ def read_fragment(path: str | Path | None) -> str:
 
 
 __all__ = [
-    "ADAPTERS", "MtaAdapter", "MtaIdentity", "MtaPlan", "QueueEntry", "get_adapter",
+    "ADAPTERS",
+    "MtaAdapter",
+    "MtaIdentity",
+    "MtaPlan",
+    "QueueEntry",
+    "get_adapter",
     "read_fragment",
 ]

@@ -159,8 +159,9 @@ class Postfix:
         deadline = Deadline.after(timeout)
         service.wait_for_line(lambda line: "daemon started" in line, timeout, "daemon started")
         # master logs "daemon started" before every listener is open.
-        wait_for_port(plan.listen, deadline, "Postfix's smtpd",
-                      alive=lambda: service.returncode is None)
+        wait_for_port(
+            plan.listen, deadline, "Postfix's smtpd", alive=lambda: service.returncode is None
+        )
 
     def queue(self, plan: MtaPlan, run: CommandRunner) -> list[QueueEntry]:
         entries = []
@@ -168,11 +169,13 @@ class Postfix:
             if line.strip():
                 item = json.loads(line)
                 rcpts = item.get("recipients", [])
-                entries.append(QueueEntry(
-                    str(item["queue_id"]),
-                    tuple(str(r["address"]) for r in rcpts),
-                    "; ".join(str(r.get("delay_reason", "")) for r in rcpts),
-                ))
+                entries.append(
+                    QueueEntry(
+                        str(item["queue_id"]),
+                        tuple(str(r["address"]) for r in rcpts),
+                        "; ".join(str(r.get("delay_reason", "")) for r in rcpts),
+                    )
+                )
         return entries
 
     def purge(self, plan: MtaPlan) -> None:

@@ -34,8 +34,10 @@ class SeedMta:
 
     def check_fragment(self, fragment: str, where: str) -> None:
         if fragment.strip():
-            raise UsageError(f"--mta-config {where}: {self.name} takes no configuration "
-                             "fragment (its configuration is its command line)")
+            raise UsageError(
+                f"--mta-config {where}: {self.name} takes no configuration "
+                "fragment (its configuration is its command line)"
+            )
 
     def _argv(self, plan: MtaPlan) -> list[str]:
         argv = [
@@ -69,8 +71,9 @@ class SeedMta:
         return None  # pure Python: runs on the host
 
     def wait_ready(self, service: Service, plan: MtaPlan, timeout: float) -> None:
-        service.wait_for_line(lambda line: line.startswith("seedmta: ready on "), timeout,
-                              "it is ready")
+        service.wait_for_line(
+            lambda line: line.startswith("seedmta: ready on "), timeout, "it is ready"
+        )
 
     def queue(self, plan: MtaPlan, run: CommandRunner) -> list[QueueEntry]:
         out = run(

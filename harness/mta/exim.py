@@ -1,0 +1,168 @@
+"""Exim 4 (Debian's exim4-daemon-light 4.96), chrooted in its own root filesystem.
+
+Debian generates Exim's configuration from templates that know one smarthost, not a route per
+domain, so the harness writes a small ``/etc/exim4/exim4.conf`` (which Debian's Exim reads
+first) with manualroute routes; every option it does not set keeps Exim's stock default,
+including ``smtp_accept_queue_per_connection = 10`` (messages past the 10th in one SMTP
+session are only queued, for the next queue run).
+
+``exim-hol`` is a realistic misconfiguration: every message queued (``queue_only``) and one
+queue runner delivering one message at a time in arrival order, so a dead site holds up
+everything behind it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from harness.backends.base import Service
+from harness.clock import Deadline
+from harness.errors import UsageError
+from harness.mta.base import CommandRunner, MtaIdentity, MtaPlan, QueueEntry
+from harness.mta.postfix import config_digest
+from harness.net import wait_for_port
+
+CONFIG = "/etc/exim4/exim4.conf"
+
+_OPTION = re.compile(r"^\s*(?:hide\s+)?([a-z_0-9]+)\s*=")
+
+
+def render_config(plan: MtaPlan, hol: bool = False, fragment: str = "") -> str:
+    """The whole exim4.conf for ``plan``; ``fragment`` lines go last in the main section."""
+    queue_run = plan.timers.get("queue_interval", 2)
+    retry = plan.timers.get("min_backoff", 2)
+    domains = " : ".join(sorted(plan.routes))
+    routes = " ; ".join(f"{domain} {e.host}::{e.port}" for domain, e in sorted(plan.routes.items()))
+    hol_lines = (
+        "# exim-hol: queue everything; one queue runner, in arrival order, one delivery at a time\n"
+        "queue_only = true\nqueue_run_max = 1\nqueue_run_in_order = true\n"
+        "remote_max_parallel = 1\n"
+        if hol
+        else ""
+    )
+    return f"""# Written by mta-harness for one run; options not set here keep Exim's defaults.
+primary_hostname = mta.harness.test
+daemon_smtp_ports = {plan.listen.port}
+local_interfaces = <; {plan.listen.host}.{plan.listen.port}
+domainlist relay_to_domains = {domains}
+hostlist relay_from_hosts = 127.0.0.0/8
+acl_smtp_rcpt = acl_check_rcpt
+exim_user = Debian-exim
+exim_group = Debian-exim
+never_users = root
+spool_directory = /var/spool/exim4
+log_file_path = /var/log/exim4/%slog
+# No ident callbacks: the harness's client does not answer them.
+rfc1413_query_timeout = 0s
+{hol_lines}# queue runs every {queue_run:g} s (exim4 -q{queue_run:g}s)
+{fragment.strip()}
+
+begin acl
+
+acl_check_rcpt:
+  accept hosts = +relay_from_hosts
+         domains = +relay_to_domains
+  deny   message = relay not permitted
+
+begin routers
+
+harness_routes:
+  driver = manualroute
+  domains = +relay_to_domains
+  transport = remote_smtp
+  route_list = {routes}
+  # The links are local addresses: deliver to them anyway.
+  self = send
+
+begin transports
+
+remote_smtp:
+  driver = smtp
+
+begin retry
+
+*  *  F,1h,{retry:g}s
+
+begin rewrite
+
+begin authenticators
+"""
+
+
+@dataclass
+class Exim:
+    """Exim 4 as Debian ships it; ``hol`` is the one-runner misconfiguration."""
+
+    hol: bool = False
+
+    @property
+    def name(self) -> str:
+        return "exim-hol" if self.hol else "exim"
+
+    @property
+    def rootfs(self) -> str | None:
+        return "exim"
+
+    def check_fragment(self, fragment: str, where: str) -> None:
+        for number, line in enumerate(fragment.splitlines(), start=1):
+            text = line.strip()
+            if (
+                text
+                and not text.startswith("#")
+                and (text.startswith("begin ") or not _OPTION.match(line))
+            ):
+                raise UsageError(
+                    f"--mta-config {where}: line {number}: expected a main-section "
+                    f"option 'name = value', got {text!r}"
+                )
+
+    def render(self, plan: MtaPlan) -> dict[str, str]:
+        return {CONFIG: render_config(plan, self.hol, plan.fragment)}
+
+    def command(self, plan: MtaPlan) -> list[str]:
+        for path, text in self.render(plan).items():
+            target = plan.in_root(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        interval = plan.timers.get("queue_interval", 2)
+        return ["/usr/sbin/exim4", "-bdf", f"-q{interval:g}s"]
+
+    def wait_ready(self, service: Service, plan: MtaPlan, timeout: float) -> None:
+        wait_for_port(
+            plan.listen,
+            Deadline.after(timeout),
+            "Exim's daemon",
+            alive=lambda: service.returncode is None,
+        )
+
+    def queue(self, plan: MtaPlan, run: CommandRunner) -> list[QueueEntry]:
+        return parse_bp(run("mta", ["/usr/sbin/exim4", "-bp"]))
+
+    def purge(self, plan: MtaPlan) -> None:
+        pass  # the spool lives in the run's writable layer, which the harness wipes
+
+    def identity(self, plan: MtaPlan, run: CommandRunner) -> MtaIdentity:
+        first = run("mta", ["/usr/sbin/exim4", "-bV"]).splitlines()[0]
+        match = re.search(r"version (\S+)", first)
+        version = match.group(1) if match else first
+        return MtaIdentity(self.name, version, config_digest(self.render(plan), plan))
+
+
+def parse_bp(text: str) -> list[QueueEntry]:
+    """Parse ``exim -bp``: a header line per message, then its undelivered recipients."""
+    entries: list[QueueEntry] = []
+    current: tuple[str, list[str]] | None = None
+    for line in text.splitlines():
+        header = re.match(r"^\s*\S+\s+\S+\s+(\S{6}-\S{6}-\S{2,4})\s", line)
+        if header:
+            if current:
+                entries.append(QueueEntry(current[0], tuple(current[1])))
+            current = (header.group(1), [])
+        elif current and line.strip():
+            fields = line.split()
+            if fields[0] != "D":  # "D address" is already delivered
+                current[1].append(fields[-1])
+    if current:
+        entries.append(QueueEntry(current[0], tuple(current[1])))
+    return entries
