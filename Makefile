@@ -10,9 +10,15 @@ TOXIPROXY := .tools/bin/toxiproxy-server
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup prereqs certify test lint bench clean gc
+.PHONY: setup prereqs rootfs certify table test lint bench clean gc
 
-setup: prereqs $(STAMP) $(TOXIPROXY)
+setup: prereqs $(STAMP) $(TOXIPROXY) rootfs
+
+# One root filesystem per real MTA (Postfix, Exim, OpenSMTPD), built once from Debian's
+# packages and reused; skipped with a note where this is not root (seedmta needs none).
+rootfs: $(STAMP)
+	@if [ "$$(id -u)" = 0 ]; then $(BIN)/mta-harness rootfs; \
+	 else echo "setup: not root: skipping the real MTAs' root filesystems (seedmta only)"; fi
 
 prereqs:
 	@sh .ci/prereqs.sh "$(PYTHON)" "$(GO)"
@@ -33,7 +39,10 @@ $(TOXIPROXY):
 	@$@ -version
 
 certify: setup
-	$(BIN)/mta-harness certify --mta seedmta-async
+	$(BIN)/mta-harness certify --mta postfix
+
+table: setup
+	$(BIN)/mta-harness table --readme README.md
 
 lint: setup
 	$(BIN)/ruff check harness tests suites bench

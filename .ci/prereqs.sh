@@ -25,4 +25,14 @@ if [ ! -x .tools/bin/toxiproxy-server ]; then
     fi
   fi
 fi
+# Real MTAs run in root filesystems built by mmdebstrap: install it where we can.
+if [ "$(id -u)" = 0 ] && ! command -v mmdebstrap >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Debian's mmdebstrap (builds the MTAs' root filesystems)" >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap) >/dev/null \
+      || { echo "setup: apt-get install mmdebstrap failed" >&2; fail=1; }
+  else
+    echo "setup: mmdebstrap not found and this is not Debian: real MTAs need it (seedmta does not)" >&2
+  fi
+fi
 exit $fail

@@ -88,10 +88,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     certify.add_argument("--seed", type=int, default=None, help="Hypothesis seed, to repeat a run")
     certify.add_argument(
+        "--faults",
+        choices=("certification", "strict"),
+        default="certification",
+        help="certification: the seed's link faults (default); strict: also a thin link and "
+        "sites that stall mid-data, drop the connection after the final dot or tempfail at RCPT",
+    )
+    certify.add_argument(
         "--suites",
         type=Path,
-        default=SUITES,
-        help="folder or file of suites to run (default: the shipped suites)",
+        default=None,
+        help="folder or file of suites to run (default: the shipped suites for --faults)",
     )
     certify.add_argument(
         "--reports",
@@ -99,6 +106,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path("reports"),
         help="where run folders go (default ./reports)",
     )
+
+    table = commands.add_parser("table", help="certify several MTAs and tabulate the verdicts")
+    table.add_argument(
+        "--mta",
+        action="append",
+        dest="mtas",
+        metavar="NAME",
+        help="an MTA to certify (repeatable; default: the whole table)",
+    )
+    table.add_argument("--reports", type=Path, default=Path("reports"))
+    table.add_argument(
+        "--readme", type=Path, default=None, help="replace the certification table in this file"
+    )
+
+    build = commands.add_parser("rootfs", help="build the MTAs' root filesystems (cached)")
+    build.add_argument("names", nargs="*", help="recipes to build (default: all)")
 
     commands.add_parser("gc", help="remove processes and folders left by killed runs")
     commands.add_parser("list", help="list MTAs, backends and fault kinds")
@@ -112,6 +135,8 @@ def certify(args: argparse.Namespace) -> int:
     # malformed fragment.
     adapter = get_adapter(args.mta)
     adapter.check_fragment(read_fragment(args.mta_config), str(args.mta_config))
+    if args.suites is None:
+        args.suites = SUITES if args.faults == "strict" else SUITES / "test_head_of_line.py"
     if not args.suites.exists():
         raise UsageError(f"--suites {args.suites}: no such file or folder")
     run_dir = args.reports / new_run_id()
@@ -130,7 +155,7 @@ def certify(args: argparse.Namespace) -> int:
         "-W",
         "ignore::pytest.PytestAssertRewriteWarning",
         "--rootdir",
-        str(args.suites),
+        str(args.suites if args.suites.is_dir() else args.suites.parent),
         f"--mta={args.mta}",
         f"--backend={args.backend}",
         f"--harness-profile={args.profile}",
@@ -151,7 +176,7 @@ def certify(args: argparse.Namespace) -> int:
         print(f"\nERROR: the suites wrote no results (pytest exit status {int(code)})")
         return EXIT_CODES[ERROR]
     results = json.loads(results_path.read_text())
-    if code == pytest.ExitCode.INTERRUPTED or results.get("interrupted"):
+    if results.get("interrupted"):
         print(f"\nINTERRUPTED: no verdict. Partial run record: {results_path}")
         return EXIT_INTERRUPTED
     print(summarise(results, run_dir))
@@ -182,11 +207,40 @@ def summarise(results: dict[str, Any], run_dir: Path) -> str:
     return "\n".join(lines)
 
 
+def run_table(args: argparse.Namespace) -> int:
+    from harness.table import DEFAULT_MTAS, certify_one, markdown, replace_table
+
+    expected = dict(DEFAULT_MTAS)
+    mtas = args.mtas or [name for name, _ in DEFAULT_MTAS]
+    for name in mtas:
+        get_adapter(name)
+    rows = [certify_one(name, expected.get(name, "?"), args.reports, []) for name in mtas]
+    command = "mta-harness table" + "".join(f" --mta {m}" for m in args.mtas or [])
+    text = markdown(rows, command)
+    print("\n" + text)
+    if args.readme is not None:
+        replace_table(args.readme, text)
+        print(f"table written into {args.readme}")
+    return 0 if all(r.verdict == r.expected for r in rows) else 1
+
+
+def build_rootfs(names: list[str]) -> int:
+    from harness.rootfs import RECIPES, ensure_rootfs
+
+    for name in names or sorted(p.stem for p in RECIPES.glob("*.toml")):
+        print(f"root filesystem {name}: {ensure_rootfs(name)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "certify":
             return certify(args)
+        if args.command == "table":
+            return run_table(args)
+        if args.command == "rootfs":
+            return build_rootfs(args.names)
         if args.command == "gc":
             print(reap_orphans().describe())
             return 0

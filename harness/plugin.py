@@ -125,7 +125,7 @@ def pytest_configure(config: pytest.Config) -> None:
         signal.signal(signal.SIGINT, _interrupt)
     report = config.getoption("--harness-report")
     config.stash[REPORT_DIR_KEY] = Path(report) if report else None
-    config.stash[RECORD_KEY] = RunRecord(
+    config.stash[RECORD_KEY] = record = RunRecord(
         run_id=Path(report).name if report else new_run_id(),
         mta=config.getoption("--mta"),
         backend=config.getoption("--backend"),
@@ -136,6 +136,7 @@ def pytest_configure(config: pytest.Config) -> None:
         },
         started=time.time(),
     )
+    config.pluginmanager.register(_CollectionWatch(record), "mta-harness-collection-watch")
 
 
 def _save(config: pytest.Config) -> None:
@@ -165,6 +166,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             record.tests[item.nodeid] = outcome
         _save(item.config)
     return report
+
+
+class _CollectionWatch:
+    """Books suites that cannot be collected: they tested nothing, so the verdict is ERROR."""
+
+    def __init__(self, record: RunRecord) -> None:
+        self.record = record
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            lines = str(report.longrepr).strip().splitlines()
+            self.record.errors.append(
+                f"cannot collect {report.nodeid}: {lines[-1] if lines else 'unknown error'}"
+            )
 
 
 def _first_lines(text: str, lines: int = 12) -> str:
@@ -260,7 +275,7 @@ def world(request: pytest.FixtureRequest, harness_record: RunRecord) -> Iterator
     with World(backend, adapter, fragment=fragment) as running:
         if running.identity is not None:
             harness_record.identity = dict(running.identity.__dict__)
-        run_id = getattr(backend, "run_id", "?")
+        run_id = backend.run_id
         harness_record.worlds.append(run_id)
         _say(request.config, getattr(backend, "reaped", None) or None)
         _say(

@@ -27,6 +27,7 @@ from harness.links.toxiproxy import ToxiproxyClient
 from harness.mta.base import MtaAdapter, MtaIdentity, MtaPlan
 from harness.rootfs import ensure_rootfs
 from harness.sites.handle import SiteHandle
+from harness.sites.protocol import Behaviour
 from harness.topology import BOUNCE_SINK, MAX_SITES, Site, remote_sites
 from harness.workload import Submitter
 
@@ -210,6 +211,18 @@ class Example:
         fault.apply(self.world.links[site.name])
         self._active[site.name] = fault
         self.timeline.append(FaultEvent(now(), site.name, fault.kind, "apply", fault.describe()))
+
+    def misbehave(self, site: Site, behaviour: Behaviour) -> None:
+        """Make ``site`` itself misbehave at the SMTP level (booked like a link fault)."""
+        self.world.sites[site.name].behave(behaviour)
+        self.timeline.append(
+            FaultEvent(now(), site.name, f"site:{behaviour.stage}", "apply", behaviour.describe())
+        )
+
+    def tame(self, site: Site) -> None:
+        """``site`` answers normally again."""
+        self.world.sites[site.name].clear()
+        self.timeline.append(FaultEvent(now(), site.name, "site", "heal"))
 
     def heal(self, site: Site) -> None:
         fault = self._active.pop(site.name)

@@ -6,6 +6,7 @@ order, when the cut happens) and every example is judged by all four properties.
 
 from hypothesis import given
 
+from harness.faults import CERTIFICATION_FAULTS
 from harness.plugin import ExampleLog
 from harness.properties import Bounds
 from harness.scenario import Scenario, play
@@ -13,7 +14,7 @@ from harness.strategies import scenarios
 from harness.world import World
 
 
-@given(scenario=scenarios())
+@given(scenario=scenarios(kinds=CERTIFICATION_FAULTS))
 def test_one_dead_link_never_stalls_healthy_sites(
     world: World,
     bounds: Bounds,

@@ -52,3 +52,25 @@ def test_queued_mail_survives_a_restart(start_world: StartWorld, mode: str) -> N
         example.heal_all()
         assert example.ledger.wait_until(lambda rs: rs[0].settled, Deadline.after(10))
         assert record.status is Status.DELIVERED
+
+
+def test_a_site_dropping_after_the_final_dot_gets_the_message_twice(
+    start_world: StartWorld,
+) -> None:
+    from harness.properties import no_duplicates
+
+    world = start_world()
+    with world.example() as example:
+        site = example.site(0)
+        example.misbehave(site, Behaviour("DATA", drop=True))
+        record = example.submit(site)
+        assert example.ledger.wait_until(lambda rs: rs[0].settled, Deadline.after(10))
+        example.tame(site)
+        assert example.ledger.wait_until(lambda rs: len(rs[0].arrivals) >= 2, Deadline.after(10)), (
+            "the MTA should retry a message whose 250 it never saw"
+        )
+        lenient = no_duplicates(example.ledger.records(), example.faulted_windows)
+        strict = no_duplicates(example.ledger.records(), example.faulted_windows, strict=True)
+        assert lenient.holds and "at-least-once" in lenient.summary
+        assert not strict.holds
+        assert record.status is Status.DELIVERED

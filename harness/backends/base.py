@@ -42,6 +42,8 @@ class Backend(Protocol):
     """Runs the programs of one test world and owns everything they leave behind."""
 
     name: str
+    #: Labels everything this backend creates, so a later run can find what a killed one left.
+    run_id: str
     #: Where each part listens, as the MTA and the harness see it.
     addresses: AddressPlan
     #: Scratch folder of this run (configs, queues, logs); removed by :meth:`close`.

@@ -26,6 +26,7 @@ class LocalBackend:
     def __init__(self, run_id: str | None = None) -> None:
         self.reaped = reap_orphans()  # what killed runs left, before we take any address
         self.run_context = RunContext.create(run_id)
+        self.run_id = self.run_context.run_id
         self.addresses = AddressPlan(self.run_context.lease.slot)
         self.workdir: Path = self.run_context.workdir
         self.logs = self.workdir / "logs"
@@ -41,10 +42,6 @@ class LocalBackend:
             # Children import the harness exactly as this process does.
             "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
         }
-
-    @property
-    def run_id(self) -> str:
-        return self.run_context.run_id
 
     def spawn(
         self, role: Role, name: str, argv: Sequence[str], root: RootLayers | None = None

@@ -44,6 +44,11 @@ def register_fault(kind: str) -> Callable[[FaultFactory], FaultFactory]:
     return decorate
 
 
+#: The certification profile: the seed's link faults. Stricter ones (bandwidth, and the
+#: site-level faults of ``suites/strict``) belong to the ``strict`` profile.
+CERTIFICATION_FAULTS = ("blackhole", "refuse", "reset", "latency")
+
+
 def fault_kinds() -> list[str]:
     """Registered fault kinds, in registration order (the simplest first, for shrinking)."""
     return list(_REGISTRY)

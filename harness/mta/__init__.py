@@ -8,6 +8,7 @@ from pathlib import Path
 from harness.errors import UsageError
 from harness.mta.base import MtaAdapter, MtaIdentity, MtaPlan, QueueEntry
 from harness.mta.exim import Exim
+from harness.mta.opensmtpd import OpenSmtpd
 from harness.mta.postfix import Postfix
 from harness.mta.seedmta import SeedMta
 
@@ -15,6 +16,7 @@ from harness.mta.seedmta import SeedMta
 ADAPTERS: dict[str, Callable[[], MtaAdapter]] = {
     "exim": lambda: Exim(),
     "exim-hol": lambda: Exim(hol=True),
+    "opensmtpd": lambda: OpenSmtpd(),
     "postfix": lambda: Postfix(),
     "postfix-hol": lambda: Postfix(hol=True),
     "seedmta-async": lambda: SeedMta("async"),

@@ -26,12 +26,15 @@ class Behaviour:
 
     ``code`` None means the normal answer (250/354). Any 4xx or 5xx makes the site refuse at
     that stage; ``delay`` makes it slow (the reply is held, other connections carry on).
+    ``drop`` (DATA only) records the message, then cuts the connection instead of answering
+    the final dot: the MTA cannot know the site has it, retries, and delivers it twice.
     """
 
     stage: str
     code: int | None = None
     delay: float = 0.0
     text: str = "refused by the harness"
+    drop: bool = False
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
@@ -40,9 +43,24 @@ class Behaviour:
             raise ValueError(f"a refusal code is 4xx or 5xx, not {self.code}")
         if self.delay < 0:
             raise ValueError("delay cannot be negative")
+        if self.drop and (self.stage != "DATA" or self.code is not None):
+            raise ValueError("drop applies to the DATA stage only, without a code")
 
     def to_json(self) -> dict[str, Any]:
-        return {"stage": self.stage, "code": self.code, "delay": self.delay, "text": self.text}
+        return {
+            "stage": self.stage,
+            "code": self.code,
+            "delay": self.delay,
+            "text": self.text,
+            "drop": self.drop,
+        }
+
+    def describe(self) -> str:
+        if self.drop:
+            return "drops the connection after the final dot, without answering"
+        what = f"answers {self.code}" if self.code is not None else "answers normally"
+        slow = f" after {self.delay:g} s" if self.delay else ""
+        return f"{what}{slow} at {self.stage}"
 
 
 def encode(obj: dict[str, Any]) -> str:

@@ -94,6 +94,8 @@ class SiteHandler:
         if refusal:
             return refusal
         data = envelope.original_content or b""
+        behaviour = self.behaviours.get("DATA")
+        dropped = behaviour is not None and behaviour.drop
         self.recorder.emit(
             "message",
             mail_from="" if envelope.mail_from == "<>" else envelope.mail_from,  # null sender
@@ -101,7 +103,13 @@ class SiteHandler:
             harness_ids=[m.decode() for m in ID_PATTERN.findall(data)],
             connection=self._connection(session),
             size=len(data),
+            dropped=dropped,
         )
+        if dropped:
+            # The site has the message; the MTA never hears so. Abort discards the reply.
+            transport = server.transport
+            if isinstance(transport, asyncio.Transport):
+                transport.abort()
         return "250 OK recorded"
 
 

@@ -1,0 +1,100 @@
+"""OpenSMTPD (Debian's 6.8), chrooted in its own root filesystem.
+
+Its spool (``/var/spool/smtpd``) and control socket (``/run/smtpd.sock``) are compiled in, so
+two instances cannot share a host; each run gets its own overlay and mount namespace, where
+those paths are its own. OpenSMTPD keys routes and limits by address, which is why every site
+has an address of its own (sites sharing one address would make the harness cause the very
+blocking it is testing for).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from harness.backends.base import Service
+from harness.clock import Deadline
+from harness.errors import UsageError
+from harness.mta.base import CommandRunner, MtaIdentity, MtaPlan, QueueEntry
+from harness.mta.postfix import config_digest
+from harness.net import wait_for_port
+
+CONFIG = "/etc/smtpd.conf"
+
+
+def render_config(plan: MtaPlan, fragment: str = "") -> str:
+    """smtpd.conf for ``plan``: one relay action per remote domain, relaying from loopback."""
+    lines = [
+        "# Written by mta-harness for one run; settings not made here keep OpenSMTPD's defaults.",
+        f"listen on {plan.listen.host} port {plan.listen.port}",
+        "table harness_clients { 127.0.0.0/8 }",
+    ]
+    for domain, link in sorted(plan.routes.items()):
+        lines.append(f'action "to-{domain}" relay host smtp+notls://{link.host}:{link.port}')
+    for domain in sorted(plan.routes):
+        lines.append(f'match from src <harness_clients> for domain "{domain}" action "to-{domain}"')
+    if fragment.strip():
+        lines += ["# --- your fragment ---", fragment.strip()]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class OpenSmtpd:
+    """OpenSMTPD as Debian ships it."""
+
+    @property
+    def name(self) -> str:
+        return "opensmtpd"
+
+    @property
+    def rootfs(self) -> str | None:
+        return "opensmtpd"
+
+    def check_fragment(self, fragment: str, where: str) -> None:
+        for number, line in enumerate(fragment.splitlines(), start=1):
+            if re.match(r"^\s*listen\s", line):
+                raise UsageError(
+                    f"--mta-config {where}: line {number}: the harness sets "
+                    "'listen on'; a fragment must not"
+                )
+
+    def render(self, plan: MtaPlan) -> dict[str, str]:
+        return {CONFIG: render_config(plan, plan.fragment)}
+
+    def command(self, plan: MtaPlan) -> list[str]:
+        for path, text in self.render(plan).items():
+            target = plan.in_root(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        return ["/usr/sbin/smtpd", "-d", "-f", CONFIG]
+
+    def wait_ready(self, service: Service, plan: MtaPlan, timeout: float) -> None:
+        wait_for_port(
+            plan.listen,
+            Deadline.after(timeout),
+            "OpenSMTPD",
+            alive=lambda: service.returncode is None,
+        )
+
+    def queue(self, plan: MtaPlan, run: CommandRunner) -> list[QueueEntry]:
+        entries = []
+        for line in run("mta", ["/usr/sbin/smtpctl", "show", "queue"]).splitlines():
+            fields = line.split("|")
+            if len(fields) >= 14:
+                entries.append(QueueEntry(fields[0], (fields[5],), fields[13]))
+        return entries
+
+    def purge(self, plan: MtaPlan) -> None:
+        pass  # the spool lives in the run's writable layer, which the harness wipes
+
+    def identity(self, plan: MtaPlan, run: CommandRunner) -> MtaIdentity:
+        return MtaIdentity(
+            self.name, _package_version(plan), config_digest(self.render(plan), plan)
+        )
+
+
+def _package_version(plan: MtaPlan) -> str:
+    """OpenSMTPD has no version flag; read its package's version from dpkg's status file."""
+    status = plan.stock("/var/lib/dpkg/status")
+    match = re.search(r"^Package: opensmtpd\n(?:.+\n)*?Version: (\S+)", status, re.MULTILINE)
+    return match.group(1) if match else "unknown"

@@ -1,0 +1,137 @@
+"""The certification table: certify each MTA in turn and tabulate the verdicts.
+
+``mta-harness table`` runs ``certify`` once per MTA (each in its own process, so one MTA's
+trouble cannot colour another's verdict) and prints a Markdown table; ``--readme FILE``
+replaces the table between the markers in that file.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+BEGIN = "<!-- certification-table:begin -->"
+END = "<!-- certification-table:end -->"
+#: (MTA, expected verdict): the known-good builds must pass, the known-bad must fail.
+DEFAULT_MTAS = (
+    ("postfix", "PASS"),
+    ("postfix-hol", "FAIL"),
+    ("exim", "PASS"),
+    ("exim-hol", "FAIL"),
+    ("opensmtpd", "PASS"),
+    ("seedmta-sync", "FAIL"),
+    ("seedmta-async", "PASS"),
+)
+
+
+@dataclass
+class Row:
+    mta: str
+    expected: str
+    verdict: str
+    broken: str
+    worst_healthy: str
+    seconds: float
+    run_dir: str
+
+
+def worst_healthy_latency(results: dict[str, Any]) -> str:
+    """The longest a message to a healthy site took (or waited, if it never arrived in time)
+    across every example of the run."""
+    worst = 0.0
+    for example in results.get("examples", []):
+        faulted = {index for index, _kind in example["scenario"]["faults"]}
+        healthy = {
+            f"site-{chr(ord('a') + i)}"
+            for i in range(example["scenario"]["sites"])
+            if i not in faulted
+        }
+        for prop in example["properties"]:
+            for item in prop["evidence"]:
+                if "waited" in item:
+                    worst = max(worst, float(item["waited"]))
+        for message in example["messages"]:
+            if message["site"] in healthy and message["latency"] is not None:
+                worst = max(worst, float(message["latency"]))
+    return f"{worst:.2f} s"
+
+
+def broken_properties(results: dict[str, Any]) -> str:
+    names: list[str] = []
+    for counterexample in results.get("counterexamples", {}).values():
+        names += [p["name"] for p in counterexample["properties"] if not p["holds"]]
+    names += [
+        test.split("::")[-1]
+        for test in results.get("failures", {})
+        if test not in results.get("counterexamples", {})
+    ]
+    if results.get("errors"):
+        names.append("harness error")
+    return ", ".join(dict.fromkeys(names)) or "-"
+
+
+def certify_one(mta: str, expected: str, reports: Path, extra: list[str]) -> Row:
+    before = set(reports.iterdir()) if reports.exists() else set()
+    started = time.monotonic()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "certify",
+            "--mta",
+            mta,
+            "--reports",
+            str(reports),
+            *extra,
+        ],
+        check=False,
+    )
+    seconds = time.monotonic() - started
+    new = sorted(set(reports.iterdir()) - before)
+    if not new or not (new[-1] / "results.json").exists():
+        return Row(mta, expected, "ERROR", "no results written", "-", seconds, "-")
+    results = json.loads((new[-1] / "results.json").read_text())
+    return Row(
+        mta,
+        expected,
+        results["verdict"],
+        broken_properties(results),
+        worst_healthy_latency(results),
+        seconds,
+        str(new[-1]),
+    )
+
+
+def markdown(rows: list[Row], command: str) -> str:
+    lines = [
+        BEGIN,
+        f"Produced by `{command}` on {time.strftime('%Y-%m-%d', time.gmtime())} "
+        "(local backend, profile ci, bound 3 s, recovery bound 30 s).",
+        "",
+        "| MTA | expected | verdict | property broken | worst healthy-site latency | run time |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        mark = "" if row.verdict == row.expected else " (unexpected)"
+        lines.append(
+            f"| {row.mta} | {row.expected} | **{row.verdict}**{mark} | {row.broken} "
+            f"| {row.worst_healthy} | {row.seconds:.0f} s |"
+        )
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def replace_table(readme: Path, table: str) -> None:
+    text = readme.read_text()
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        text = head + table + rest.split(END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + table + "\n"
+    readme.write_text(text)

@@ -1,0 +1,149 @@
+"""Unit tests of each adapter's configuration rendering: no MTA is started here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.errors import UsageError
+from harness.mta.base import MtaPlan
+from harness.mta.exim import Exim, parse_bp, render_config
+from harness.mta.opensmtpd import OpenSmtpd
+from harness.mta.opensmtpd import render_config as render_smtpd_conf
+from harness.mta.postfix import (
+    Postfix,
+    config_digest,
+    merge_main_cf,
+    parse_fragment,
+    render_master_cf,
+)
+from harness.topology import Endpoint
+
+STOCK_MASTER = """\
+# comment
+smtp      inet  n       -       y       -       -       smtpd
+#submission inet n       -       y       -       -       smtpd
+pickup    unix  n       -       y       60      1       pickup
+smtp      unix  -       -       y       -       -       smtp
+relay     unix  -       -       y       -       -       smtp
+        -o syslog_name=postfix/$service_name
+"""
+STOCK_MAIN = """\
+smtpd_banner = $myhostname ESMTP
+inet_interfaces = all
+mydestination = $myhostname, localhost
+relay_domains =
+    example.com
+myhostname = vm
+"""
+
+
+def plan(tmp_path: Path, slot: int = 7, fragment: str = "") -> MtaPlan:
+    return MtaPlan(
+        listen=Endpoint(f"127.0.{slot}.2", 2525),
+        routes={
+            "site-a.test": Endpoint(f"127.0.{slot}.111", 2525),
+            "site-b.test": Endpoint(f"127.0.{slot}.112", 2525),
+        },
+        workdir=tmp_path,
+        root=tmp_path / "root",
+        lower=tmp_path / "lower",
+        fragment=fragment,
+    )
+
+
+def test_master_cf_binds_the_run_address_and_drops_postfix_chroot(tmp_path: Path) -> None:
+    out = render_master_cf(STOCK_MASTER, plan(tmp_path))
+    assert "127.0.7.2:2525 inet n - n - - smtpd" in out
+    assert "pickup unix n - n 60 1 pickup" in out
+    assert "#submission inet n       -       y" in out  # comments untouched
+    assert "        -o syslog_name=postfix/$service_name" in out
+
+
+def test_postfix_hol_caps_the_smtp_client_at_one_process(tmp_path: Path) -> None:
+    out = render_master_cf(STOCK_MASTER, plan(tmp_path), smtp_maxproc=1)
+    assert "smtp unix - - n - 1 smtp" in out
+    assert "relay unix - - n - - smtp" in out  # only the smtp transport is capped
+
+
+def test_main_cf_keeps_stock_lines_and_replaces_what_the_harness_sets() -> None:
+    out = merge_main_cf(
+        STOCK_MAIN,
+        {"mydestination": "", "relay_domains": "site-a.test", "transport_maps": "inline:{ x=y }"},
+    )
+    assert "smtpd_banner = $myhostname ESMTP" in out
+    assert "mydestination = \n" in out
+    assert "relay_domains = site-a.test\nmyhostname = vm" in out  # continuation dropped
+    assert "transport_maps = inline:{ x=y }" in out.split("# --- mta-harness ---")[1]
+
+
+def test_a_user_fragment_wins_over_the_harness() -> None:
+    user = parse_fragment("# mine\ndefault_process_limit = 1\nmydestination = here\n")
+    out = merge_main_cf(STOCK_MAIN, {"mydestination": ""}, user)
+    assert "mydestination = here" in out and "default_process_limit = 1" in out
+
+
+def test_a_malformed_postfix_fragment_names_its_line() -> None:
+    with pytest.raises(UsageError, match=r"frag.cf: line 2: expected 'name = value'"):
+        Postfix().check_fragment("a = 1\nnonsense\n", "frag.cf")
+
+
+def test_the_config_digest_ignores_the_run_addresses(tmp_path: Path) -> None:
+    files_7 = {"/etc/x": render_config(plan(tmp_path, 7))}
+    files_9 = {"/etc/x": render_config(plan(tmp_path, 9))}
+    assert files_7 != files_9
+    assert config_digest(files_7, plan(tmp_path, 7)) == config_digest(files_9, plan(tmp_path, 9))
+
+
+def test_exim_routes_each_domain_to_its_link(tmp_path: Path) -> None:
+    out = render_config(plan(tmp_path))
+    assert "local_interfaces = <; 127.0.7.2.2525" in out
+    assert "route_list = site-a.test 127.0.7.111::2525 ; site-b.test 127.0.7.112::2525" in out
+    assert "domainlist relay_to_domains = site-a.test : site-b.test" in out
+    assert "queue_only" not in out
+
+
+def test_exim_hol_queues_everything_for_one_in_order_runner(tmp_path: Path) -> None:
+    out = render_config(plan(tmp_path), hol=True)
+    for line in (
+        "queue_only = true",
+        "queue_run_max = 1",
+        "queue_run_in_order = true",
+        "remote_max_parallel = 1",
+    ):
+        assert line in out
+
+
+def test_exim_fragment_lands_in_the_main_section_and_is_checked(tmp_path: Path) -> None:
+    out = render_config(plan(tmp_path), fragment="remote_max_parallel = 1")
+    assert out.index("remote_max_parallel = 1") < out.index("begin acl")
+    with pytest.raises(UsageError, match="line 1"):
+        Exim().check_fragment("begin routers", "f")
+
+
+def test_exim_queue_listing_is_parsed() -> None:
+    listing = (
+        " 0m   412 1tFgbc-000001-2x <harness@bounces.test>\n"
+        "          e1m1@site-a.test\n"
+        "        D e1m2@site-b.test\n"
+        "\n"
+        " 1m   300 1tFgbd-000002-3y <>\n"
+        "          harness@bounces.test\n"
+    )
+    entries = parse_bp(listing)
+    assert [(e.queue_id, e.recipients) for e in entries] == [
+        ("1tFgbc-000001-2x", ("e1m1@site-a.test",)),
+        ("1tFgbd-000002-3y", ("harness@bounces.test",)),
+    ]
+
+
+def test_opensmtpd_relays_each_domain_from_loopback_only(tmp_path: Path) -> None:
+    out = render_smtpd_conf(plan(tmp_path))
+    assert "listen on 127.0.7.2 port 2525" in out
+    assert 'action "to-site-a.test" relay host smtp+notls://127.0.7.111:2525' in out
+    assert (
+        'match from src <harness_clients> for domain "site-b.test" action "to-site-b.test"' in out
+    )
+    with pytest.raises(UsageError):
+        OpenSmtpd().check_fragment("listen on 0.0.0.0", "f")

@@ -1,0 +1,44 @@
+"""Each real MTA starts chrooted in its root filesystem, relays through its links, shows its
+queue, and leaves nothing behind when stopped."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from harness.clock import Deadline
+from harness.faults import make_fault
+from harness.ledger import Status
+from harness.reaper import labelled_processes
+
+from .conftest import StartWorld
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(os.geteuid() != 0, reason="real MTAs run chrooted, which needs root"),
+]
+
+
+@pytest.mark.parametrize("mta", ["postfix", "exim", "opensmtpd"])
+def test_a_real_mta_relays_queues_and_stops_clean(start_world: StartWorld, mta: str) -> None:
+    world = start_world(mta)
+    assert world.identity is not None and world.identity.name == mta
+    assert world.identity.version[:1].isdigit()
+    run_id = world.backend.run_id
+    with world.example() as example:
+        delivered = example.submit(example.site(1))
+        dead = example.site(0)
+        example.apply(dead, make_fault("refuse", bound=3.0))
+        held = example.submit(dead)
+        assert example.ledger.wait_until(lambda rs: delivered.settled, Deadline.after(20))
+        assert delivered.status is Status.DELIVERED
+        assert delivered.arrivals[0].site == "site-b"
+        # Accepted means queued: the MTA's own queue listing shows what it cannot deliver.
+        assert held.status is Status.PENDING
+        assert held.rcpt in world.queued_recipients()
+    world.close()
+    assert [p for p, (run, _) in labelled_processes().items() if run == run_id] == []
+    mounts = Path("/proc/self/mountinfo").read_text()
+    assert run_id not in mounts
