@@ -15,6 +15,10 @@ from harness.reaper import labelled_processes
 
 from .conftest import StartWorld
 
+SHIPPED_TEMPLATE = (
+    Path(__file__).resolve().parent.parent / "fixtures" / "mta" / "postfix-from-template.toml"
+)
+
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(os.geteuid() != 0, reason="real MTAs run chrooted, which needs root"),
@@ -42,3 +46,12 @@ def test_a_real_mta_relays_queues_and_stops_clean(start_world: StartWorld, mta: 
     assert [p for p, (run, _) in labelled_processes().items() if run == run_id] == []
     mounts = Path("/proc/self/mountinfo").read_text()
     assert run_id not in mounts
+
+
+def test_an_mta_described_in_a_file_relays_through_its_links(start_world: StartWorld) -> None:
+    world = start_world(str(SHIPPED_TEMPLATE))
+    assert world.identity is not None and world.identity.name == "postfix-from-template"
+    with world.example() as example:
+        record = example.submit(example.site(0))
+        assert example.ledger.wait_until(lambda rs: rs[0].settled, Deadline.after(20))
+        assert record.arrivals[0].site == "site-a"

@@ -8,6 +8,7 @@ from pathlib import Path
 from harness.errors import UsageError
 from harness.mta.base import MtaAdapter, MtaIdentity, MtaPlan, QueueEntry
 from harness.mta.exim import Exim
+from harness.mta.generic import GenericMta
 from harness.mta.opensmtpd import OpenSmtpd
 from harness.mta.postfix import Postfix
 from harness.mta.seedmta import SeedMta
@@ -25,7 +26,10 @@ ADAPTERS: dict[str, Callable[[], MtaAdapter]] = {
 
 
 def get_adapter(name: str) -> MtaAdapter:
-    """The adapter for ``--mta name``; raises :class:`UsageError` naming the known ones."""
+    """The adapter for ``--mta name`` (or ``--mta FILE.toml``, an MTA you describe); raises
+    :class:`UsageError` naming the known ones."""
+    if name.endswith(".toml"):
+        return GenericMta.load(Path(name))
     try:
         return ADAPTERS[name]()
     except KeyError:

@@ -1,0 +1,197 @@
+"""Any other MTA, described by a TOML file: bring your own build, no harness code to write.
+
+``--mta path/to/my-mta.toml`` reads a description like this one::
+
+    name = "my-postfix"
+    rootfs = "postfix"            # optional: run chrooted in this recipe's root filesystem
+    command = ["/usr/sbin/postfix", "start-fg"]
+    queue = ["/usr/sbin/postqueue", "-j"]    # optional: lists the queue
+    queue_format = "postfix-json"            # postfix-json | exim-bp | smtpctl | lines
+    route = "{domain}=smtp:[{host}]:{port}"  # how one route is written ...
+    route_separator = ", "                   # ... and how routes are joined
+
+    [files]
+    "/etc/postfix/main.cf" = '''
+    inet_interfaces = all
+    transport_maps = inline:{{ {routes} }}
+    '''
+
+Each file is rendered with ``{listen}``, ``{listen_host}``, ``{listen_port}``, ``{routes}``
+and ``{domains}`` (literal braces doubled); the harness waits for ``listen`` to accept
+connections before it submits anything.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.backends.base import Service
+from harness.clock import Deadline
+from harness.errors import UsageError
+from harness.mta.base import CommandRunner, MtaIdentity, MtaPlan, QueueEntry
+from harness.mta.exim import parse_bp
+from harness.mta.postfix import config_digest
+from harness.net import wait_for_port
+from harness.topology import Endpoint
+
+QUEUE_FORMATS = ("postfix-json", "exim-bp", "smtpctl", "lines")
+
+
+@dataclass
+class GenericMta:
+    """An MTA started from the user's command line with the user's templated files."""
+
+    source: Path
+    label: str
+    command_line: list[str]
+    files: dict[str, str]
+    root: str | None = None
+    queue_command: list[str] = field(default_factory=list)
+    queue_format: str = "lines"
+    route: str = "{domain} {host}:{port}"
+    route_separator: str = "\n"
+
+    @classmethod
+    def load(cls, path: Path) -> GenericMta:
+        """Read and check a description; every mistake names the file and the key."""
+        try:
+            data = tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            raise UsageError(f"--mta {path}: no such file") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise UsageError(f"--mta {path}: not valid TOML: {exc}") from None
+
+        def get(key: str, kind: type, default: Any = None) -> Any:
+            value = data.get(key, default)
+            if value is None or not isinstance(value, kind):
+                raise UsageError(f"--mta {path}: '{key}' must be a {kind.__name__}")
+            return value
+
+        command = get("command", list)
+        files = get("files", dict, {})
+        queue = get("queue", list, [])
+        if not command or not all(isinstance(a, str) for a in command + queue):
+            raise UsageError(f"--mta {path}: 'command' and 'queue' are lists of strings")
+        if not all(isinstance(v, str) for v in files.values()):
+            raise UsageError(f"--mta {path}: every entry of [files] is a text")
+        queue_format = get("queue_format", str, "lines")
+        if queue_format not in QUEUE_FORMATS:
+            raise UsageError(f"--mta {path}: 'queue_format' is one of {', '.join(QUEUE_FORMATS)}")
+        root = data.get("rootfs")
+        if root is not None and not isinstance(root, str):
+            raise UsageError(f"--mta {path}: 'rootfs' must be a recipe name")
+        mta = cls(
+            source=path,
+            label=get("name", str, path.stem),
+            command_line=command,
+            files=files,
+            root=root,
+            queue_command=queue,
+            queue_format=queue_format,
+            route=get("route", str, cls.route),
+            route_separator=get("route_separator", str, cls.route_separator),
+        )
+        mta._check_templates()
+        return mta
+
+    def _check_templates(self) -> None:
+        sample = _values(self, MtaPlan(_SAMPLE, {"a.test": _SAMPLE}, Path("/")))
+        for path, template in self.files.items():
+            try:
+                template.format_map(sample)
+            except (KeyError, IndexError, ValueError) as exc:
+                raise UsageError(
+                    f"--mta {self.source}: [files] {path!r}: bad placeholder "
+                    f"{exc} (known: {', '.join(sorted(sample))}; double literal "
+                    "braces)"
+                ) from None
+
+    @property
+    def name(self) -> str:
+        return self.label
+
+    @property
+    def rootfs(self) -> str | None:
+        return self.root
+
+    def check_fragment(self, fragment: str, where: str) -> None:
+        if fragment.strip():
+            raise UsageError(f"--mta-config {where}: put your settings in {self.source}")
+
+    def render(self, plan: MtaPlan) -> dict[str, str]:
+        values = _values(self, plan)
+        return {path: text.format_map(values) for path, text in self.files.items()}
+
+    def command(self, plan: MtaPlan) -> list[str]:
+        for path, text in self.render(plan).items():
+            target = plan.in_root(path) if plan.root is not None else Path(path)
+            if plan.root is None and not target.is_absolute():
+                target = plan.workdir / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        values = _values(self, plan)
+        return [arg.format_map(values) for arg in self.command_line]
+
+    def wait_ready(self, service: Service, plan: MtaPlan, timeout: float) -> None:
+        wait_for_port(
+            plan.listen,
+            Deadline.after(timeout),
+            self.label,
+            alive=lambda: service.returncode is None,
+        )
+
+    def queue(self, plan: MtaPlan, run: CommandRunner) -> list[QueueEntry]:
+        if not self.queue_command:
+            return []  # no way to look: pending mail is then reported as "lost", never hidden
+        return parse_queue(run("mta", self.queue_command), self.queue_format)
+
+    def purge(self, plan: MtaPlan) -> None:
+        pass  # a rooted MTA's writable layer is wiped by the harness; a host MTA's is its own
+
+    def identity(self, plan: MtaPlan, run: CommandRunner) -> MtaIdentity:
+        return MtaIdentity(
+            self.label,
+            f"user-described ({self.source.name})",
+            config_digest(self.render(plan), plan),
+        )
+
+
+_SAMPLE = Endpoint("127.0.0.2", 2525)  # for checking templates before anything starts
+
+
+def _values(mta: GenericMta, plan: MtaPlan) -> dict[str, str]:
+    routes = mta.route_separator.join(
+        mta.route.format(domain=d, host=e.host, port=e.port) for d, e in sorted(plan.routes.items())
+    )
+    return {
+        "listen": str(plan.listen),
+        "listen_host": plan.listen.host,
+        "listen_port": str(plan.listen.port),
+        "routes": routes,
+        "domains": " ".join(sorted(plan.routes)),
+        "workdir": str(plan.workdir),
+    }
+
+
+def parse_queue(text: str, queue_format: str) -> list[QueueEntry]:
+    """Queue listings in the formats the shipped adapters already understand."""
+    if queue_format == "postfix-json":
+        return [
+            QueueEntry(str(item["queue_id"]), tuple(r["address"] for r in item["recipients"]))
+            for item in map(json.loads, filter(str.strip, text.splitlines()))
+        ]
+    if queue_format == "exim-bp":
+        return parse_bp(text)
+    if queue_format == "smtpctl":
+        rows = [line.split("|") for line in text.splitlines()]
+        return [QueueEntry(r[0], (r[5],)) for r in rows if len(r) >= 6]
+    # "lines": one recipient address per line
+    return [
+        QueueEntry(str(n), (line.strip(),))
+        for n, line in enumerate(text.splitlines())
+        if line.strip()
+    ]

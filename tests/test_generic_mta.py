@@ -1,0 +1,69 @@
+"""An MTA described in a TOML file: checked before anything starts, rendered per run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.errors import UsageError
+from harness.mta import get_adapter
+from harness.mta.base import MtaPlan
+from harness.mta.generic import GenericMta, parse_queue
+from harness.topology import Endpoint
+
+SHIPPED = Path(__file__).resolve().parent.parent / "fixtures" / "mta"
+
+
+def describe(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "my-mta.toml"
+    path.write_text(text)
+    return path
+
+
+def test_the_shipped_example_loads_and_renders_routes(tmp_path: Path) -> None:
+    mta = get_adapter(str(SHIPPED / "postfix-from-template.toml"))
+    assert isinstance(mta, GenericMta) and mta.rootfs == "postfix"
+    plan = MtaPlan(
+        Endpoint("127.0.3.2", 2525),
+        {"a.test": Endpoint("127.0.3.111", 2525), "b.test": Endpoint("127.0.3.112", 2525)},
+        tmp_path,
+    )
+    files = mta.render(plan)
+    main_cf = files["/etc/postfix/main.cf"]
+    assert (
+        "transport_maps = inline:{ a.test=smtp:[127.0.3.111]:2525, b.test=smtp:[127.0.3.112]:2525 }"
+    ) in main_cf
+    assert "relay_domains = a.test b.test" in main_cf
+    assert files["/etc/postfix/master.cf"].lstrip().startswith("127.0.3.2:2525 inet")
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        ('name = "x"\n', "'command' must be a list"),
+        ('command = ["x"]\nqueue_format = "xml"\n', "'queue_format' is one of"),
+        ('command = ["x"]\n[files]\n"/etc/x" = "{nope}"\n', "bad placeholder 'nope'"),
+        ("command = [\n", "not valid TOML"),
+    ],
+)
+def test_a_bad_description_names_the_file_and_the_key(
+    tmp_path: Path, text: str, complaint: str
+) -> None:
+    path = describe(tmp_path, text)
+    with pytest.raises(UsageError, match=complaint) as caught:
+        GenericMta.load(path)
+    assert str(path) in str(caught.value)
+
+
+def test_a_missing_description_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no such file"):
+        get_adapter(str(tmp_path / "absent.toml"))
+
+
+def test_queue_listings_in_each_format_give_recipients() -> None:
+    postfix = '{"queue_id": "A1", "recipients": [{"address": "e1m1@a.test"}]}\n'
+    assert parse_queue(postfix, "postfix-json")[0].recipients == ("e1m1@a.test",)
+    smtpctl = "1f|inet4|mta|0|h@b|e1m2@a.test|e1m2@a.test|1|2|3|0|pending|5|error\n"
+    assert parse_queue(smtpctl, "smtpctl")[0].recipients == ("e1m2@a.test",)
+    assert parse_queue("e1m3@a.test\n\n", "lines")[0].recipients == ("e1m3@a.test",)
