@@ -135,6 +135,11 @@ def certify(args: argparse.Namespace) -> int:
     # malformed fragment.
     adapter = get_adapter(args.mta)
     adapter.check_fragment(read_fragment(args.mta_config), str(args.mta_config))
+    if adapter.rootfs is not None:
+        from harness.rootfs import check_can_run, load_recipe
+
+        check_can_run()  # not root, no unshare: say so now, not as a failed fixture
+        load_recipe(adapter.rootfs)
     if args.suites is None:
         args.suites = SUITES if args.faults == "strict" else SUITES / "test_head_of_line.py"
     if not args.suites.exists():

@@ -69,6 +69,18 @@ def rootfs_path(recipe: Recipe) -> Path:
     return store() / f"{recipe.name}-{recipe.digest}"
 
 
+def check_can_run() -> None:
+    """Say what is missing for running an MTA chrooted in its root filesystem."""
+    if os.geteuid() != 0:
+        raise UsageError(
+            "real MTAs run chrooted in their own root filesystems, which needs root: "
+            "run the harness as root (or use --mta seedmta-async/seedmta-sync, which do not)"
+        )
+    for tool in ("unshare", "nsenter", "chroot"):
+        if shutil.which(tool) is None:
+            raise UsageError(f"{tool} not found: install Debian's util-linux/coreutils")
+
+
 def check_can_build() -> None:
     """Say what is missing for building and running MTAs in root filesystems."""
     if os.geteuid() != 0:
@@ -89,6 +101,7 @@ def ensure_rootfs(name: str) -> Path:
     """The built root filesystem for recipe ``name``; builds it the first time (minutes)."""
     recipe = load_recipe(name)
     target = rootfs_path(recipe)
+    check_can_run()
     if (target / ".complete").exists():
         return target
     check_can_build()

@@ -147,3 +147,18 @@ def test_opensmtpd_relays_each_domain_from_loopback_only(tmp_path: Path) -> None
     )
     with pytest.raises(UsageError):
         OpenSmtpd().check_fragment("listen on 0.0.0.0", "f")
+
+
+def test_a_rooted_mta_without_root_says_what_it_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness import rootfs
+
+    monkeypatch.setattr(rootfs.os, "geteuid", lambda: 1000)
+    with pytest.raises(UsageError, match="needs root"):
+        rootfs.check_can_run()
+
+
+def test_an_unknown_rootfs_recipe_names_the_known_ones() -> None:
+    from harness.rootfs import load_recipe
+
+    with pytest.raises(UsageError, match="known: exim, opensmtpd, postfix"):
+        load_recipe("sendmail")
