@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.clock import Deadline
-from harness.runtime import OWNER_LABEL, RUN_LABEL, owner_alive, runtime_root
+from harness.runtime import OWNER_LABEL, ROOT_LABEL, RUN_LABEL, owner_alive, runtime_root
 
 
 @dataclass
@@ -36,8 +36,9 @@ class ReapReport:
         )
 
 
-def labelled_processes() -> dict[int, tuple[str, str]]:
-    """Every process on the machine carrying our labels: pid -> (run id, owner)."""
+def labelled_processes(root: Path | None = None) -> dict[int, tuple[str, str]]:
+    """Processes carrying our labels: pid -> (run id, owner); only those of runtime folder
+    ``root`` when it is given."""
     found: dict[int, tuple[str, str]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -49,6 +50,8 @@ def labelled_processes() -> dict[int, tuple[str, str]]:
         env = dict(item.split(b"=", 1) for item in raw.split(b"\0") if b"=" in item)
         run = env.get(RUN_LABEL.encode())
         owner = env.get(OWNER_LABEL.encode())
+        if root is not None and env.get(ROOT_LABEL.encode()) != str(root).encode():
+            continue
         if run is not None and owner is not None:
             found[int(entry.name)] = (run.decode(), owner.decode())
     return found
@@ -80,7 +83,8 @@ def reap_orphans() -> ReapReport:
     """Kill labelled processes and delete scratch folders whose owner has died."""
     report = ReapReport()
     me = os.getpid()
-    for pid, (_run, owner) in labelled_processes().items():
+    # Only this runtime folder's runs: another project's or test's runs are not ours to reap.
+    for pid, (_run, owner) in labelled_processes(runtime_root()).items():
         if pid != me and not owner_alive(owner):
             _kill(pid)
             report.processes.append(pid)

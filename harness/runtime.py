@@ -1,9 +1,10 @@
 """Who owns a run, where its scratch files live, and which address block it holds.
 
-Every process a run starts carries two environment variables, its *labels*:
-``MTA_HARNESS_RUN`` (the run id) and ``MTA_HARNESS_OWNER`` (pid and start time of the
-harness process that owns the run). A later run, or ``mta-harness gc``, removes whatever
-carries a label whose owner is gone: that is how a SIGKILLed run gets cleaned up.
+Every process a run starts carries environment variables, its *labels*:
+``MTA_HARNESS_RUN`` (the run id), ``MTA_HARNESS_OWNER`` (pid and start time of the harness
+process that owns the run) and ``MTA_HARNESS_ROOT`` (its runtime folder). A later run, or
+``mta-harness gc``, removes whatever carries a label whose owner is gone: that is how a
+SIGKILLed run gets cleaned up.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from harness.errors import HarnessError
 
 RUN_LABEL = "MTA_HARNESS_RUN"
 OWNER_LABEL = "MTA_HARNESS_OWNER"
+#: The runtime root a process belongs to: a reaper only touches its own root's processes.
+ROOT_LABEL = "MTA_HARNESS_ROOT"
 #: How many runs can share one machine: each holds one /24 of 127.0.0.0/8.
 SLOTS = 64
 
@@ -125,7 +128,11 @@ class RunContext:
 
     @property
     def labels(self) -> dict[str, str]:
-        return {RUN_LABEL: self.run_id, OWNER_LABEL: self.owner}
+        return {
+            RUN_LABEL: self.run_id,
+            OWNER_LABEL: self.owner,
+            ROOT_LABEL: str(self.workdir.parent.parent),
+        }
 
     def close(self) -> None:
         self.lease.release()
