@@ -51,9 +51,9 @@ BOUNCE_SINK = Site("bounces", BOUNCE_DOMAIN, is_bounce_sink=True)
 
 @dataclass(frozen=True)
 class AddressPlan:
-    """Where each part of one run listens on loopback: the run's own /24 of 127.0.0.0/8.
+    """Where each part of one run listens: the run's own /24.
 
-    Slot ``s`` owns ``127.0.s.0/24``: the MTA on ``.2``, Toxiproxy's API on ``.3``, the
+    Slot ``s`` owns ``<prefix>.s.0/24``: the MTA on ``.2``, Toxiproxy's API on ``.3``, the
     bounce sink on ``.10``, site *i* on ``.11+i`` and the link (proxy) to site *i* on
     ``.111+i``. Two runs hold different slots, so they never share an address.
     """
@@ -61,9 +61,20 @@ class AddressPlan:
     slot: int
     smtp_port: int = 2525
     api_port: int = 8474
+    #: The first two octets: loopback on the local backend, the run's private bridge network
+    #: on the docker backend.
+    prefix: str = "127.0"
 
     def _ip(self, last: int) -> str:
-        return f"127.0.{self.slot}.{last}"
+        return f"{self.prefix}.{self.slot}.{last}"
+
+    @property
+    def clients(self) -> tuple[str, ...]:
+        """Networks the MTA sees the harness's submissions come from (allowed to relay):
+        loopback, and on a bridge network its gateway (published ports arrive through it)."""
+        if self.prefix == "127.0":
+            return ("127.0.0.0/8",)
+        return ("127.0.0.0/8", f"{self.prefix}.{self.slot}.1/32")
 
     @property
     def mta(self) -> Endpoint:

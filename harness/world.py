@@ -77,6 +77,7 @@ class World:
             timers=self.timers,
             root=workdir / "root" if adapter.rootfs else None,
             fragment=fragment,
+            clients=addresses.clients,
         )
 
     def _all_sites(self) -> list[tuple[int, Site]]:
@@ -111,10 +112,14 @@ class World:
     def _start_mta(self) -> None:
         root = None
         if self.plan.root is not None and self.plan.lower is not None:
-            root = RootLayers(self.plan.lower, self.plan.root)
+            root = RootLayers(self.plan.lower, self.plan.root, self.adapter.rootfs or "")
             root.prepare()
         argv = self.adapter.command(self.plan)
-        self.mta_service = self.backend.spawn("mta", self.adapter.name, argv, root=root)
+        self.mta_service = self.backend.spawn(
+            "mta", self.adapter.name, argv, root=root, address=self.plan.listen.host
+        )
+        # Where the harness submits: the same address locally, a published port on docker.
+        self.plan = replace(self.plan, reach=self.backend.harness_view(self.plan.listen))
         self.adapter.wait_ready(self.mta_service, self.plan, START_TIMEOUT)
 
     def restart_mta(self, purge: bool) -> None:
@@ -202,7 +207,7 @@ class Example:
 
     def submit(self, site: Site) -> MessageRecord:
         if self._submitter is None:
-            self._submitter = Submitter(self.world.plan.listen, self.ledger)
+            self._submitter = Submitter(self.world.plan.smtp, self.ledger)
         return self._submitter.submit(site)
 
     def apply(self, site: Site, fault: Fault) -> None:

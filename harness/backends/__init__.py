@@ -5,7 +5,7 @@ from __future__ import annotations
 from harness.backends.base import Backend, Role, Service
 from harness.errors import UsageError
 
-BACKENDS = ("local",)
+BACKENDS = ("local", "docker")
 
 
 def open_backend(name: str, run_id: str | None = None) -> Backend:
@@ -17,6 +17,10 @@ def open_backend(name: str, run_id: str | None = None) -> Backend:
         from harness.backends.local import LocalBackend
 
         return LocalBackend(run_id)
+    if name == "docker":
+        from harness.backends.docker.backend import DockerBackend
+
+        return DockerBackend(run_id)
     raise UsageError(f"unknown backend {name!r}; available: {', '.join(BACKENDS)}")
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from harness.backends.chroot import RootLayers
-from harness.topology import AddressPlan
+from harness.topology import AddressPlan, Endpoint
 
 #: What a started program is to the harness; a backend may pick an image or rootfs by role.
 Role = Literal["toxiproxy", "site", "mta"]
@@ -50,9 +50,19 @@ class Backend(Protocol):
     workdir: Path
 
     def spawn(
-        self, role: Role, name: str, argv: Sequence[str], root: RootLayers | None = None
+        self,
+        role: Role,
+        name: str,
+        argv: Sequence[str],
+        root: RootLayers | None = None,
+        address: str | None = None,
     ) -> Service:
-        """Start a long-running program; with ``root``, chrooted in that overlay."""
+        """Start a long-running program; with ``root``, in that root filesystem. ``address``
+        is the one it listens on (a container backend gives its container that address)."""
+
+    def harness_view(self, endpoint: Endpoint) -> Endpoint:
+        """Where the harness itself connects to reach ``endpoint`` (a published port on
+        127.0.0.1 on the docker backend; the same endpoint on the local one)."""
 
     def run(self, role: Role, argv: Sequence[str], timeout: float = 30.0) -> str:
         """Run a short command beside ``role`` (e.g. a queue listing) and return its output."""

@@ -37,10 +37,14 @@ exec chroot "$merged" "$@"
 
 @dataclass(frozen=True)
 class RootLayers:
-    """The overlay a rooted program sees as ``/``: shared ``lower``, the run's ``upper``."""
+    """The overlay a rooted program sees as ``/``: shared ``lower``, the run's ``upper``.
+
+    ``recipe`` names the root filesystem (a backend with images picks its image by it).
+    """
 
     lower: Path
     upper: Path
+    recipe: str = ""
 
     @property
     def work(self) -> Path:

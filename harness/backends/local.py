@@ -15,7 +15,7 @@ from harness.backends.process import ManagedProcess
 from harness.errors import HarnessError
 from harness.reaper import reap_orphans
 from harness.runtime import RunContext
-from harness.topology import AddressPlan
+from harness.topology import AddressPlan, Endpoint
 
 
 class LocalBackend:
@@ -44,7 +44,12 @@ class LocalBackend:
         }
 
     def spawn(
-        self, role: Role, name: str, argv: Sequence[str], root: RootLayers | None = None
+        self,
+        role: Role,
+        name: str,
+        argv: Sequence[str],
+        root: RootLayers | None = None,
+        address: str | None = None,
     ) -> ManagedProcess:
         command = rooted_argv(root, list(argv)) if root is not None else list(argv)
         service = ManagedProcess(
@@ -54,6 +59,9 @@ class LocalBackend:
         if root is not None:
             self._rooted[role] = service
         return service
+
+    def harness_view(self, endpoint: Endpoint) -> Endpoint:
+        return endpoint  # everything is on loopback already
 
     def run(self, role: Role, argv: Sequence[str], timeout: float = 30.0) -> str:
         command = list(argv)

@@ -7,7 +7,6 @@ sleeping and polling.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import os
 import signal
@@ -16,10 +15,8 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from harness.clock import Deadline
-from harness.errors import DeadlineExceeded, HarnessError
-
-LineListener = Callable[[str], None]
+from harness.backends.lines import LineListener, OutputWatch
+from harness.errors import HarnessError
 
 
 class ManagedProcess:
@@ -37,11 +34,6 @@ class ManagedProcess:
         self.name = name
         self.argv = list(argv)
         self.log_path = log_path
-        self._listeners: list[LineListener] = []
-        self._tail: collections.deque[str] = collections.deque(maxlen=40)
-        self._changed = threading.Condition()
-        self._eof = False
-        self._log = log_path.open("a", encoding="utf-8")
         try:
             self._popen = subprocess.Popen(
                 self.argv,
@@ -55,8 +47,8 @@ class ManagedProcess:
                 start_new_session=True,  # its own group: stop() takes its children too
             )
         except OSError as exc:
-            self._log.close()
             raise HarnessError(f"cannot start {name} ({self.argv[0]}): {exc.strerror}") from exc
+        self._output = OutputWatch(name, log_path, self._popen.poll)
         self._reader = threading.Thread(target=self._read, name=f"read-{name}", daemon=True)
         self._reader.start()
 
@@ -64,71 +56,23 @@ class ManagedProcess:
     def pid(self) -> int:
         return self._popen.pid
 
-    def add_listener(self, listener: LineListener) -> None:
-        """Call ``listener`` with every later line of output (from the reader thread)."""
-        with self._changed:
-            self._listeners.append(listener)
-
     def _read(self) -> None:
         assert self._popen.stdout is not None
         for raw in self._popen.stdout:
-            line = raw.rstrip("\n")
-            self._log.write(line + "\n")
-            self._log.flush()
-            with self._changed:
-                self._tail.append(line)
-                listeners = list(self._listeners)
-                self._changed.notify_all()
-            for listener in listeners:
-                listener(line)
-        with self._changed:
-            self._eof = True
-            self._changed.notify_all()
-        self._log.close()
+            self._output.feed(raw.rstrip("\n"))
+        self._output.close()
+
+    def add_listener(self, listener: LineListener) -> None:
+        """Call ``listener`` with every later line of output (from the reader thread)."""
+        self._output.add_listener(listener)
 
     def tail(self, lines: int = 15) -> str:
         """The last lines of output, for error messages."""
-        with self._changed:
-            return "\n".join(list(self._tail)[-lines:])
+        return self._output.tail(lines)
 
     def wait_for_line(self, predicate: Callable[[str], bool], timeout: float, what: str) -> str:
-        """Wait until a line of output satisfies ``predicate``; fail fast if the process exits.
-
-        Recent lines count too, so a line printed just before the call is not missed.
-        """
-        found: list[str] = []
-
-        def listen(line: str) -> None:
-            if predicate(line):
-                with self._changed:
-                    found.append(line)
-                    self._changed.notify_all()
-
-        with self._changed:
-            for line in self._tail:
-                if predicate(line):
-                    return line
-            self._listeners.append(listen)
-        deadline = Deadline.after(timeout)
-        try:
-            with self._changed:
-                while not found:
-                    if self._eof:
-                        raise HarnessError(
-                            f"{self.name} closed its output (exit status "
-                            f"{self._popen.poll()}) before {what}; "
-                            f"last output:\n{self.tail()}"
-                        )
-                    if deadline.passed():
-                        raise DeadlineExceeded(
-                            f"{self.name} did not show {what} within {timeout:g} s; "
-                            f"last output:\n{self.tail()}"
-                        )
-                    self._changed.wait(deadline.remaining())
-                return found[0]
-        finally:
-            with self._changed:
-                self._listeners.remove(listen)
+        """Wait for a line of output; raise if the process ends or the time runs out."""
+        return self._output.wait_for_line(predicate, timeout, what)
 
     def send(self, line: str) -> None:
         """Write one line to the process's standard input."""

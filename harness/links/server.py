@@ -45,11 +45,13 @@ def start_toxiproxy(backend: Backend, timeout: float = 15.0) -> tuple[Service, T
         "toxiproxy",
         "toxiproxy",
         [str(toxiproxy_binary()), "-host", api.host, "-port", str(api.port)],
+        address=api.host,
     )
     deadline = Deadline.after(timeout)
     service.wait_for_line(
         lambda line: "Starting Toxiproxy HTTP server" in line, timeout, "its API starting"
     )
     # That log line comes just before the listener opens.
-    wait_for_port(api, deadline, "Toxiproxy's API")
-    return service, ToxiproxyClient(api)
+    reach = backend.harness_view(api)
+    wait_for_port(reach, deadline, "Toxiproxy's API")
+    return service, ToxiproxyClient(reach)

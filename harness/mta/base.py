@@ -31,6 +31,15 @@ class MtaPlan:
     root: Path | None = None
     #: The user's configuration fragment, if any, merged last (the user's word wins).
     fragment: str = ""
+    #: Where the harness itself reaches ``listen`` (differs on the docker backend).
+    reach: Endpoint | None = None
+    #: Networks the harness submits from: the only ones allowed to relay.
+    clients: tuple[str, ...] = ("127.0.0.0/8",)
+
+    @property
+    def smtp(self) -> Endpoint:
+        """The MTA's SMTP port as the harness connects to it."""
+        return self.reach or self.listen
 
     def in_root(self, path: str) -> Path:
         """Where to write ``path`` (as the MTA sees it) so the MTA finds it there."""

@@ -46,7 +46,7 @@ primary_hostname = mta.harness.test
 daemon_smtp_ports = {plan.listen.port}
 local_interfaces = <; {plan.listen.host}.{plan.listen.port}
 domainlist relay_to_domains = {domains}
-hostlist relay_from_hosts = 127.0.0.0/8
+hostlist relay_from_hosts = {" : ".join(plan.clients)}
 acl_smtp_rcpt = acl_check_rcpt
 exim_user = Debian-exim
 exim_group = Debian-exim
@@ -130,7 +130,7 @@ class Exim:
 
     def wait_ready(self, service: Service, plan: MtaPlan, timeout: float) -> None:
         wait_for_port(
-            plan.listen,
+            plan.smtp,
             Deadline.after(timeout),
             "Exim's daemon",
             alive=lambda: service.returncode is None,

@@ -16,9 +16,9 @@
     transport_maps = inline:{{ {routes} }}
     '''
 
-Each file is rendered with ``{listen}``, ``{listen_host}``, ``{listen_port}``, ``{routes}``
-and ``{domains}`` (literal braces doubled); the harness waits for ``listen`` to accept
-connections before it submits anything.
+Each file is rendered with ``{listen}``, ``{listen_host}``, ``{listen_port}``, ``{routes}``,
+``{domains}`` and ``{clients}`` (networks allowed to relay; literal braces doubled); the
+harness waits for ``listen`` to accept connections before it submits anything.
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ class GenericMta:
 
     def wait_ready(self, service: Service, plan: MtaPlan, timeout: float) -> None:
         wait_for_port(
-            plan.listen,
+            plan.smtp,
             Deadline.after(timeout),
             self.label,
             alive=lambda: service.returncode is None,
@@ -173,6 +173,7 @@ def _values(mta: GenericMta, plan: MtaPlan) -> dict[str, str]:
         "listen_port": str(plan.listen.port),
         "routes": routes,
         "domains": " ".join(sorted(plan.routes)),
+        "clients": " ".join(plan.clients),
         "workdir": str(plan.workdir),
     }
 

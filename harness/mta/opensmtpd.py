@@ -27,7 +27,7 @@ def render_config(plan: MtaPlan, fragment: str = "") -> str:
     lines = [
         "# Written by mta-harness for one run; settings not made here keep OpenSMTPD's defaults.",
         f"listen on {plan.listen.host} port {plan.listen.port}",
-        "table harness_clients { 127.0.0.0/8 }",
+        f"table harness_clients {{ {', '.join(plan.clients)} }}",
     ]
     for domain, link in sorted(plan.routes.items()):
         lines.append(f'action "to-{domain}" relay host smtp+notls://{link.host}:{link.port}')
@@ -70,7 +70,7 @@ class OpenSmtpd:
 
     def wait_ready(self, service: Service, plan: MtaPlan, timeout: float) -> None:
         wait_for_port(
-            plan.listen,
+            plan.smtp,
             Deadline.after(timeout),
             "OpenSMTPD",
             alive=lambda: service.returncode is None,

@@ -33,7 +33,7 @@ def main_cf_overrides(plan: MtaPlan) -> dict[str, str]:
         "local_transport": "error:5.1.1 local delivery is disabled by the harness",
         "alias_maps": "",
         "alias_database": "",
-        "mynetworks": "127.0.0.0/8",
+        "mynetworks": ", ".join(plan.clients),
         "relay_domains": ", ".join(sorted(plan.routes)),
         "transport_maps": f"inline:{{ {routes} }}",
         "smtpd_relay_restrictions": "permit_mynetworks, reject",
@@ -160,7 +160,7 @@ class Postfix:
         service.wait_for_line(lambda line: "daemon started" in line, timeout, "daemon started")
         # master logs "daemon started" before every listener is open.
         wait_for_port(
-            plan.listen, deadline, "Postfix's smtpd", alive=lambda: service.returncode is None
+            plan.smtp, deadline, "Postfix's smtpd", alive=lambda: service.returncode is None
         )
 
     def queue(self, plan: MtaPlan, run: CommandRunner) -> list[QueueEntry]:

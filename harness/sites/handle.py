@@ -40,6 +40,7 @@ class SiteHandle:
                 "--listen",
                 str(listen),
             ],
+            address=listen.host,
         )
         self.service.add_listener(self._on_line)
 

@@ -1,0 +1,1 @@
+"""The ``docker`` backend: the MTA, Toxiproxy and every site in containers on a private network."""

@@ -1,0 +1,226 @@
+"""The ``docker`` backend: one private bridge network per run, one container per part.
+
+The MTA, Toxiproxy and every site get fixed addresses on the run's network
+(``172.31.<slot>.0/24``, laid out like the local backend's loopback block); Toxiproxy's
+container also holds every link's address, so the MTA sees one IP per site. The harness reaches
+Toxiproxy's API and the MTA's SMTP port through ports published on 127.0.0.1 only, and reads
+the sites' events from their attached output. Containers are not privileged and never get the
+Docker socket; only Toxiproxy's gets NET_ADMIN (for the link addresses and faults below TCP).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import io
+import sys
+import tarfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import docker
+from docker.errors import DockerException, NotFound
+from docker.types import IPAMConfig, IPAMPool
+
+from harness.backends.base import Role
+from harness.backends.chroot import RootLayers
+from harness.backends.docker.images import harness_image, recipe_image, toxiproxy_image
+from harness.backends.docker.service import ContainerService
+from harness.errors import HarnessError, UsageError
+from harness.reaper import ReapReport
+from harness.runtime import OWNER_LABEL, ROOT_LABEL, RUN_LABEL, RunContext, owner_alive
+from harness.topology import MAX_SITES, AddressPlan, Endpoint
+
+PREFIX = "172.31"
+LABELS = {
+    RUN_LABEL: "org.mta-harness.run",
+    OWNER_LABEL: "org.mta-harness.owner",
+    ROOT_LABEL: "org.mta-harness.root",
+}
+
+
+def engine() -> docker.DockerClient:
+    """A client of a running Docker engine, or a clear :class:`UsageError`."""
+    try:
+        client = docker.from_env(timeout=60)
+        client.ping()
+    except DockerException as exc:
+        raise UsageError(
+            "no Docker engine answers: run `make docker` (installs Debian's docker.io and "
+            f"starts dockerd, as root) or start one yourself ({exc})"
+        ) from None
+    return client
+
+
+def reap_containers(client: docker.DockerClient, root: str) -> ReapReport:
+    """Remove containers and networks of this runtime folder whose owning run has died."""
+    report = ReapReport()
+    selector = {"label": f"{LABELS[ROOT_LABEL]}={root}"}
+    for container in client.containers.list(all=True, filters=selector):
+        if not owner_alive(container.labels.get(LABELS[OWNER_LABEL], "")):
+            with contextlib.suppress(NotFound, DockerException):
+                container.remove(force=True)
+                report.folders.append(f"container {container.name}")
+    for network in client.networks.list(filters=selector):
+        if not owner_alive(network.attrs.get("Labels", {}).get(LABELS[OWNER_LABEL], "")):
+            with contextlib.suppress(NotFound, DockerException):
+                network.remove()
+                report.folders.append(f"network {network.name}")
+    return report
+
+
+class DockerBackend:
+    """Containers on a private bridge network, labelled with the run id and its owner."""
+
+    name = "docker"
+
+    def __init__(self, run_id: str | None = None) -> None:
+        self.client = engine()
+        from harness.reaper import reap_orphans
+
+        self.reaped = reap_orphans()
+        self.run_context = RunContext.create(run_id)
+        self.run_id = self.run_context.run_id
+        root = self.run_context.labels[ROOT_LABEL]
+        docker_reaped = reap_containers(self.client, root)
+        self.reaped.folders += docker_reaped.folders
+        self.labels = {LABELS[key]: value for key, value in self.run_context.labels.items()}
+        slot = self.run_context.lease.slot
+        self.addresses = AddressPlan(slot, prefix=PREFIX)
+        self.workdir: Path = self.run_context.workdir
+        self.logs = self.workdir / "logs"
+        self.logs.mkdir()
+        self._services: list[ContainerService] = []
+        self._by_role: dict[Role, ContainerService] = {}
+        self._published: dict[tuple[str, int], Endpoint] = {}
+        try:
+            self.network = self.client.networks.create(
+                f"mta-harness-{self.run_id}",
+                driver="bridge",
+                labels=self.labels,
+                ipam=IPAMConfig(
+                    pool_configs=[
+                        IPAMPool(subnet=f"{PREFIX}.{slot}.0/24", gateway=f"{PREFIX}.{slot}.1")
+                    ]
+                ),
+            )
+        except DockerException as exc:
+            self.run_context.close()
+            raise HarnessError(f"cannot create the run's network: {exc}") from exc
+        atexit.register(self.close)
+
+    # -- images and commands ---------------------------------------------------------------
+
+    def _image(self, role: Role, root: RootLayers | None) -> str:
+        if role == "toxiproxy":
+            return toxiproxy_image(self.client)
+        if root is not None:
+            return recipe_image(self.client, root.recipe)
+        return harness_image(self.client)
+
+    @staticmethod
+    def _inside(argv: Sequence[str]) -> list[str]:
+        """The host's argv as the container runs it: its own Python and Toxiproxy paths."""
+        out = list(argv)
+        if out and out[0] == sys.executable:
+            out[0] = "python3"
+        elif out and out[0].endswith("toxiproxy-server"):
+            out[0] = "/usr/local/bin/toxiproxy-server"
+        return out
+
+    def spawn(
+        self,
+        role: Role,
+        name: str,
+        argv: Sequence[str],
+        root: RootLayers | None = None,
+        address: str | None = None,
+    ) -> ContainerService:
+        ports: dict[str, Any] = {}
+        if role == "toxiproxy":
+            ports[f"{self.addresses.api_port}/tcp"] = ("127.0.0.1", None)
+        if role == "mta":
+            ports[f"{self.addresses.smtp_port}/tcp"] = ("127.0.0.1", None)
+        try:
+            container = self.client.containers.create(
+                self._image(role, root),
+                self._inside(argv),
+                name=f"mta-harness-{self.run_id}-{name}",
+                labels=self.labels,
+                stdin_open=True,
+                detach=True,
+                ports=ports,
+                cap_add=["NET_ADMIN"] if role == "toxiproxy" else [],
+                network=self.network.name,
+            )
+            if address is not None:
+                self.network.disconnect(container)
+                self.network.connect(container, ipv4_address=address)
+            if root is not None:
+                container.put_archive("/", _tar_of(root.upper))
+            socket = self.client.api.attach_socket(
+                container.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+            )
+            container.start()
+        except DockerException as exc:
+            raise HarnessError(f"cannot start container for {name}: {exc}") from exc
+        service = ContainerService(name, container, socket, self.logs / f"{name}.log")
+        self._services.append(service)
+        self._by_role[role] = service
+        container.reload()
+        for port_spec, bindings in (container.attrs["NetworkSettings"]["Ports"] or {}).items():
+            if bindings and address is not None:
+                port = int(port_spec.split("/")[0])
+                self._published[(address, port)] = Endpoint(
+                    "127.0.0.1", int(bindings[0]["HostPort"])
+                )
+        if role == "toxiproxy":
+            self._add_link_addresses(container)
+        return service
+
+    def _add_link_addresses(self, container: Any) -> None:
+        """Give Toxiproxy's container every link's address, one per site."""
+        for index in range(-1, MAX_SITES):
+            ip = self.addresses.link(index).host
+            code, out = container.exec_run(["ip", "addr", "add", f"{ip}/24", "dev", "eth0"])
+            if code != 0:
+                raise HarnessError(f"cannot add link address {ip}: {out.decode().strip()}")
+
+    def harness_view(self, endpoint: Endpoint) -> Endpoint:
+        return self._published.get((endpoint.host, endpoint.port), endpoint)
+
+    def run(self, role: Role, argv: Sequence[str], timeout: float = 30.0) -> str:
+        service = self._by_role.get(role)
+        if service is None:
+            raise HarnessError(f"no {role} container is running")
+        try:
+            code, out = service.container.exec_run(self._inside(argv))
+        except DockerException as exc:
+            raise HarnessError(f"{argv[0]} in {service.name} failed: {exc}") from exc
+        text: str = out.decode(errors="replace")
+        if code != 0:
+            raise HarnessError(f"{' '.join(argv)} failed with status {code}: {text.strip()}")
+        return text
+
+    def close(self) -> None:
+        """Remove every container, then the network and the scratch folder. Idempotent."""
+        for service in reversed(self._services):
+            service.stop(grace=2.0)
+        self._services.clear()
+        with contextlib.suppress(NotFound, DockerException):
+            self.network.remove()
+        self.run_context.close()
+        atexit.unregister(self.close)
+
+
+def _tar_of(folder: Path) -> bytes:
+    """The files written into the run's layer, as a tar to unpack at the container's ``/``."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for child in sorted(folder.iterdir()) if folder.exists() else []:
+            tar.add(str(child), arcname=child.name)
+    return buffer.getvalue()
+
+
+__all__ = ["DockerBackend", "engine", "reap_containers"]

@@ -1,0 +1,122 @@
+"""Images built without a registry, from the same root filesystem recipes as the local backend.
+
+A recipe's root filesystem is imported (``docker import``) as ``mta-harness/<recipe>:<digest>``;
+the harness's own images (sites and seedmta, Toxiproxy) are built on the ``site`` one with the
+harness's code or the Toxiproxy binary added. Tags carry a digest of what went in, so a second
+run reuses them and a changed recipe, harness or binary gets a new image. Where a registry is
+reachable, ``MTA_HARNESS_IMAGE_<ROLE>`` (e.g. ``MTA_HARNESS_IMAGE_TOXIPROXY``) names a pulled
+image to use instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import subprocess
+import tarfile
+from pathlib import Path
+
+import docker
+from docker.errors import DockerException, ImageNotFound
+
+from harness.errors import HarnessError
+from harness.links.server import toxiproxy_binary
+from harness.rootfs import ensure_rootfs, load_recipe
+
+LABEL = "org.mta-harness"
+HARNESS_PACKAGE = Path(__file__).resolve().parents[2]  # the harness package itself
+
+
+def _exists(client: docker.DockerClient, tag: str) -> bool:
+    try:
+        client.images.get(tag)
+    except ImageNotFound:
+        return False
+    return True
+
+
+def recipe_image(client: docker.DockerClient, recipe_name: str) -> str:
+    """``mta-harness/<recipe>:<digest>``, imported from the recipe's root filesystem once."""
+    recipe = load_recipe(recipe_name)
+    tag = f"mta-harness/{recipe.name}:{recipe.digest}"
+    if _exists(client, tag):
+        return tag
+    root = ensure_rootfs(recipe_name)
+    tar = subprocess.Popen(
+        ["tar", "-C", str(root), "--exclude=./.complete", "-c", "."], stdout=subprocess.PIPE
+    )
+    assert tar.stdout is not None
+    try:
+        client.api.import_image_from_stream(
+            tar.stdout,
+            repository=f"mta-harness/{recipe.name}",
+            tag=recipe.digest,
+            changes=[f'LABEL {LABEL}.recipe="{recipe.name}"'],
+        )
+    except DockerException as exc:
+        raise HarnessError(f"docker import of root filesystem {recipe_name} failed: {exc}") from exc
+    finally:
+        tar.wait()
+    return tag
+
+
+def _digest_tree(*paths: Path) -> str:
+    h = hashlib.sha256()
+    for path in paths:
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        for file in files:
+            h.update(str(file.relative_to(path.parent)).encode())
+            h.update(file.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def _build(client: docker.DockerClient, tag: str, dockerfile: str, files: dict[str, Path]) -> str:
+    """Build ``tag`` from a Dockerfile and files sent in an in-memory context."""
+    if _exists(client, tag):
+        return tag
+    context = io.BytesIO()
+    with tarfile.open(fileobj=context, mode="w") as tar:
+        data = dockerfile.encode()
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+        for name, path in files.items():
+            tar.add(
+                str(path), arcname=name, filter=lambda t: None if "__pycache__" in t.name else t
+            )
+    context.seek(0)
+    try:
+        client.images.build(
+            fileobj=context, custom_context=True, tag=tag, rm=True, labels={f"{LABEL}.image": tag}
+        )
+    except DockerException as exc:
+        raise HarnessError(f"building image {tag} failed: {exc}") from exc
+    return tag
+
+
+def harness_image(client: docker.DockerClient) -> str:
+    """Sites and seedmta: the ``site`` root filesystem plus the harness's own code."""
+    override = os.environ.get("MTA_HARNESS_IMAGE_SITE")
+    if override:
+        return override
+    base = recipe_image(client, "site")
+    source = HARNESS_PACKAGE
+    tag = f"mta-harness/harness:{_digest_tree(source)}-{base.rsplit(':', 1)[1]}"
+    dockerfile = (
+        f"FROM {base}\nCOPY harness /opt/mta-harness/harness\n"
+        "ENV PYTHONPATH=/opt/mta-harness PYTHONUNBUFFERED=1\n"
+    )
+    return _build(client, tag, dockerfile, {"harness": source})
+
+
+def toxiproxy_image(client: docker.DockerClient) -> str:
+    """The Toxiproxy binary built by setup, on the ``site`` root filesystem."""
+    override = os.environ.get("MTA_HARNESS_IMAGE_TOXIPROXY")
+    if override:
+        return override
+    base = recipe_image(client, "site")
+    binary = toxiproxy_binary()
+    tag = f"mta-harness/toxiproxy:{_digest_tree(binary)}-{base.rsplit(':', 1)[1]}"
+    dockerfile = f"FROM {base}\nCOPY toxiproxy-server /usr/local/bin/toxiproxy-server\n"
+    return _build(client, tag, dockerfile, {"toxiproxy-server": binary})
