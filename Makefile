@@ -10,14 +10,14 @@ TOXIPROXY := .tools/bin/toxiproxy-server
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup prereqs rootfs certify table test lint bench clean gc
+.PHONY: setup prereqs rootfs docker certify table test lint bench clean gc
 
 setup: prereqs $(STAMP) $(TOXIPROXY) rootfs
 
 # One root filesystem per real MTA (Postfix, Exim, OpenSMTPD), built once from Debian's
 # packages and reused; skipped with a note where this is not root (seedmta needs none).
 rootfs: $(STAMP)
-	@if [ "$$(id -u)" = 0 ]; then $(BIN)/mta-harness rootfs; \
+	@if [ "$$(id -u)" = 0 ]; then $(BIN)/mta-harness rootfs postfix exim opensmtpd site; \
 	 else echo "setup: not root: skipping the real MTAs' root filesystems (seedmta only)"; fi
 
 prereqs:
@@ -48,7 +48,11 @@ lint: setup
 	$(BIN)/ruff check harness tests suites bench
 	$(BIN)/mypy
 
-test: lint
+# The docker backend's engine: Debian's docker.io, dockerd started where none runs.
+docker:
+	@sh .ci/docker.sh
+
+test: lint docker
 	$(BIN)/pytest -n $(PYTEST_WORKERS) tests
 
 bench: setup

@@ -229,6 +229,19 @@ def run_table(args: argparse.Namespace) -> int:
     return 0 if all(r.verdict == r.expected for r in rows) else 1
 
 
+def gc_docker() -> str:
+    """Remove containers and networks of killed docker runs, if an engine answers."""
+    from harness.backends.docker.backend import engine, reap_containers
+    from harness.runtime import runtime_root
+
+    try:
+        client = engine()
+    except UsageError:
+        return "no Docker engine answers: no containers to check"
+    removed = reap_containers(client, str(runtime_root())).folders
+    return f"removed {len(removed)} container(s)/network(s) of killed docker runs"
+
+
 def build_rootfs(names: list[str]) -> int:
     from harness.rootfs import RECIPES, ensure_rootfs
 
@@ -248,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
             return build_rootfs(args.names)
         if args.command == "gc":
             print(reap_orphans().describe())
+            print(gc_docker())
             return 0
         if args.command == "list":
             print("MTAs:     " + ", ".join(sorted(ADAPTERS)))

@@ -19,7 +19,7 @@ from harness.backends.base import Backend, Service
 from harness.backends.chroot import RootLayers
 from harness.clock import now
 from harness.errors import HarnessError
-from harness.faults.base import Fault
+from harness.faults.base import BELOW_TCP_FAULTS, Fault
 from harness.ledger import Ledger, MessageRecord
 from harness.links.link import Link
 from harness.links.server import start_toxiproxy
@@ -95,7 +95,11 @@ class World:
                 self.sites[site.name] = handle
                 self.toxiproxy.create_proxy(site.name, addresses.link(index), handle.listen)
                 self.links[site.name] = Link(
-                    site, addresses.link(index), handle.listen, self.toxiproxy
+                    site,
+                    addresses.link(index),
+                    handle.listen,
+                    self.toxiproxy,
+                    self.backend.link_namespace(),
                 )
             for handle in self.sites.values():
                 handle.wait_ready(START_TIMEOUT)
@@ -161,6 +165,12 @@ class World:
             if handle.service.returncode is not None:
                 raise HarnessError(f"mock site {handle.site.name} died:\n{handle.service.tail()}")
 
+    def fault_kinds(self, base: tuple[str, ...]) -> tuple[str, ...]:
+        """``base`` plus the faults below TCP where this world's links allow them."""
+        if self.backend.link_namespace() is None:
+            return base
+        return base + tuple(k for k in BELOW_TCP_FAULTS if k not in base)
+
     def queued_recipients(self) -> set[str]:
         entries = self.adapter.queue(self.plan, self.backend.run)
         return {rcpt for entry in entries for rcpt in entry.recipients}
@@ -173,6 +183,11 @@ class World:
         assert self.toxiproxy is not None, "start() the world first"
         self.check_alive()
         self.toxiproxy.reset()
+        namespace = self.backend.link_namespace()
+        if namespace is not None:
+            # Rules below TCP are only ever the harness's own in this namespace: flush them.
+            namespace(["iptables", "-F", "INPUT"])
+            namespace(["iptables", "-F", "OUTPUT"])
         for handle in self.sites.values():
             if handle.misbehaving:
                 handle.clear()

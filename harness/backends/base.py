@@ -64,6 +64,10 @@ class Backend(Protocol):
         """Where the harness itself connects to reach ``endpoint`` (a published port on
         127.0.0.1 on the docker backend; the same endpoint on the local one)."""
 
+    def link_namespace(self) -> Callable[[list[str]], str] | None:
+        """How to run a command in the network namespace holding the links' addresses, where
+        faults below TCP are made; None if the run owns no such namespace."""
+
     def run(self, role: Role, argv: Sequence[str], timeout: float = 30.0) -> str:
         """Run a short command beside ``role`` (e.g. a queue listing) and return its output."""
 

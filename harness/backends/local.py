@@ -6,7 +6,7 @@ import atexit
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from harness.backends.base import Role
@@ -62,6 +62,9 @@ class LocalBackend:
 
     def harness_view(self, endpoint: Endpoint) -> Endpoint:
         return endpoint  # everything is on loopback already
+
+    def link_namespace(self) -> Callable[[list[str]], str] | None:
+        return None  # links live on the host's loopback: no rules there
 
     def run(self, role: Role, argv: Sequence[str], timeout: float = 30.0) -> str:
         command = list(argv)

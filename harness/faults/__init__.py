@@ -1,7 +1,10 @@
 """Faults: what is done to a link. A new fault is one new module that calls ``register_fault``."""
 
-from harness.faults import toxics as _builtin  # noqa: F401  (registers the built-in faults)
+# Registers the built-in faults: the seed's Toxiproxy faults first (shrinking prefers the
+# first kind), then those below TCP (netfilter imports toxics before registering its own).
+from harness.faults import netfilter as _builtin  # noqa: F401
 from harness.faults.base import (
+    BELOW_TCP_FAULTS,
     CERTIFICATION_FAULTS,
     Fault,
     FaultFactory,
@@ -11,6 +14,7 @@ from harness.faults.base import (
 )
 
 __all__ = [
+    "BELOW_TCP_FAULTS",
     "CERTIFICATION_FAULTS",
     "Fault",
     "FaultFactory",

@@ -47,6 +47,8 @@ def register_fault(kind: str) -> Callable[[FaultFactory], FaultFactory]:
 #: The certification profile: the seed's link faults. Stricter ones (bandwidth, and the
 #: site-level faults of ``suites/strict``) belong to the ``strict`` profile.
 CERTIFICATION_FAULTS = ("blackhole", "refuse", "reset", "latency")
+#: Faults below TCP (iptables in a namespace the run owns): drawn where links have one.
+BELOW_TCP_FAULTS = ("syn-drop", "loss", "one-way")
 
 
 def fault_kinds() -> list[str]:

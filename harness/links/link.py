@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from harness.errors import UsageError
 from harness.links.toxiproxy import ToxiproxyClient
 from harness.topology import Endpoint, Site
 
@@ -19,7 +21,19 @@ class Link:
     listen: Endpoint
     upstream: Endpoint
     toxiproxy: ToxiproxyClient
+    #: Runs a command in the network namespace that holds ``listen`` (None: no such
+    #: namespace of the run's own, as on the local backend).
+    netns: Callable[[list[str]], str] | None = None
 
     @property
     def name(self) -> str:
         return self.site.name
+
+    def in_netns(self, argv: list[str]) -> str:
+        """Run ``argv`` where the link's address lives (for faults below TCP)."""
+        if self.netns is None:
+            raise UsageError(
+                f"link to {self.name}: faults below TCP need a network namespace of the run's "
+                "own; use --backend docker"
+            )
+        return self.netns(argv)

@@ -2,23 +2,27 @@
 those beyond the seed's (a thin link: bandwidth)."""
 
 from hypothesis import given
+from hypothesis import strategies as st
 
-from harness.faults import fault_kinds
+from harness.faults import BELOW_TCP_FAULTS, fault_kinds
 from harness.plugin import ExampleLog
 from harness.properties import Bounds
-from harness.scenario import Scenario, play
+from harness.scenario import play
 from harness.strategies import scenarios
 from harness.world import World
 
+LINK_FAULTS = tuple(kind for kind in fault_kinds() if kind not in BELOW_TCP_FAULTS)
 
-@given(scenario=scenarios(kinds=fault_kinds()))
+
+@given(data=st.data())
 def test_no_link_fault_stalls_healthy_sites(
     world: World,
     bounds: Bounds,
     strict_duplicates: bool,
     example_log: ExampleLog,
-    scenario: Scenario,
+    data: st.DataObject,
 ) -> None:
+    scenario = data.draw(scenarios(kinds=world.fault_kinds(LINK_FAULTS)), "scenario")
     result = play(world, scenario, bounds, strict_duplicates)
     example_log.add(result)
     assert result.holds, result.explain()

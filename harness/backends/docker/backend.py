@@ -15,7 +15,7 @@ import contextlib
 import io
 import sys
 import tarfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -189,6 +189,10 @@ class DockerBackend:
 
     def harness_view(self, endpoint: Endpoint) -> Endpoint:
         return self._published.get((endpoint.host, endpoint.port), endpoint)
+
+    def link_namespace(self) -> Callable[[list[str]], str] | None:
+        # The links' addresses live in Toxiproxy's container, which has NET_ADMIN.
+        return lambda argv: self.run("toxiproxy", argv)
 
     def run(self, role: Role, argv: Sequence[str], timeout: float = 30.0) -> str:
         service = self._by_role.get(role)

@@ -1,0 +1,112 @@
+"""The docker backend: same suites, containers on a private network, faults below TCP, and
+nothing left behind after a SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.backends.docker.backend import LABELS, DockerBackend, engine
+from harness.clock import Deadline
+from harness.faults import make_fault
+from harness.mta import get_adapter
+from harness.properties import Bounds
+from harness.runtime import RUN_LABEL
+from harness.scenario import Scenario, play
+from harness.world import World
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(os.geteuid() != 0, reason="the docker backend's setup needs root"),
+]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def docker_engine() -> None:
+    engine()  # no engine: a clear error naming `make docker`, not a skip
+
+
+@pytest.fixture
+def docker_world() -> Iterator[object]:
+    worlds: list[World] = []
+
+    def start(mta: str, **timers: float) -> World:
+        world = World(DockerBackend(), get_adapter(mta), sites=2, timers=timers)
+        worlds.append(world.start())
+        return world
+
+    yield start
+    for world in worlds:
+        world.close()
+
+
+def test_a_syn_drop_makes_the_mta_connect_hang_not_refuse(docker_world) -> None:  # type: ignore[no-untyped-def]
+    world = docker_world("seedmta-async", timeout=1.0)
+    with world.example() as example:
+        site = example.site(0)
+        example.apply(site, make_fault("syn-drop", bound=3.0))
+        record = example.submit(site)
+        world.mta_service.wait_for_line(lambda line: "deferred" in line, 10, "a deferral")
+        reasons = [e.reason for e in world.adapter.queue(world.plan, world.backend.run)]
+        assert any("timed out" in r for r in reasons), reasons
+        assert not any("refused" in r.lower() for r in reasons), reasons
+        example.heal_all()
+        assert example.ledger.wait_until(lambda rs: rs[0].settled, Deadline.after(15))
+        assert record.arrivals[0].site == "site-a"
+
+
+def test_the_property_catches_postfix_hol_behind_a_syn_drop(docker_world) -> None:  # type: ignore[no-untyped-def]
+    world = docker_world("postfix-hol")
+    result = play(world, Scenario(2, ((0, "syn-drop"),), (0, 1), 0), Bounds())
+    assert not result.holds
+    assert [p.name for p in result.failures()] == ["healthy_sites_keep_flowing"]
+
+
+WORLD_UP = re.compile(r"mta-harness: world (\S+) up")
+
+
+def test_a_killed_docker_run_leaves_no_container_or_network_after_the_next_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MTA_HARNESS_RUNTIME", str(tmp_path / "runtime"))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "certify",
+            "--mta",
+            "seedmta-sync",
+            "--backend",
+            "docker",
+            "--reports",
+            str(tmp_path / "reports"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    assert proc.stdout is not None
+    run_id = None
+    for line in proc.stdout:
+        match = WORLD_UP.search(line)
+        if match:
+            run_id = match.group(1)
+            break
+    assert run_id, "the docker run never came up"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    client = engine()
+    selector = {"label": f"{LABELS[RUN_LABEL]}={run_id}"}
+    assert client.containers.list(all=True, filters=selector), "nothing to clean: empty test"
+    DockerBackend().close()  # the next run starting (and stopping)
+    assert client.containers.list(all=True, filters=selector) == []
+    assert client.networks.list(filters=selector) == []
