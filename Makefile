@@ -41,8 +41,8 @@ $(TOXIPROXY):
 certify: setup
 	$(BIN)/mta-harness certify --mta postfix
 
-table: setup
-	$(BIN)/mta-harness table --readme README.md
+table: setup docker
+	$(BIN)/mta-harness table --backend local --backend docker --readme README.md
 
 lint: setup
 	$(BIN)/ruff check harness tests suites bench

@@ -117,6 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     table.add_argument("--reports", type=Path, default=Path("reports"))
     table.add_argument(
+        "--backend",
+        action="append",
+        dest="backends",
+        choices=BACKENDS,
+        help="a backend to certify on (repeatable; default: local); one column each",
+    )
+    table.add_argument(
         "--readme", type=Path, default=None, help="replace the certification table in this file"
     )
 
@@ -219,8 +226,14 @@ def run_table(args: argparse.Namespace) -> int:
     mtas = args.mtas or [name for name, _ in DEFAULT_MTAS]
     for name in mtas:
         get_adapter(name)
-    rows = [certify_one(name, expected.get(name, "?"), args.reports, []) for name in mtas]
+    backends = args.backends or ["local"]
+    rows = [
+        certify_one(name, backend, expected.get(name, "?"), args.reports)
+        for name in mtas
+        for backend in backends
+    ]
     command = "mta-harness table" + "".join(f" --mta {m}" for m in args.mtas or [])
+    command += "".join(f" --backend {b}" for b in backends)
     text = markdown(rows, command)
     print("\n" + text)
     if args.readme is not None:

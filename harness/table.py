@@ -32,6 +32,7 @@ DEFAULT_MTAS = (
 @dataclass
 class Row:
     mta: str
+    backend: str
     expected: str
     verdict: str
     broken: str
@@ -75,7 +76,8 @@ def broken_properties(results: dict[str, Any]) -> str:
     return ", ".join(dict.fromkeys(names)) or "-"
 
 
-def certify_one(mta: str, expected: str, reports: Path, extra: list[str]) -> Row:
+def certify_one(mta: str, backend: str, expected: str, reports: Path) -> Row:
+    """Certify ``mta`` on ``backend`` in a process of its own; its run record makes the row."""
     before = set(reports.iterdir()) if reports.exists() else set()
     started = time.monotonic()
     subprocess.run(
@@ -86,19 +88,21 @@ def certify_one(mta: str, expected: str, reports: Path, extra: list[str]) -> Row
             "certify",
             "--mta",
             mta,
+            "--backend",
+            backend,
             "--reports",
             str(reports),
-            *extra,
         ],
         check=False,
     )
     seconds = time.monotonic() - started
     new = sorted(set(reports.iterdir()) - before)
     if not new or not (new[-1] / "results.json").exists():
-        return Row(mta, expected, "ERROR", "no results written", "-", seconds, "-")
+        return Row(mta, backend, expected, "ERROR", "no results written", "-", seconds, "-")
     results = json.loads((new[-1] / "results.json").read_text())
     return Row(
         mta,
+        backend,
         expected,
         results["verdict"],
         broken_properties(results),
@@ -109,20 +113,31 @@ def certify_one(mta: str, expected: str, reports: Path, extra: list[str]) -> Row
 
 
 def markdown(rows: list[Row], command: str) -> str:
+    """One line per MTA, one verdict column per backend."""
+    backends = list(dict.fromkeys(row.backend for row in rows))
     lines = [
         BEGIN,
         f"Produced by `{command}` on {time.strftime('%Y-%m-%d', time.gmtime())} "
-        "(local backend, profile ci, bound 3 s, recovery bound 30 s).",
+        "(profile ci, bound 3 s, recovery bound 30 s). Cells: verdict, property broken, "
+        "worst healthy-site latency, run time.",
         "",
-        "| MTA | expected | verdict | property broken | worst healthy-site latency | run time |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| MTA | expected | " + " | ".join(backends) + " |",
+        "| --- | --- |" + " --- |" * len(backends),
     ]
-    for row in rows:
-        mark = "" if row.verdict == row.expected else " (unexpected)"
-        lines.append(
-            f"| {row.mta} | {row.expected} | **{row.verdict}**{mark} | {row.broken} "
-            f"| {row.worst_healthy} | {row.seconds:.0f} s |"
-        )
+    for mta in dict.fromkeys(row.mta for row in rows):
+        cells = []
+        expected = "?"
+        for backend in backends:
+            row = next((r for r in rows if r.mta == mta and r.backend == backend), None)
+            if row is None:
+                cells.append("-")
+                continue
+            expected = row.expected
+            mark = "" if row.verdict == row.expected else " (unexpected)"
+            cells.append(
+                f"**{row.verdict}**{mark}: {row.broken}; {row.worst_healthy}; {row.seconds:.0f} s"
+            )
+        lines.append(f"| {mta} | {expected} | " + " | ".join(cells) + " |")
     lines.append(END)
     return "\n".join(lines)
 

@@ -143,9 +143,9 @@ class Exim:
         pass  # the spool lives in the run's writable layer, which the harness wipes
 
     def identity(self, plan: MtaPlan, run: CommandRunner) -> MtaIdentity:
-        first = run("mta", ["/usr/sbin/exim4", "-bV"]).splitlines()[0]
-        match = re.search(r"version (\S+)", first)
-        version = match.group(1) if match else first
+        banner = run("mta", ["/usr/sbin/exim4", "-bV"])
+        match = re.search(r"Exim version (\S+)", banner)
+        version = match.group(1) if match else "unknown"
         return MtaIdentity(self.name, version, config_digest(self.render(plan), plan))
 
 

@@ -199,12 +199,13 @@ class DockerBackend:
         if service is None:
             raise HarnessError(f"no {role} container is running")
         try:
-            code, out = service.container.exec_run(self._inside(argv))
+            code, (out, err) = service.container.exec_run(self._inside(argv), demux=True)
         except DockerException as exc:
             raise HarnessError(f"{argv[0]} in {service.name} failed: {exc}") from exc
-        text: str = out.decode(errors="replace")
+        text: str = (out or b"").decode(errors="replace")
         if code != 0:
-            raise HarnessError(f"{' '.join(argv)} failed with status {code}: {text.strip()}")
+            detail = (err or b"").decode(errors="replace").strip() or text.strip()
+            raise HarnessError(f"{' '.join(argv)} failed with status {code}: {detail}")
         return text
 
     def close(self) -> None:
