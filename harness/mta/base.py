@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Protocol
 
 from harness.backends.base import Role, Service
+from harness.clock import Deadline
+from harness.net import wait_for_port
 from harness.topology import Endpoint
 
 #: Runs a short command beside the MTA and returns its standard output.
@@ -113,3 +115,19 @@ def digest(*parts: str | bytes) -> str:
         h.update(part.encode() if isinstance(part, str) else part)
         h.update(b"\0")
     return "sha256:" + h.hexdigest()[:16]
+
+
+def write_files(plan: MtaPlan, files: dict[str, str]) -> None:
+    """Write rendered configuration files where the MTA will find them: into its root
+    filesystem's writable layer, or (for an MTA on the host) at their own paths."""
+    for path, text in files.items():
+        target = plan.in_root(path) if plan.root is not None else Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+
+
+def wait_for_smtp(service: Service, plan: MtaPlan, timeout: float, what: str) -> None:
+    """Return once the MTA's SMTP port accepts connections; fail at once if it died."""
+    wait_for_port(
+        plan.smtp, Deadline.after(timeout), what, alive=lambda: service.returncode is None
+    )

@@ -17,11 +17,16 @@ import re
 from dataclasses import dataclass
 
 from harness.backends.base import Service
-from harness.clock import Deadline
 from harness.errors import UsageError
-from harness.mta.base import CommandRunner, MtaIdentity, MtaPlan, QueueEntry
+from harness.mta.base import (
+    CommandRunner,
+    MtaIdentity,
+    MtaPlan,
+    QueueEntry,
+    wait_for_smtp,
+    write_files,
+)
 from harness.mta.postfix import config_digest
-from harness.net import wait_for_port
 
 CONFIG = "/etc/exim4/exim4.conf"
 
@@ -121,20 +126,12 @@ class Exim:
         return {CONFIG: render_config(plan, self.hol, plan.fragment)}
 
     def command(self, plan: MtaPlan) -> list[str]:
-        for path, text in self.render(plan).items():
-            target = plan.in_root(path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text)
+        write_files(plan, self.render(plan))
         interval = plan.timers.get("queue_interval", 2)
         return ["/usr/sbin/exim4", "-bdf", f"-q{interval:g}s"]
 
     def wait_ready(self, service: Service, plan: MtaPlan, timeout: float) -> None:
-        wait_for_port(
-            plan.smtp,
-            Deadline.after(timeout),
-            "Exim's daemon",
-            alive=lambda: service.returncode is None,
-        )
+        wait_for_smtp(service, plan, timeout, "Exim's daemon")
 
     def queue(self, plan: MtaPlan, run: CommandRunner) -> list[QueueEntry]:
         return parse_bp(run("mta", ["/usr/sbin/exim4", "-bp"]))

@@ -30,12 +30,17 @@ from pathlib import Path
 from typing import Any
 
 from harness.backends.base import Service
-from harness.clock import Deadline
 from harness.errors import UsageError
-from harness.mta.base import CommandRunner, MtaIdentity, MtaPlan, QueueEntry
+from harness.mta.base import (
+    CommandRunner,
+    MtaIdentity,
+    MtaPlan,
+    QueueEntry,
+    wait_for_smtp,
+    write_files,
+)
 from harness.mta.exim import parse_bp
 from harness.mta.postfix import config_digest
-from harness.net import wait_for_port
 from harness.topology import Endpoint
 
 QUEUE_FORMATS = ("postfix-json", "exim-bp", "smtpctl", "lines")
@@ -127,22 +132,12 @@ class GenericMta:
         return {path: text.format_map(values) for path, text in self.files.items()}
 
     def command(self, plan: MtaPlan) -> list[str]:
-        for path, text in self.render(plan).items():
-            target = plan.in_root(path) if plan.root is not None else Path(path)
-            if plan.root is None and not target.is_absolute():
-                target = plan.workdir / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text)
+        write_files(plan, self.render(plan))
         values = _values(self, plan)
         return [arg.format_map(values) for arg in self.command_line]
 
     def wait_ready(self, service: Service, plan: MtaPlan, timeout: float) -> None:
-        wait_for_port(
-            plan.smtp,
-            Deadline.after(timeout),
-            self.label,
-            alive=lambda: service.returncode is None,
-        )
+        wait_for_smtp(service, plan, timeout, self.label)
 
     def queue(self, plan: MtaPlan, run: CommandRunner) -> list[QueueEntry]:
         if not self.queue_command:

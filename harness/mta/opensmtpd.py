@@ -13,11 +13,16 @@ import re
 from dataclasses import dataclass
 
 from harness.backends.base import Service
-from harness.clock import Deadline
 from harness.errors import UsageError
-from harness.mta.base import CommandRunner, MtaIdentity, MtaPlan, QueueEntry
+from harness.mta.base import (
+    CommandRunner,
+    MtaIdentity,
+    MtaPlan,
+    QueueEntry,
+    wait_for_smtp,
+    write_files,
+)
 from harness.mta.postfix import config_digest
-from harness.net import wait_for_port
 
 CONFIG = "/etc/smtpd.conf"
 
@@ -62,19 +67,11 @@ class OpenSmtpd:
         return {CONFIG: render_config(plan, plan.fragment)}
 
     def command(self, plan: MtaPlan) -> list[str]:
-        for path, text in self.render(plan).items():
-            target = plan.in_root(path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text)
+        write_files(plan, self.render(plan))
         return ["/usr/sbin/smtpd", "-d", "-f", CONFIG]
 
     def wait_ready(self, service: Service, plan: MtaPlan, timeout: float) -> None:
-        wait_for_port(
-            plan.smtp,
-            Deadline.after(timeout),
-            "OpenSMTPD",
-            alive=lambda: service.returncode is None,
-        )
+        wait_for_smtp(service, plan, timeout, "OpenSMTPD")
 
     def queue(self, plan: MtaPlan, run: CommandRunner) -> list[QueueEntry]:
         entries = []

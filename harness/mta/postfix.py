@@ -15,8 +15,15 @@ from dataclasses import dataclass
 from harness.backends.base import Service
 from harness.clock import Deadline
 from harness.errors import UsageError
-from harness.mta.base import CommandRunner, MtaIdentity, MtaPlan, QueueEntry, digest
-from harness.net import wait_for_port
+from harness.mta.base import (
+    CommandRunner,
+    MtaIdentity,
+    MtaPlan,
+    QueueEntry,
+    digest,
+    wait_for_smtp,
+    write_files,
+)
 
 
 def main_cf_overrides(plan: MtaPlan) -> dict[str, str]:
@@ -149,19 +156,14 @@ class Postfix:
         }
 
     def command(self, plan: MtaPlan) -> list[str]:
-        for path, text in self.render(plan).items():
-            target = plan.in_root(path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text)
+        write_files(plan, self.render(plan))
         return ["/usr/sbin/postfix", "start-fg"]
 
     def wait_ready(self, service: Service, plan: MtaPlan, timeout: float) -> None:
         deadline = Deadline.after(timeout)
         service.wait_for_line(lambda line: "daemon started" in line, timeout, "daemon started")
         # master logs "daemon started" before every listener is open.
-        wait_for_port(
-            plan.smtp, deadline, "Postfix's smtpd", alive=lambda: service.returncode is None
-        )
+        wait_for_smtp(service, plan, deadline.remaining(), "Postfix's smtpd")
 
     def queue(self, plan: MtaPlan, run: CommandRunner) -> list[QueueEntry]:
         entries = []
