@@ -55,8 +55,9 @@ docker:
 test: lint docker
 	$(BIN)/pytest -n $(PYTEST_WORKERS) tests
 
-bench: setup
-	$(BIN)/python bench/world_start.py
+bench: setup docker
+	$(BIN)/python bench/world_start.py --backend local --backend docker \
+	  --mta seedmta-async --mta seedmta-sync --mta postfix
 
 gc: setup
 	$(BIN)/mta-harness gc

@@ -126,7 +126,7 @@ class DockerBackend:
         if out and out[0] == sys.executable:
             out[0] = "python3"
         elif out and out[0].endswith("toxiproxy-server"):
-            out[0] = "/usr/local/bin/toxiproxy-server"
+            out[0] = "toxiproxy-server"  # on the image's PATH (ours, or a pulled one)
         return out
 
     def spawn(

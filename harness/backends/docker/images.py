@@ -4,8 +4,10 @@ A recipe's root filesystem is imported (``docker import``) as ``mta-harness/<rec
 the harness's own images (sites and seedmta, Toxiproxy) are built on the ``site`` one with the
 harness's code or the Toxiproxy binary added. Tags carry a digest of what went in, so a second
 run reuses them and a changed recipe, harness or binary gets a new image. Where a registry is
-reachable, ``MTA_HARNESS_IMAGE_<ROLE>`` (e.g. ``MTA_HARNESS_IMAGE_TOXIPROXY``) names a pulled
-image to use instead.
+reachable, ``MTA_HARNESS_IMAGE_TOXIPROXY`` or ``MTA_HARNESS_IMAGE_SITE`` names a pulled image
+to use instead: a Toxiproxy image needs ``toxiproxy-server``, ``ip`` and ``iptables`` on its
+PATH (the run gives its container every link's address); a site image needs python3 with
+aiosmtpd and this harness importable.
 """
 
 from __future__ import annotations
