@@ -41,12 +41,19 @@ def test_the_seed_bug_is_caught_and_shrunk_to_two_sites_one_dead_link(tmp_path: 
     assert done.returncode == 1, done.stdout[-3000:]
     assert results["verdict"] == "FAIL"
     (counterexample,) = [
-        c for test, c in results["counterexamples"].items() if "head_of_line" in test
+        c
+        for test, c in results["counterexamples"].items()
+        if test.endswith("test_one_dead_link_never_stalls_healthy_sites")
     ]
     assert counterexample["scenario"]["sites"] == 2
     assert len(counterexample["scenario"]["faults"]) == 1
     broken = [p["name"] for p in counterexample["properties"] if not p["holds"]]
     assert broken == ["healthy_sites_keep_flowing"]
+    # The fixed long-session outage catches it too.
+    assert any(
+        t.endswith("test_a_long_session_keeps_healthy_mail_flowing")
+        for t in results["counterexamples"]
+    )
     assert "Counterexample (shrunk) from" in done.stdout
     assert "healthy message" in done.stdout and "site-b" in done.stdout
     junit = ET.parse(next(tmp_path.iterdir()) / "junit.xml").getroot()

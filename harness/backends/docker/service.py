@@ -85,11 +85,12 @@ class ContainerService:
         return None if state.get("Running") else int(state.get("ExitCode", -1))
 
     def stop(self, grace: float = 5.0) -> None:
-        """Stop and remove the container. Idempotent."""
-        with contextlib.suppress(NotFound, DockerException):
-            self.container.stop(timeout=int(grace))
+        """Stop (SIGTERM, SIGKILL after ``grace`` s) and remove the container. Idempotent."""
+        if grace > 0:
+            with contextlib.suppress(NotFound, DockerException):
+                self.container.stop(timeout=int(grace))
         with contextlib.suppress(NotFound, DockerException):
             self.container.remove(force=True)
         with contextlib.suppress(OSError):
             self._socket.close()
-        self._reader.join(timeout=grace)
+        self._reader.join(timeout=5.0)
