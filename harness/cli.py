@@ -17,11 +17,13 @@ from harness.backends import BACKENDS
 from harness.errors import UsageError
 from harness.faults import fault_kinds
 from harness.mta import ADAPTERS, get_adapter, read_fragment
+from harness.mta.external import ExternalMta
 from harness.profiles import PROFILES
 from harness.properties import Bounds
 from harness.reaper import reap_orphans
 from harness.results import ERROR, EXIT_CODES, PASS
 from harness.runtime import new_run_id
+from harness.topology import MAX_SITES, remote_sites
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -130,6 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
     build = commands.add_parser("rootfs", help="build the MTAs' root filesystems (cached)")
     build.add_argument("names", nargs="*", help="recipes to build (default: all)")
 
+    routes = commands.add_parser(
+        "routes", help="print the routes an external MTA needs (for --mta external.toml)"
+    )
+    routes.add_argument("--sites", type=int, default=6, help="remote sites (default 6)")
+
     commands.add_parser("gc", help="remove processes and folders left by killed runs")
     commands.add_parser("list", help="list MTAs, backends and fault kinds")
     return parser
@@ -142,6 +149,8 @@ def certify(args: argparse.Namespace) -> int:
     # malformed fragment.
     adapter = get_adapter(args.mta)
     adapter.check_fragment(read_fragment(args.mta_config), str(args.mta_config))
+    if isinstance(adapter, ExternalMta):
+        adapter.fixed_routes(remote_sites(MAX_SITES))  # every route named, before starting
     if adapter.rootfs is not None:
         from harness.rootfs import check_can_run, load_recipe
 
@@ -272,6 +281,13 @@ def main(argv: list[str] | None = None) -> int:
             return run_table(args)
         if args.command == "rootfs":
             return build_rootfs(args.names)
+        if args.command == "routes":
+            from harness.mta.external import routes_to_configure
+
+            if not 1 <= args.sites <= 6:
+                raise UsageError(f"--sites: 1 to 6, not {args.sites}")
+            print(routes_to_configure(args.sites))
+            return 0
         if args.command == "gc":
             print(reap_orphans().describe())
             print(gc_docker())

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -18,13 +18,14 @@ from typing import Any
 from harness.backends.base import Backend, Service
 from harness.backends.chroot import RootLayers
 from harness.clock import now
-from harness.errors import HarnessError
+from harness.errors import HarnessError, UsageError
 from harness.faults.base import BELOW_TCP_FAULTS, Fault
 from harness.ledger import Ledger, MessageRecord
 from harness.links.link import Link
 from harness.links.server import start_toxiproxy
 from harness.links.toxiproxy import ToxiproxyClient
 from harness.mta.base import MtaAdapter, MtaIdentity, MtaPlan
+from harness.mta.external import ExternalMta
 from harness.rootfs import ensure_rootfs
 from harness.sites.handle import SiteHandle
 from harness.sites.protocol import Behaviour
@@ -32,6 +33,33 @@ from harness.topology import BOUNCE_SINK, MAX_SITES, Site, remote_sites
 from harness.workload import Submitter
 
 START_TIMEOUT = 20.0
+
+
+@dataclass
+class Unmanaged:
+    """The :class:`Service` of a program the harness does not own (an external MTA): it shows
+    no output, takes no input, and stopping it is not the harness's to do."""
+
+    name: str
+
+    def add_listener(self, listener: Callable[[str], None]) -> None:
+        pass  # no output to watch
+
+    def wait_for_line(self, predicate: Callable[[str], bool], timeout: float, what: str) -> str:
+        raise HarnessError(f"{self.name} is external: the harness cannot see its output")
+
+    def send(self, line: str) -> None:
+        raise HarnessError(f"{self.name} is external: the harness cannot write to it")
+
+    @property
+    def returncode(self) -> int | None:
+        return None
+
+    def tail(self, lines: int = 15) -> str:
+        return f"({self.name} is external: no output captured)"
+
+    def stop(self, grace: float = 5.0) -> None:
+        pass  # not ours to stop
 
 
 @dataclass
@@ -70,9 +98,20 @@ class World:
         self._examples = itertools.count(1)
         addresses = backend.addresses
         workdir = backend.workdir / "mta"
+        listen = addresses.mta
+        routes = {site.domain: addresses.link(i) for i, site in self._all_sites()}
+        if isinstance(adapter, ExternalMta):
+            # Its owner fixed where it listens and routes: the links go where it routes.
+            try:
+                if backend.name != "local":
+                    raise UsageError("an external MTA runs on this machine: use --backend local")
+                listen, routes = adapter.fixed_listen, adapter.fixed_routes(self.remote_sites)
+            except UsageError:
+                backend.close()  # nothing half-started
+                raise
         self.plan = MtaPlan(
-            listen=addresses.mta,
-            routes={site.domain: addresses.link(i) for i, site in self._all_sites()},
+            listen=listen,
+            routes=routes,
             workdir=workdir,
             timers=self.timers,
             root=workdir / "root" if adapter.rootfs else None,
@@ -93,10 +132,11 @@ class World:
             for index, site in self._all_sites():
                 handle = SiteHandle(self.backend, site, addresses.site(index), self._on_event)
                 self.sites[site.name] = handle
-                self.toxiproxy.create_proxy(site.name, addresses.link(index), handle.listen)
+                link = self.plan.routes[site.domain]
+                self.toxiproxy.create_proxy(site.name, link, handle.listen)
                 self.links[site.name] = Link(
                     site,
-                    addresses.link(index),
+                    link,
                     handle.listen,
                     self.toxiproxy,
                     self.backend.link_namespace(),
@@ -119,9 +159,12 @@ class World:
             root = RootLayers(self.plan.lower, self.plan.root, self.adapter.rootfs or "")
             root.prepare()
         argv = self.adapter.command(self.plan)
-        self.mta_service = self.backend.spawn(
-            "mta", self.adapter.name, argv, root=root, address=self.plan.listen.host
-        )
+        if not argv:  # an MTA that runs already (external): nothing to start or stop
+            self.mta_service = Unmanaged(self.adapter.name)
+        else:
+            self.mta_service = self.backend.spawn(
+                "mta", self.adapter.name, argv, root=root, address=self.plan.listen.host
+            )
         # Where the harness submits: the same address locally, a published port on docker.
         self.plan = replace(self.plan, reach=self.backend.harness_view(self.plan.listen))
         self.adapter.wait_ready(self.mta_service, self.plan, START_TIMEOUT)

@@ -8,6 +8,7 @@ from pathlib import Path
 from harness.errors import UsageError
 from harness.mta.base import MtaAdapter, MtaIdentity, MtaPlan, QueueEntry
 from harness.mta.exim import Exim
+from harness.mta.external import ExternalMta, load_description
 from harness.mta.generic import GenericMta
 from harness.mta.opensmtpd import OpenSmtpd
 from harness.mta.postfix import Postfix
@@ -29,6 +30,8 @@ def get_adapter(name: str) -> MtaAdapter:
     """The adapter for ``--mta name`` (or ``--mta FILE.toml``, an MTA you describe); raises
     :class:`UsageError` naming the known ones."""
     if name.endswith(".toml"):
+        if load_description(Path(name)).get("external") is True:
+            return ExternalMta.load(Path(name), load_description(Path(name)))
         return GenericMta.load(Path(name))
     try:
         return ADAPTERS[name]()
