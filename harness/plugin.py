@@ -272,7 +272,9 @@ def world(request: pytest.FixtureRequest, harness_record: RunRecord) -> Iterator
     run_id = f"{harness_record.run_id}-{worker}" if worker else harness_record.run_id
     fragment = read_fragment(request.config.getoption("--mta-config"))
     backend = open_backend(request.config.getoption("--backend"), run_id)
-    with World(backend, adapter, fragment=fragment) as running:
+    world = World(backend, adapter, fragment=fragment)
+    world.keep_logs = request.config.stash.get(REPORT_DIR_KEY, None)
+    with world as running:
         if running.identity is not None:
             harness_record.identity = dict(running.identity.__dict__)
         run_id = backend.run_id

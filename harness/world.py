@@ -7,12 +7,14 @@ Hypothesis requires (otherwise shrinking would chase state left by earlier examp
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import shutil
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from harness.backends.base import Backend, Service
@@ -94,6 +96,8 @@ class World:
         self.mta_service: Service | None = None
         self.identity: MtaIdentity | None = None
         self._ledger: Ledger | None = None
+        #: Where :meth:`close` keeps the parts' logs (the MTA's among them) as evidence.
+        self.keep_logs: Path | None = None
         self._events_lock = threading.Lock()
         self._examples = itertools.count(1)
         addresses = backend.addresses
@@ -183,8 +187,15 @@ class World:
         self._start_mta()
 
     def close(self) -> None:
+        """Stop everything; first copy every part's log to :attr:`keep_logs` if it is set."""
         if self.toxiproxy is not None:
             self.toxiproxy.close()
+        if self.keep_logs is not None:
+            logs = self.backend.workdir / "logs"
+            with contextlib.suppress(OSError):
+                shutil.copytree(
+                    logs, self.keep_logs / f"logs-{self.backend.run_id}", dirs_exist_ok=True
+                )
         self.backend.close()
 
     def __enter__(self) -> World:

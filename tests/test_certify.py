@@ -34,6 +34,8 @@ def test_the_fixed_model_is_certified(tmp_path: Path) -> None:
     assert results["failing_examples"] == 0
     assert results["identity"]["name"] == "seedmta-async"
     assert "PASS: seedmta-async" in done.stdout
+    (run_dir,) = tmp_path.iterdir()
+    assert list(run_dir.glob("logs-*/seedmta-async.log")), "the MTA's log is kept as evidence"
 
 
 def test_the_seed_bug_is_caught_and_shrunk_to_two_sites_one_dead_link(tmp_path: Path) -> None:
