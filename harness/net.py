@@ -1,7 +1,8 @@
-"""Waiting for a TCP port to accept connections, with a deadline."""
+"""Waiting for a TCP port to accept connections, or an SMTP server to greet, with a deadline."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from collections.abc import Callable
@@ -33,5 +34,39 @@ def wait_for_port(
                 raise HarnessError(f"{what} died before opening {endpoint}") from exc
             if deadline.passed():
                 raise DeadlineExceeded(f"{what} at {endpoint} is not accepting: {exc}") from exc
+        time.sleep(min(backoff, deadline.remaining()))
+        backoff = min(backoff * 2, 0.1)
+
+
+def wait_for_greeting(
+    endpoint: Endpoint,
+    deadline: Deadline,
+    what: str,
+    alive: Callable[[], bool] = lambda: True,
+) -> None:
+    """Return once an SMTP server at ``endpoint`` answers with its 220 greeting.
+
+    An open port is not enough: behind a published container port, Docker's proxy accepts a
+    connection before the server inside listens, then drops it. Only the greeting proves the
+    MTA is there.
+    """
+    backoff = 0.005
+    last: object = None
+    while True:
+        try:
+            with socket.create_connection((endpoint.host, endpoint.port), timeout=2.0) as sock:
+                sock.settimeout(max(0.1, min(5.0, deadline.remaining())))
+                banner = sock.recv(512)
+                if banner.startswith(b"220"):
+                    with contextlib.suppress(OSError):
+                        sock.sendall(b"QUIT\r\n")
+                    return
+                last = banner[:80] or "connection closed without a greeting"
+        except OSError as exc:
+            last = exc
+        if not alive():
+            raise HarnessError(f"{what} died before greeting on {endpoint}")
+        if deadline.passed():
+            raise DeadlineExceeded(f"{what} at {endpoint} sent no SMTP greeting: {last!r}")
         time.sleep(min(backoff, deadline.remaining()))
         backoff = min(backoff * 2, 0.1)

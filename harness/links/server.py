@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 from harness.backends.base import Backend, Service
 from harness.clock import Deadline
 from harness.errors import UsageError
-from harness.links.toxiproxy import ToxiproxyClient
+from harness.links.toxiproxy import ToxiproxyClient, ToxiproxyError
 from harness.net import wait_for_port
 
 TOXIPROXY_VERSION = "2.12.0"
@@ -51,7 +52,20 @@ def start_toxiproxy(backend: Backend, timeout: float = 15.0) -> tuple[Service, T
     service.wait_for_line(
         lambda line: "Starting Toxiproxy HTTP server" in line, timeout, "its API starting"
     )
-    # That log line comes just before the listener opens.
+    # That log line comes just before the listener opens; and a published port accepts
+    # before the server behind it does. Only an answer to a request proves the API is up.
     reach = backend.harness_view(api)
-    wait_for_port(reach, deadline, "Toxiproxy's API")
-    return service, ToxiproxyClient(reach)
+    wait_for_port(reach, deadline, "Toxiproxy's API", alive=lambda: service.returncode is None)
+    client = ToxiproxyClient(reach, timeout=2.0)
+    backoff = 0.01
+    while True:
+        try:
+            client.version()
+            break
+        except ToxiproxyError:
+            if service.returncode is not None or deadline.passed():
+                raise
+            time.sleep(min(backoff, deadline.remaining()))  # retry interval, deadline-bound
+            backoff = min(backoff * 2, 0.2)
+    client.timeout = 10.0
+    return service, client

@@ -10,7 +10,7 @@ from typing import Protocol
 
 from harness.backends.base import Role, Service
 from harness.clock import Deadline
-from harness.net import wait_for_port
+from harness.net import wait_for_greeting
 from harness.topology import Endpoint
 
 #: Runs a short command beside the MTA and returns its standard output.
@@ -127,7 +127,8 @@ def write_files(plan: MtaPlan, files: dict[str, str]) -> None:
 
 
 def wait_for_smtp(service: Service, plan: MtaPlan, timeout: float, what: str) -> None:
-    """Return once the MTA's SMTP port accepts connections; fail at once if it died."""
-    wait_for_port(
+    """Return once the MTA greets on its SMTP port (as the harness reaches it); fail at once
+    if it died."""
+    wait_for_greeting(
         plan.smtp, Deadline.after(timeout), what, alive=lambda: service.returncode is None
     )
