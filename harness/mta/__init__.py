@@ -8,11 +8,12 @@ from pathlib import Path
 from harness.errors import UsageError
 from harness.mta.base import MtaAdapter, MtaIdentity, MtaPlan, QueueEntry
 from harness.mta.exim import Exim
-from harness.mta.external import ExternalMta, load_description
+from harness.mta.external import ExternalMta
 from harness.mta.generic import GenericMta
 from harness.mta.opensmtpd import OpenSmtpd
 from harness.mta.postfix import Postfix
 from harness.mta.seedmta import SeedMta
+from harness.mta.toml import load_description
 
 #: ``--mta`` name -> adapter factory. A new MTA adds one line here and one module.
 ADAPTERS: dict[str, Callable[[], MtaAdapter]] = {

@@ -21,7 +21,6 @@ stray, which the ledger keeps apart and never counts for or against a later one.
 from __future__ import annotations
 
 import ipaddress
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -132,13 +131,3 @@ def routes_to_configure(count: int, first: int = 111) -> str:
         lines.append(f'"{site.domain}" = "127.0.0.{first + index}:2525"')
     lines.append(f'"{BOUNCE_SINK.domain}" = "127.0.0.{first - 1}:2525"')
     return "\n".join(lines)
-
-
-def load_description(path: Path) -> dict[str, object]:
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise UsageError(f"--mta {path}: no such file") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--mta {path}: not valid TOML: {exc}") from None
-    return data

@@ -24,7 +24,6 @@ harness waits for ``listen`` to accept connections before it submits anything.
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +40,7 @@ from harness.mta.base import (
 )
 from harness.mta.exim import parse_bp
 from harness.mta.postfix import config_digest
+from harness.mta.toml import load_description
 from harness.topology import Endpoint
 
 QUEUE_FORMATS = ("postfix-json", "exim-bp", "smtpctl", "lines")
@@ -63,12 +63,7 @@ class GenericMta:
     @classmethod
     def load(cls, path: Path) -> GenericMta:
         """Read and check a description; every mistake names the file and the key."""
-        try:
-            data = tomllib.loads(path.read_text())
-        except FileNotFoundError:
-            raise UsageError(f"--mta {path}: no such file") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise UsageError(f"--mta {path}: not valid TOML: {exc}") from None
+        data = load_description(path)
 
         def get(key: str, kind: type, default: Any = None) -> Any:
             value = data.get(key, default)
