@@ -38,3 +38,12 @@ def test_the_simplest_scenario_is_the_seed_outage() -> None:
 def test_invalid_scenarios_say_what_is_wrong(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Scenario(**kwargs)
+
+
+def test_the_public_surface_resolves() -> None:
+    import harness
+
+    for name in harness.__all__:
+        assert getattr(harness, name) is not None
+    with pytest.raises(AttributeError):
+        harness.nothing_here  # noqa: B018
