@@ -12,6 +12,7 @@ import itertools
 import shutil
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -133,8 +134,17 @@ class World:
         try:
             _service, self.toxiproxy = start_toxiproxy(self.backend, START_TIMEOUT)
             addresses = self.backend.addresses
-            for index, site in self._all_sites():
-                handle = SiteHandle(self.backend, site, addresses.site(index), self._on_event)
+            # Sites are independent: start them side by side (containers take a while each).
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                handles = list(
+                    pool.map(
+                        lambda pair: SiteHandle(
+                            self.backend, pair[1], addresses.site(pair[0]), self._on_event
+                        ),
+                        self._all_sites(),
+                    )
+                )
+            for (_index, site), handle in zip(self._all_sites(), handles, strict=True):
                 self.sites[site.name] = handle
                 link = self.plan.routes[site.domain]
                 self.toxiproxy.create_proxy(site.name, link, handle.listen)
