@@ -260,7 +260,7 @@ def gc_docker() -> str:
         client = engine()
     except UsageError:
         return "no Docker engine answers: no containers to check"
-    removed = reap_containers(client, str(runtime_root())).folders
+    removed = reap_containers(client, str(runtime_root())).containers
     return f"removed {len(removed)} container(s)/network(s) of killed docker runs"
 
 

@@ -13,6 +13,7 @@ options (``--mta``, ``--backend``, ``--harness-profile``, bounds) and fixtures:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -200,19 +201,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     _save(session.config)
 
 
-def _say(config: pytest.Config, message: object) -> None:
+def _say(config: pytest.Config, text: str) -> None:
     """One progress line on the terminal (or CI log) now, past pytest's output capture."""
-    if not message:
-        return
-    text = message.describe() if hasattr(message, "describe") else str(message)
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    capture = config.pluginmanager.get_plugin("capturemanager")
     if reporter is None:
         return
-    if capture is not None:
-        with capture.global_and_fixture_disabled():
-            reporter.write_line(f"mta-harness: {text}")
-    else:
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
         reporter.write_line(f"mta-harness: {text}")
     reporter.flush()  # a pipe (CI log) should see it now, not at exit
 
@@ -279,7 +274,9 @@ def world(request: pytest.FixtureRequest, harness_record: RunRecord) -> Iterator
             harness_record.identity = dict(running.identity.__dict__)
         run_id = backend.run_id
         harness_record.worlds.append(run_id)
-        _say(request.config, getattr(backend, "reaped", None) or None)
+        reaped = getattr(backend, "reaped", None)  # what killed runs left, if it reaped
+        if reaped:
+            _say(request.config, reaped.describe())
         _say(
             request.config,
             f"world {run_id} up: {adapter.name} on {backend.name}, "

@@ -25,15 +25,20 @@ class ReapReport:
 
     processes: list[int] = field(default_factory=list)
     folders: list[str] = field(default_factory=list)
+    #: Docker containers and networks, as "container NAME" / "network NAME".
+    containers: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.processes or self.folders)
+        return bool(self.processes or self.folders or self.containers)
 
     def describe(self) -> str:
-        return (
+        text = (
             f"removed {len(self.processes)} orphaned process(es) and "
             f"{len(self.folders)} scratch folder(s) of killed runs"
         )
+        if self.containers:
+            text += f", and {len(self.containers)} container(s)/network(s)"
+        return text
 
 
 def labelled_processes(root: Path | None = None) -> dict[int, tuple[str, str]]:

@@ -167,11 +167,14 @@ class World:
             raise
         return self
 
+    def _root_layers(self) -> RootLayers | None:
+        """The MTA's overlay, for an MTA in a root filesystem of its own."""
+        if self.plan.root is None or self.plan.lower is None:
+            return None
+        return RootLayers(self.plan.lower, self.plan.root, self.adapter.rootfs or "")
+
     def _start_mta(self) -> None:
-        root = None
-        if self.plan.root is not None and self.plan.lower is not None:
-            root = RootLayers(self.plan.lower, self.plan.root, self.adapter.rootfs or "")
-            root.prepare()
+        root = self._root_layers()
         argv = self.adapter.command(self.plan)
         if not argv:  # an MTA that runs already (external): nothing to start or stop
             self.mta_service = Unmanaged(self.adapter.name)
@@ -188,11 +191,9 @@ class World:
         if self.mta_service is not None:
             self.mta_service.stop()
         if purge:
-            if self.plan.root is not None:
-                # A fresh writable layer: queue, logs and state gone, stock files back. Safe to
-                # delete: the overlay was mounted only in the MTA's namespace, gone with it.
-                for layer in (self.plan.root, self.plan.root.with_name("root.work")):
-                    shutil.rmtree(layer, ignore_errors=True)
+            root = self._root_layers()
+            if root is not None:
+                root.wipe()  # the MTA and its namespace (and so its mounts) are gone by now
             self.adapter.purge(self.plan)
         self._start_mta()
 

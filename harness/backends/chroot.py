@@ -9,6 +9,7 @@ Postfix's master) that leaves our process group or scrubs its environment.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +58,12 @@ class RootLayers:
     def prepare(self) -> None:
         for folder in (self.upper, self.work, self.merged):
             folder.mkdir(parents=True, exist_ok=True)
+
+    def wipe(self) -> None:
+        """Drop the run's writable layer (queue, logs, state): the stock files show again.
+        Safe only while nothing is mounted: the overlay lives in the program's namespace."""
+        for folder in (self.upper, self.work):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def rooted_argv(layers: RootLayers, argv: list[str]) -> list[str]:

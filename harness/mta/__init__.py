@@ -31,9 +31,11 @@ def get_adapter(name: str) -> MtaAdapter:
     """The adapter for ``--mta name`` (or ``--mta FILE.toml``, an MTA you describe); raises
     :class:`UsageError` naming the known ones."""
     if name.endswith(".toml"):
-        if load_description(Path(name)).get("external") is True:
-            return ExternalMta.load(Path(name), load_description(Path(name)))
-        return GenericMta.load(Path(name))
+        path = Path(name)
+        data = load_description(path)
+        if data.get("external") is True:
+            return ExternalMta.load(path, data)
+        return GenericMta.load(path, data)
     try:
         return ADAPTERS[name]()
     except KeyError:

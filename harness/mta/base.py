@@ -117,6 +117,17 @@ def digest(*parts: str | bytes) -> str:
     return "sha256:" + h.hexdigest()[:16]
 
 
+def config_digest(files: dict[str, str], plan: MtaPlan) -> str:
+    """Digest of rendered configuration files with the run's own addresses masked, so the
+    same configuration has the same digest in every run."""
+    masked = []
+    for path, text in sorted(files.items()):
+        for endpoint in (plan.listen, *plan.routes.values()):
+            text = text.replace(str(endpoint), "ADDR:PORT").replace(endpoint.host, "ADDR")
+        masked.append(f"{path}\n{text}")
+    return digest(*masked)
+
+
 def write_files(plan: MtaPlan, files: dict[str, str]) -> None:
     """Write rendered configuration files where the MTA will find them: into its root
     filesystem's writable layer, or (for an MTA on the host) at their own paths."""

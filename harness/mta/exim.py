@@ -23,10 +23,10 @@ from harness.mta.base import (
     MtaIdentity,
     MtaPlan,
     QueueEntry,
+    config_digest,
     wait_for_smtp,
     write_files,
 )
-from harness.mta.postfix import config_digest
 
 CONFIG = "/etc/exim4/exim4.conf"
 

@@ -35,11 +35,11 @@ from harness.mta.base import (
     MtaIdentity,
     MtaPlan,
     QueueEntry,
+    config_digest,
     wait_for_smtp,
     write_files,
 )
 from harness.mta.exim import parse_bp
-from harness.mta.postfix import config_digest
 from harness.mta.toml import load_description
 from harness.topology import Endpoint
 
@@ -61,9 +61,11 @@ class GenericMta:
     route_separator: str = "\n"
 
     @classmethod
-    def load(cls, path: Path) -> GenericMta:
-        """Read and check a description; every mistake names the file and the key."""
-        data = load_description(path)
+    def load(cls, path: Path, data: dict[str, Any] | None = None) -> GenericMta:
+        """Check a description (read from ``path`` unless given); every mistake names the
+        file and the key."""
+        if data is None:
+            data = load_description(path)
 
         def get(key: str, kind: type, default: Any = None) -> Any:
             value = data.get(key, default)

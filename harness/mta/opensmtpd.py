@@ -19,10 +19,10 @@ from harness.mta.base import (
     MtaIdentity,
     MtaPlan,
     QueueEntry,
+    config_digest,
     wait_for_smtp,
     write_files,
 )
-from harness.mta.postfix import config_digest
 
 CONFIG = "/etc/smtpd.conf"
 

@@ -20,7 +20,7 @@ from harness.mta.base import (
     MtaIdentity,
     MtaPlan,
     QueueEntry,
-    digest,
+    config_digest,
     wait_for_smtp,
     write_files,
 )
@@ -186,14 +186,3 @@ class Postfix:
     def identity(self, plan: MtaPlan, run: CommandRunner) -> MtaIdentity:
         version = run("mta", ["/usr/sbin/postconf", "-h", "mail_version"]).strip()
         return MtaIdentity(self.name, version, config_digest(self.render(plan), plan))
-
-
-def config_digest(files: dict[str, str], plan: MtaPlan) -> str:
-    """Digest of configuration files with the run's own addresses masked, so the same
-    configuration has the same digest in every run."""
-    masked = []
-    for path, text in sorted(files.items()):
-        for endpoint in (plan.listen, *plan.routes.values()):
-            text = text.replace(str(endpoint), "ADDR:PORT").replace(endpoint.host, "ADDR")
-        masked.append(f"{path}\n{text}")
-    return digest(*masked)

@@ -29,7 +29,7 @@ from harness.backends.chroot import RootLayers
 from harness.backends.docker.images import harness_image, recipe_image, toxiproxy_image
 from harness.backends.docker.service import ContainerService
 from harness.errors import HarnessError, UsageError
-from harness.reaper import ReapReport
+from harness.reaper import ReapReport, reap_orphans
 from harness.runtime import OWNER_LABEL, ROOT_LABEL, RUN_LABEL, RunContext, owner_alive
 from harness.topology import MAX_SITES, AddressPlan, Endpoint
 
@@ -62,12 +62,12 @@ def reap_containers(client: docker.DockerClient, root: str) -> ReapReport:
         if not owner_alive(container.labels.get(LABELS[OWNER_LABEL], "")):
             with contextlib.suppress(NotFound, DockerException):
                 container.remove(force=True)
-                report.folders.append(f"container {container.name}")
+                report.containers.append(f"container {container.name}")
     for network in client.networks.list(filters=selector):
         if not owner_alive(network.attrs.get("Labels", {}).get(LABELS[OWNER_LABEL], "")):
             with contextlib.suppress(NotFound, DockerException):
                 network.remove()
-                report.folders.append(f"network {network.name}")
+                report.containers.append(f"network {network.name}")
     return report
 
 
@@ -78,14 +78,11 @@ class DockerBackend:
 
     def __init__(self, run_id: str | None = None) -> None:
         self.client = engine()
-        from harness.reaper import reap_orphans
-
         self.reaped = reap_orphans()
         self.run_context = RunContext.create(run_id)
         self.run_id = self.run_context.run_id
         root = self.run_context.labels[ROOT_LABEL]
-        docker_reaped = reap_containers(self.client, root)
-        self.reaped.folders += docker_reaped.folders
+        self.reaped.containers += reap_containers(self.client, root).containers
         self.labels = {LABELS[key]: value for key, value in self.run_context.labels.items()}
         slot = self.run_context.lease.slot
         self.addresses = AddressPlan(slot, prefix=PREFIX)
