@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from harness.results import ERROR, EXIT_CODES, PASS
 from harness.runtime import new_run_id
 from harness.topology import MAX_SITES, remote_sites
 
+DEFAULT_MTA = "seedmta-async"
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 #: The shipped certification suites, beside the harness package in a source checkout.
@@ -52,15 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     certify = commands.add_parser("certify", help="run the certification suites against an MTA")
     certify.add_argument(
-        "--mta", default="seedmta-async", help=f"MTA under test: {', '.join(sorted(ADAPTERS))}"
-    )
-    certify.add_argument(
-        "--mta-config",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="your configuration fragment, merged last into the MTA's "
-        "(Postfix: main.cf lines, e.g. default_process_limit = 1)",
+        "--mta", default=DEFAULT_MTA, help=f"MTA under test: {', '.join(sorted(ADAPTERS))}"
     )
     certify.add_argument("--backend", default="local", choices=BACKENDS)
     certify.add_argument(
@@ -69,25 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=sorted(PROFILES),
         help="ci: small and quick (default); thorough: 10x the examples",
     )
-    certify.add_argument(
-        "--bound",
-        type=positive_seconds,
-        default=Bounds.delivery,
-        help="seconds a healthy site's message may take while other links "
-        "are down (default %(default)s)",
-    )
-    certify.add_argument(
-        "--recovery-bound",
-        type=positive_seconds,
-        default=Bounds.recovery,
-        help="seconds every accepted message may take once links heal (default %(default)s)",
-    )
-    certify.add_argument(
-        "--strict-duplicates",
-        action="store_true",
-        help="fail on every duplicate delivery, even SMTP's at-least-once "
-        "case after a fault cut the link mid-transaction",
-    )
+    _add_judging_options(certify)
     certify.add_argument("--seed", type=int, default=None, help="Hypothesis seed, to repeat a run")
     certify.add_argument(
         "--faults",
@@ -108,6 +84,30 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path("reports"),
         help="where run folders go (default ./reports)",
     )
+
+    replay_cmd = commands.add_parser(
+        "replay", help="play one scenario file (an outage) against an MTA and judge it"
+    )
+    replay_cmd.add_argument("file", type=Path, help="scenario file (TOML)")
+    replay_cmd.add_argument(
+        "--mta",
+        default=None,
+        help=f"MTA under test (default: the file's run.mta, else {DEFAULT_MTA})",
+    )
+    replay_cmd.add_argument(
+        "--backend", default=None, choices=BACKENDS, help="default: the file's, else local"
+    )
+    _add_judging_options(replay_cmd)
+    replay_cmd.add_argument("--reports", type=Path, default=Path("reports"))
+
+    report = commands.add_parser("report", help="list past runs, or say where one's report is")
+    report.add_argument(
+        "run", nargs="?", default=None, help="a run id or run folder: print its report.html"
+    )
+    report.add_argument(
+        "--open", action="store_true", help="print where the latest run's report.html is"
+    )
+    report.add_argument("--reports", type=Path, default=Path("reports"))
 
     table = commands.add_parser("table", help="certify several MTAs and tabulate the verdicts")
     table.add_argument(
@@ -142,13 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def certify(args: argparse.Namespace) -> int:
-    import pytest
-
-    # Bad input is a usage error before anything starts: unknown MTA, unreadable or
-    # malformed fragment.
-    adapter = get_adapter(args.mta)
-    adapter.check_fragment(read_fragment(args.mta_config), str(args.mta_config))
+def _check_mta(name: str, fragment: Path | None) -> None:
+    """Bad input is a usage error before anything starts: unknown MTA, unreadable or
+    malformed fragment, an external MTA's missing routes, no way to run a root filesystem."""
+    adapter = get_adapter(name)
+    adapter.check_fragment(read_fragment(fragment), str(fragment))
     if isinstance(adapter, ExternalMta):
         adapter.fixed_routes(remote_sites(MAX_SITES))  # every route named, before starting
     if adapter.rootfs is not None:
@@ -156,18 +154,14 @@ def certify(args: argparse.Namespace) -> int:
 
         check_can_run()  # not root, no unshare: say so now, not as a failed fixture
         load_recipe(adapter.rootfs)
-    if args.suites is None:
-        args.suites = SUITES if args.faults == "strict" else SUITES / "test_head_of_line.py"
-    if not args.suites.exists():
-        raise UsageError(f"--suites {args.suites}: no such file or folder")
-    run_dir = args.reports / new_run_id()
-    run_dir.mkdir(parents=True)
-    print(
-        f"mta-harness {__version__}: certifying {args.mta} on {args.backend} "
-        f"(profile {args.profile}, bound {args.bound:g} s, recovery {args.recovery_bound:g} s)"
-    )
+
+
+def _run_suites(run_dir: Path, suites: Path, options: list[str]) -> dict[str, Any] | int:
+    """Run ``suites`` under pytest with the plugin; the run record, or an exit status."""
+    import pytest
+
     pytest_args = [
-        str(args.suites),
+        str(suites),
         "-q",
         "--tb=short",
         "-p",
@@ -176,30 +170,124 @@ def certify(args: argparse.Namespace) -> int:
         "-W",
         "ignore::pytest.PytestAssertRewriteWarning",
         "--rootdir",
-        str(args.suites if args.suites.is_dir() else args.suites.parent),
-        f"--mta={args.mta}",
-        f"--backend={args.backend}",
-        f"--harness-profile={args.profile}",
-        f"--bound={args.bound}",
-        f"--recovery-bound={args.recovery_bound}",
+        str(suites if suites.is_dir() else suites.parent),
         f"--harness-report={run_dir}",
         f"--junitxml={run_dir / 'junit.xml'}",
+        *options,
     ]
-    if args.mta_config is not None:
-        pytest_args.append(f"--mta-config={args.mta_config.resolve()}")
-    if args.strict_duplicates:
-        pytest_args.append("--strict-duplicates")
-    if args.seed is not None:
-        pytest_args.append(f"--hypothesis-seed={args.seed}")
     code = pytest.main(pytest_args)
     results_path = run_dir / "results.json"
     if not results_path.exists():
         print(f"\nERROR: the suites wrote no results (pytest exit status {int(code)})")
         return EXIT_CODES[ERROR]
-    results = json.loads(results_path.read_text())
+    results: dict[str, Any] = json.loads(results_path.read_text())
     if results.get("interrupted"):
         print(f"\nINTERRUPTED: no verdict. Partial run record: {results_path}")
         return EXIT_INTERRUPTED
+    return results
+
+
+def _common_options(args: argparse.Namespace) -> list[str]:
+    options = [f"--mta={args.mta}", f"--backend={args.backend}"]
+    if args.bound is not None:
+        options.append(f"--bound={args.bound}")
+    if args.recovery_bound is not None:
+        options.append(f"--recovery-bound={args.recovery_bound}")
+    if args.mta_config is not None:
+        options.append(f"--mta-config={args.mta_config.resolve()}")
+    if args.strict_duplicates:
+        options.append("--strict-duplicates")
+    return options
+
+
+def _add_judging_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--mta-config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="your configuration fragment, merged last into the MTA's "
+        "(Postfix: main.cf lines, e.g. default_process_limit = 1)",
+    )
+    command.add_argument(
+        "--bound",
+        type=positive_seconds,
+        default=None,
+        help="seconds a healthy site's message may take while other links are down "
+        f"(default: a scenario file's own, else {Bounds.delivery:g})",
+    )
+    command.add_argument(
+        "--recovery-bound",
+        type=positive_seconds,
+        default=None,
+        help="seconds every accepted message may take once links heal "
+        f"(default: a scenario file's own, else {Bounds.recovery:g})",
+    )
+    command.add_argument(
+        "--strict-duplicates",
+        action="store_true",
+        help="fail on every duplicate delivery, even SMTP's at-least-once "
+        "case after a fault cut the link mid-transaction",
+    )
+
+
+def certify(args: argparse.Namespace) -> int:
+    _check_mta(args.mta, args.mta_config)
+    if args.suites is None:
+        args.suites = SUITES if args.faults == "strict" else SUITES / "test_head_of_line.py"
+    if not args.suites.exists():
+        raise UsageError(f"--suites {args.suites}: no such file or folder")
+    # A seed is always chosen and recorded, so any run can be repeated exactly.
+    seed = args.seed if args.seed is not None else secrets.randbelow(2**32)
+    run_dir = args.reports / new_run_id()
+    run_dir.mkdir(parents=True)
+    bounds = Bounds(args.bound or Bounds.delivery, args.recovery_bound or Bounds.recovery)
+    print(
+        f"mta-harness {__version__}: certifying {args.mta} on {args.backend} "
+        f"(profile {args.profile}, seed {seed}, bound {bounds.delivery:g} s, "
+        f"recovery {bounds.recovery:g} s)"
+    )
+    results = _run_suites(
+        run_dir,
+        args.suites,
+        [
+            *_common_options(args),
+            f"--harness-profile={args.profile}",
+            f"--hypothesis-seed={seed}",
+        ],
+    )
+    if isinstance(results, int):
+        return results
+    from harness.report.certificate import write_certificate
+
+    certificate = write_certificate(
+        run_dir, results, suites=str(args.suites), faults=args.faults, seed=seed
+    )
+    print(summarise(results, run_dir))
+    print(f"Certificate: {certificate}")
+    return EXIT_CODES[results["verdict"]]
+
+
+def replay(args: argparse.Namespace) -> int:
+    from harness.scenario_file import load_outage
+
+    outage = load_outage(args.file)  # every problem named before anything starts
+    args.mta = args.mta or outage.mta or DEFAULT_MTA
+    args.backend = args.backend or outage.backend or "local"
+    _check_mta(args.mta, args.mta_config)
+    run_dir = args.reports / new_run_id()
+    run_dir.mkdir(parents=True)
+    print(
+        f"mta-harness {__version__}: replaying {outage.name} ({args.file}) against "
+        f"{args.mta} on {args.backend}"
+    )
+    results = _run_suites(
+        run_dir,
+        SUITES / "test_scenarios.py",
+        [*_common_options(args), f"--scenario={args.file.resolve()}"],
+    )
+    if isinstance(results, int):
+        return results
     print(summarise(results, run_dir))
     return EXIT_CODES[results["verdict"]]
 
@@ -216,8 +304,11 @@ def summarise(results: dict[str, Any], run_dir: Path) -> str:
     if results["verdict"] == PASS:
         lines.append("  One dead link did not stall healthy sites, and no mail was lost.")
     for test, counterexample in results.get("counterexamples", {}).items():
-        lines.append(f"Counterexample (shrunk) from {test}:")
+        kind = "Counterexample (shrunk)" if counterexample.get("shrunk") else "Failing example"
+        lines.append(f"{kind} from {test}:")
         lines += ["  " + line for line in counterexample["explanation"].splitlines()]
+        if "file" in counterexample:
+            lines.append(f"  Replay it: mta-harness replay {counterexample['file']}")
     for test, failure in results.get("failures", {}).items():
         if test not in results.get("counterexamples", {}):
             lines.append(f"Failed: {test}")
@@ -225,6 +316,8 @@ def summarise(results: dict[str, Any], run_dir: Path) -> str:
     for error in results.get("errors", []):
         lines.append(f"  harness error: {error}")
     lines.append(f"Run record: {run_dir / 'results.json'} and {run_dir / 'junit.xml'}")
+    if (run_dir / "report.html").exists():
+        lines.append(f"Report: {run_dir / 'report.html'}")
     return "\n".join(lines)
 
 
@@ -277,6 +370,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "certify":
             return certify(args)
+        if args.command == "replay":
+            return replay(args)
+        if args.command == "report":
+            from harness.report.runs import report_command
+
+            return report_command(args.reports, args.run, args.open)
         if args.command == "table":
             return run_table(args)
         if args.command == "rootfs":

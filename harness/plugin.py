@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import asdict, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -26,6 +28,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
+from harness import __version__
 from harness.backends import BACKENDS, open_backend
 from harness.errors import HarnessError
 from harness.ledger import Ledger
@@ -36,7 +39,9 @@ from harness.properties import Bounds
 from harness.results import RunRecord
 from harness.runtime import new_run_id
 from harness.scenario import ExampleResult
+from harness.scenario_file import SCENARIOS, dump_outage
 from harness.sites.handle import SiteHandle
+from harness.timeline import Outage
 from harness.world import Example, World
 
 for _name, _options in PROFILES.items():
@@ -50,6 +55,8 @@ for _name, _options in PROFILES.items():
 RECORD_KEY = pytest.StashKey[RunRecord]()
 REPORT_DIR_KEY = pytest.StashKey[Path | None]()
 CURRENT_TEST_KEY = pytest.StashKey[str]()
+#: Whether the current test is a Hypothesis property (its last failing example is shrunk).
+SHRINKING_KEY = pytest.StashKey[bool]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -74,14 +81,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--bound",
         type=float,
-        default=Bounds.delivery,
-        help="seconds a healthy site's message may take while links are down (default %(default)s)",
+        default=None,
+        help="seconds a healthy site's message may take while links are down "
+        f"(default {Bounds.delivery:g}; a scenario file's own bound wins over the default)",
     )
     group.addoption(
         "--recovery-bound",
         type=float,
-        default=Bounds.recovery,
-        help="seconds every accepted message may take after links heal (default %(default)s)",
+        default=None,
+        help="seconds every accepted message may take after links heal "
+        f"(default {Bounds.recovery:g}; a scenario file's own wins over the default)",
+    )
+    group.addoption(
+        "--scenario",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="scenario file for suites/test_scenarios.py (repeatable; default: every file in "
+        "fixtures/scenarios)",
     )
     group.addoption(
         "--mta-config",
@@ -131,13 +148,18 @@ def pytest_configure(config: pytest.Config) -> None:
         mta=config.getoption("--mta"),
         backend=config.getoption("--backend"),
         profile=profile,
-        bounds={
-            "delivery": config.getoption("--bound"),
-            "recovery": config.getoption("--recovery-bound"),
-        },
+        bounds=asdict(_run_bounds(config)),
         started=time.time(),
     )
     config.pluginmanager.register(_CollectionWatch(record), "mta-harness-collection-watch")
+
+
+def _run_bounds(config: pytest.Config) -> Bounds:
+    default = Bounds()
+    return Bounds(
+        config.getoption("--bound") or default.delivery,
+        config.getoption("--recovery-bound") or default.recovery,
+    )
 
 
 def _save(config: pytest.Config) -> None:
@@ -191,6 +213,8 @@ def _first_lines(text: str, lines: int = 12) -> str:
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     item.config.stash[CURRENT_TEST_KEY] = item.nodeid
+    test_function = getattr(item, "obj", None)
+    item.config.stash[SHRINKING_KEY] = bool(getattr(test_function, "is_hypothesis_test", False))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -199,6 +223,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         record.interrupted = True
     record.finished = time.time()
     _save(session.config)
+    folder = session.config.stash.get(REPORT_DIR_KEY, None)
+    if folder is not None:
+        from harness.report.html import write_report
+
+        write_report(folder, record.to_json())
 
 
 def _say(config: pytest.Config, text: str) -> None:
@@ -234,8 +263,50 @@ class ExampleLog:
         if not result.holds:
             # Hypothesis replays the minimal failing example last: the last failure is it.
             test = self._config.stash.get(CURRENT_TEST_KEY, "?")
-            record.counterexamples[test] = {**data, "explanation": result.explain()}
+            counterexample = {
+                **data,
+                "explanation": result.explain(),
+                "shrunk": self._config.stash.get(SHRINKING_KEY, False),
+            }
+            written = self._export(test, result)
+            if written is not None:
+                counterexample["file"] = str(written)
+            record.counterexamples[test] = counterexample
         _save(self._config)
+
+    def _export(self, test: str, result: ExampleResult) -> Path | None:
+        """Write the failing example as a scenario file into the run folder, to replay."""
+        folder = self._config.stash.get(REPORT_DIR_KEY, None)
+        if folder is None:
+            return None
+        record = self._config.stash[RECORD_KEY]
+        slug = re.sub(r"[^A-Za-z0-9]+", "-", test.rpartition("::")[2]).strip("-")[:60]
+        path = folder / f"counterexample-{slug or 'test'}.toml"
+        header = "\n".join(
+            [
+                f"Counterexample found by mta-harness {__version__} in run {record.run_id},",
+                f"test {test}, MTA {record.mta} on {record.backend}.",
+                f"Replay it:  mta-harness replay {path}",
+                "Keep it as a regression test: copy it into fixtures/scenarios/.",
+                "",
+                "What happened:",
+                *result.explain().splitlines(),
+            ]
+        )
+        outage = result.outage
+        if outage.name in ("drawn", "outage"):
+            outage = replace(outage, name=f"counterexample-{slug}")
+        path.write_text(
+            dump_outage(
+                outage,
+                header,
+                mta=record.mta,
+                backend=record.backend,
+                bounds=result.bounds,
+                strict_duplicates=bool(self._config.getoption("--strict-duplicates")),
+            )
+        )
+        return path
 
 
 @pytest.fixture(scope="session")
@@ -247,7 +318,37 @@ def example_log(request: pytest.FixtureRequest) -> ExampleLog:
 @pytest.fixture(scope="session")
 def bounds(request: pytest.FixtureRequest) -> Bounds:
     """The bounds in force (``--bound``, ``--recovery-bound``)."""
-    return Bounds(request.config.getoption("--bound"), request.config.getoption("--recovery-bound"))
+    return _run_bounds(request.config)
+
+
+class OutageSettings:
+    """Bounds and duplicate policy for one scenario file: a value given on the command line
+    wins, then the file's own, then the harness's default."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self._config = config
+
+    def bounds(self, outage: Outage) -> Bounds:
+        own = outage.bounds or Bounds()
+        return Bounds(
+            self._config.getoption("--bound") or own.delivery,
+            self._config.getoption("--recovery-bound") or own.recovery,
+        )
+
+    def strict_duplicates(self, outage: Outage) -> bool:
+        return bool(self._config.getoption("--strict-duplicates") or outage.strict_duplicates)
+
+
+@pytest.fixture(scope="session")
+def outage_settings(request: pytest.FixtureRequest) -> OutageSettings:
+    """Bounds and duplicate policy for a scenario file's outage (command line, then file)."""
+    return OutageSettings(request.config)
+
+
+def scenario_files(config: pytest.Config) -> list[Path]:
+    """The scenario files a run plays: ``--scenario`` ones, or the shipped library."""
+    chosen = config.getoption("--scenario")
+    return [Path(f) for f in chosen] if chosen else sorted(SCENARIOS.glob("*.toml"))
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,18 @@
-"""A scenario: which sites exist, which links fail and how, and what mail is sent when."""
+"""A drawn scenario (what Hypothesis varies), and :func:`play`, which runs any outage.
+
+:class:`Scenario` is the compact form the property suites draw and shrink; it becomes an
+:class:`~harness.timeline.Outage` (a timeline) to be played, the same form scenario files
+take, so a shrunk counterexample can be written out as a file and replayed.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import threading
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from harness.clock import Deadline, now
+from harness.errors import HarnessError
 from harness.faults import fault_kinds, make_fault
 from harness.properties import (
     Bounds,
@@ -14,8 +22,9 @@ from harness.properties import (
     no_misdelivery,
     recovery_without_loss,
 )
+from harness.timeline import Cut, Heal, Misbehave, Outage, Send, Step, Tame
 from harness.topology import MAX_SITES, remote_sites
-from harness.world import World
+from harness.world import Example, World
 
 
 @dataclass(frozen=True)
@@ -65,16 +74,35 @@ class Scenario:
             f"messages submitted in order: {order}"
         )
 
+    def to_outage(self, name: str = "drawn") -> Outage:
+        """The same example as a timeline: send, cut, send the rest (healed at the end)."""
+        names = [s.name for s in remote_sites(self.sites)]
+        steps: list[Step] = []
+        before, after = self.messages[: self.cut_after], self.messages[self.cut_after :]
+        if before:
+            steps.append(Send(tuple(names[i] for i in before)))
+        steps += [Cut(names[i], kind) for i, kind in self.faults]
+        if after:
+            steps.append(Send(tuple(names[i] for i in after)))
+        return Outage(self.sites, tuple(steps), name=name, description=self.describe())
+
 
 @dataclass
 class ExampleResult:
     """What happened in one example and every property's verdict on it."""
 
-    scenario: Scenario
+    outage: Outage
     properties: list[PropertyResult]
     messages: list[dict[str, Any]]
     timeline: list[dict[str, Any]]
     mta_died: str | None = None
+    #: What the MTA's own queue held, at moments named by ``label``.
+    queue_snapshots: list[dict[str, Any]] = field(default_factory=list)
+    bounds: Bounds = field(default_factory=Bounds)
+
+    def __repr__(self) -> str:  # short: pytest prints it under a failed assert
+        broken = ", ".join(p.name for p in self.failures()) or "none"
+        return f"<ExampleResult {self.outage.name}: holds={self.holds}, broken: {broken}>"
 
     @property
     def holds(self) -> bool:
@@ -85,7 +113,7 @@ class ExampleResult:
 
     def explain(self) -> str:
         """The failure in words: the scenario, then each broken property and its evidence."""
-        lines = [self.scenario.describe()]
+        lines = [self.outage.describe()]
         if self.mta_died:
             lines.append(f"the MTA died: {self.mta_died}")
         for result in self.failures():
@@ -112,42 +140,88 @@ class ExampleResult:
             tail = f"; in the end it was {final['status']}"
         return f"{head} was still undelivered {item['waited']:.2f} s after acceptance{tail}"
 
+    def history(self) -> list[dict[str, Any]]:
+        """Everything that happened, in time order: submissions, acceptances, deliveries,
+        bounces, faults applied and healed, queue snapshots (seconds since the start)."""
+        events: list[dict[str, Any]] = []
+        for m in self.messages:
+            events.append(
+                {"at": m["submitted_at"], "event": "submit", "id": m["id"], "site": m["site"]}
+            )
+            if m["accepted_at"] is not None:
+                events.append({"at": m["accepted_at"], "event": "accept", "id": m["id"]})
+            if m["refusal"] is not None:
+                events.append(
+                    {
+                        "at": m["submitted_at"],
+                        "event": "refused",
+                        "id": m["id"],
+                        "reason": m["refusal"],
+                    }
+                )
+            for a in m["arrivals"]:
+                events.append(
+                    {
+                        "at": a["at"],
+                        "event": "deliver",
+                        "id": m["id"],
+                        "site": a["site"],
+                        "connection": a["connection"],
+                    }
+                )
+            for b in m["bounces"]:
+                events.append({"at": b, "event": "bounce", "id": m["id"]})
+        for e in self.timeline:
+            events.append(
+                {
+                    "at": e["at"],
+                    "event": e["action"],
+                    "site": e["site"],
+                    "fault": e["kind"],
+                    "description": e["description"],
+                }
+            )
+        for q in self.queue_snapshots:
+            events.append({"event": "queue", **q})
+        return sorted(events, key=lambda e: e["at"])
+
     def to_json(self) -> dict[str, Any]:
         return {
-            "scenario": asdict(self.scenario),
-            "description": self.scenario.describe(),
+            "scenario": self.outage.to_json(),
+            "description": self.outage.describe(),
             "holds": self.holds,
             "mta_died": self.mta_died,
+            "bounds": asdict(self.bounds),
             "properties": [p.to_json() for p in self.properties],
             "messages": self.messages,
             "timeline": self.timeline,
+            "queue_snapshots": self.queue_snapshots,
+            "history": self.history(),
         }
 
 
 def play(
-    world: World, scenario: Scenario, bounds: Bounds, strict_duplicates: bool = False
+    world: World,
+    outage: Outage | Scenario,
+    bounds: Bounds,
+    strict_duplicates: bool = False,
 ) -> ExampleResult:
-    """Run ``scenario`` in a clean ``world`` and judge it against every property.
+    """Run ``outage`` in a clean ``world`` and judge it against every property.
 
-    ``strict_duplicates`` makes even SMTP's at-least-once duplicates (a fault cut the link
-    after the final dot) break the no-duplicates property.
+    Steps run in order, each at its ``at`` time if it has one. Then the healthy sites' mail is
+    judged (failing the moment one message passes ``bounds.delivery``), every fault still
+    active is healed, and recovery is judged. ``strict_duplicates`` makes even SMTP's
+    at-least-once duplicates (a fault cut the link after the final dot) a failure.
     """
-    sites = world.remote_sites[: scenario.sites]
+    if isinstance(outage, Scenario):
+        outage = outage.to_outage()
     with world.example() as example:
-        faults = [(sites[i], make_fault(kind, bounds.delivery)) for i, kind in scenario.faults]
-        healthy = {s.name for i, s in enumerate(sites) if i not in scenario.faulted}
-
-        def cut() -> None:
-            for site, fault in faults:
-                example.apply(site, fault)
-
-        if scenario.cut_after == 0:
-            cut()
-        for number, index in enumerate(scenario.messages, start=1):
-            example.submit(sites[index])
-            if number == scenario.cut_after:
-                cut()
-        results = [healthy_sites_keep_flowing(example.ledger, healthy, bounds.delivery)]
+        for step in outage.steps:
+            if step.at is not None:
+                _wait_until(example.started_at + step.at)
+            _run_step(world, example, step, bounds)
+        results = [healthy_sites_keep_flowing(example.ledger, outage.healthy, bounds.delivery)]
+        snapshots = [_queue_snapshot(world, example, "before the heal")]
         example.heal_all()
         results.append(
             recovery_without_loss(example.ledger, bounds.recovery, world.queued_recipients)
@@ -158,18 +232,51 @@ def play(
             no_duplicates(records, example.faulted_windows, strict_duplicates),
         ]
         world.check_alive()
+        snapshots.append(_queue_snapshot(world, example, "at the end"))
         service = world.mta_service
         died = None
         if service is not None and service.returncode is not None:
             died = f"exit status {service.returncode}; last output:\n{service.tail()}"
         t0 = example.started_at
         return ExampleResult(
-            scenario,
+            outage,
             results,
             [_relative(r.to_json(), t0) for r in records],
             [{**asdict(e), "at": round(e.at - t0, 3)} for e in example.timeline],
             died,
+            snapshots,
+            bounds,
         )
+
+
+def _wait_until(moment: float) -> None:
+    # A scheduled step, not a wait for something to happen: the scenario says when.
+    threading.Event().wait(Deadline(moment).remaining())
+
+
+def _run_step(world: World, example: Example, step: Step, bounds: Bounds) -> None:
+    sites = {site.name: site for site in world.remote_sites}
+    if isinstance(step, Send):
+        for name in step.to:
+            example.submit(sites[name])
+    elif isinstance(step, Cut):
+        example.apply(sites[step.link], make_fault(step.fault, bounds.delivery))
+    elif isinstance(step, Heal):
+        example.heal(sites[step.link])
+    elif isinstance(step, Misbehave):
+        example.misbehave(sites[step.site], step.behaviour)
+    elif isinstance(step, Tame):
+        example.tame(sites[step.site])
+
+
+def _queue_snapshot(world: World, example: Example, label: str) -> dict[str, Any]:
+    """The message ids the MTA's queue holds now (its own listing), or why it cannot say."""
+    at = round(now() - example.started_at, 3)
+    try:
+        held = sorted(r.partition("@")[0] for r in world.queued_recipients())
+    except HarnessError as exc:
+        return {"at": at, "label": label, "error": str(exc)}
+    return {"at": at, "label": label, "held": held}
 
 
 def _relative(message: dict[str, Any], t0: float) -> dict[str, Any]:

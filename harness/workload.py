@@ -11,6 +11,12 @@ from harness.sites.protocol import ID_HEADER
 from harness.topology import SENDER, Endpoint, Site
 
 SUBMIT_TIMEOUT = 30.0
+#: Every message carries a kilobyte of text, so a link cut after a few hundred bytes of a
+#: transfer (the ``cut-mid-data`` fault) always lands inside DATA, past the envelope.
+BODY_PADDING = "".join(
+    f"Line {n:02d} of the padding that makes every message longer than a kilobyte.\r\n"
+    for n in range(1, 17)
+)
 
 
 class Submitter:
@@ -40,7 +46,7 @@ class Submitter:
             f"{ID_HEADER}: {record.id}\r\n"
             f"Subject: mta-harness message {record.id} for {site.name}\r\n"
             "\r\n"
-            f"Test message {record.id} from mta-harness.\r\n"
+            f"Test message {record.id} from mta-harness.\r\n" + BODY_PADDING
         )
         for attempt in (1, 2):
             try:

@@ -97,6 +97,8 @@ class World:
         self.mta_service: Service | None = None
         self.identity: MtaIdentity | None = None
         self._ledger: Ledger | None = None
+        #: The example being played, if any (progress lines read it).
+        self.current: Example | None = None
         #: Where :meth:`close` keeps the parts' logs (the MTA's among them) as evidence.
         self.keep_logs: Path | None = None
         self._events_lock = threading.Lock()
@@ -263,10 +265,12 @@ class World:
         with self._events_lock:
             self._ledger = ledger
         example = Example(self, ledger)
+        self.current = example
         try:
             yield example
         finally:
             example.close()
+            self.current = None
             with self._events_lock:
                 self._ledger = None
 
@@ -280,6 +284,7 @@ class Example:
     timeline: list[FaultEvent] = field(default_factory=list)
     started_at: float = field(default_factory=now)
     _active: dict[str, Fault] = field(default_factory=dict)
+    _misbehaving: set[str] = field(default_factory=set)
     _submitter: Submitter | None = None
 
     def site(self, index: int) -> Site:
@@ -300,6 +305,7 @@ class Example:
     def misbehave(self, site: Site, behaviour: Behaviour) -> None:
         """Make ``site`` itself misbehave at the SMTP level (booked like a link fault)."""
         self.world.sites[site.name].behave(behaviour)
+        self._misbehaving.add(site.name)
         self.timeline.append(
             FaultEvent(now(), site.name, f"site:{behaviour.stage}", "apply", behaviour.describe())
         )
@@ -307,6 +313,7 @@ class Example:
     def tame(self, site: Site) -> None:
         """``site`` answers normally again."""
         self.world.sites[site.name].clear()
+        self._misbehaving.discard(site.name)
         self.timeline.append(FaultEvent(now(), site.name, "site", "heal"))
 
     def heal(self, site: Site) -> None:
@@ -315,9 +322,12 @@ class Example:
         self.timeline.append(FaultEvent(now(), site.name, fault.kind, "heal"))
 
     def heal_all(self) -> float:
-        """Heal every active fault; returns the time the last one healed."""
+        """Heal every active fault, on links and sites; returns the time the last one healed."""
+        by_name = {site.name: site for site in self.world.remote_sites}
         for name in list(self._active):
-            self.heal(next(s for s in self.world.remote_sites if s.name == name))
+            self.heal(by_name[name])
+        for name in sorted(self._misbehaving):
+            self.tame(by_name[name])
         return now()
 
     def faulted_windows(self, site: str) -> list[tuple[float, float]]:
@@ -339,6 +349,11 @@ class Example:
     @property
     def faulted_sites(self) -> set[str]:
         return set(self._active)
+
+    def active_faults(self) -> list[str]:
+        """What is wrong right now, in words (for progress lines): "site-a: blackhole"."""
+        now_active = [f"{name}: {fault.kind}" for name, fault in list(self._active.items())]
+        return now_active + [f"{name}: misbehaving" for name in sorted(self._misbehaving)]
 
     def close(self) -> None:
         if self._submitter is not None:

@@ -93,3 +93,20 @@ def bandwidth(bound: float) -> ToxicFault:
     return ToxicFault(
         "bandwidth", "bandwidth", {"rate": 1}, stream="upstream", what="link limited to 1 KB/s"
     )
+
+
+#: Bytes the MTA may send on one connection before ``cut-mid-data`` closes it: past the
+#: envelope (EHLO, MAIL, RCPT, DATA: under 400 bytes), inside every message the workload
+#: sends (each over 1 KB), so each transfer on the link dies mid-DATA.
+CUT_AFTER_BYTES = 600
+
+
+@register_fault("cut-mid-data")
+def cut_mid_data(bound: float) -> ToxicFault:
+    return ToxicFault(
+        "cut-mid-data",
+        "limit_data",
+        {"bytes": CUT_AFTER_BYTES},
+        stream="upstream",
+        what=f"every connection closed after {CUT_AFTER_BYTES} bytes from the MTA (mid-DATA)",
+    )

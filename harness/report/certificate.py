@@ -1,0 +1,81 @@
+"""``certificate.json`` and ``certificate.md``: what a certification run certified, exactly.
+
+A certificate names the MTA (name, version, configuration digest, and the image on docker),
+the harness version, the suites and profile, how many examples ran with which seed, the
+bounds, and the verdict: enough for anyone to rerun the same certification and compare.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.results import write_json_atomic
+
+CLAIM = "one dead link never stalls delivery to healthy sites, and no mail is lost"
+
+
+def certificate(results: dict[str, Any], suites: str, faults: str, seed: int) -> dict[str, Any]:
+    """The certificate's content, from a finished run record."""
+    identity = results.get("identity") or {}
+    return {
+        "claim": CLAIM,
+        "verdict": results["verdict"],
+        "mta": {
+            "name": identity.get("name", results.get("mta")),
+            "requested": results.get("mta"),
+            "version": identity.get("version"),
+            "config_digest": identity.get("config_digest"),
+            "image": identity.get("image"),
+        },
+        "harness_version": results.get("harness_version"),
+        "backend": results.get("backend"),
+        "suites": suites,
+        "faults": faults,
+        "profile": results.get("profile"),
+        "tests": results.get("tests", {}),
+        "examples_run": results.get("examples_run"),
+        "failing_examples": results.get("failing_examples"),
+        "seed": seed,
+        "bounds": results.get("bounds"),
+        "run_id": results.get("run_id"),
+        "issued": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(results.get("finished"))),
+    }
+
+
+def markdown(cert: dict[str, Any]) -> str:
+    mta = cert["mta"]
+    bounds = cert.get("bounds") or {}
+    image = f"\n| image | `{mta['image']}` |" if mta.get("image") else ""
+    return f"""# mta-harness certificate: {cert["verdict"]}
+
+Claim: {cert["claim"]}.
+
+| | |
+|---|---|
+| verdict | **{cert["verdict"]}** |
+| MTA | {mta["name"]} {mta.get("version") or ""} |
+| configuration digest | `{mta.get("config_digest")}` |{image}
+| backend | {cert["backend"]} |
+| harness | mta-harness {cert["harness_version"]} |
+| suites | `{cert["suites"]}` ({cert["faults"]} faults, profile {cert["profile"]}) |
+| examples | {cert["examples_run"]} run, {cert["failing_examples"]} failing |
+| seed | {cert["seed"]} |
+| bounds | healthy sites {bounds.get("delivery")} s; recovery {bounds.get("recovery")} s |
+| run | {cert["run_id"]}, {cert["issued"]} |
+
+Repeat it: `mta-harness certify --mta {mta["requested"]} --backend {cert["backend"]} \
+--profile {cert["profile"]} --faults {cert["faults"]} --seed {cert["seed"]}`
+"""
+
+
+def write_certificate(
+    folder: Path, results: dict[str, Any], suites: str, faults: str, seed: int
+) -> Path:
+    """Write both files into the run folder; returns the JSON one's path."""
+    cert = certificate(results, suites, faults, seed)
+    path = folder / "certificate.json"
+    write_json_atomic(path, cert)
+    (folder / "certificate.md").write_text(markdown(cert))
+    return path

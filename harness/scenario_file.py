@@ -1,0 +1,348 @@
+"""Scenario files: an outage written down in TOML, checked against a schema before anything runs.
+
+::
+
+    [run]                     # optional defaults; the command line wins
+    mta = "postfix"
+    backend = "local"
+
+    [topology]
+    sites = 3                 # site-a, site-b, site-c
+
+    [expect]                  # optional; defaults are the harness's bounds
+    bound = 3.0               # seconds a healthy site's message may take
+    recovery = 30.0           # seconds everything may take once the links heal
+
+    [[timeline]]              # steps, in order; "at" = seconds since the start
+    at = 0.0
+    do = "fault"              # fault | heal | send | misbehave | tame
+    link = "site-a"
+    fault = "blackhole"
+
+The schema is pydantic's (strict: a string is not a number). Every problem is reported with
+the file, its line where one can be found, the field, and what was expected.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from harness.backends import BACKENDS
+from harness.errors import UsageError
+from harness.faults import fault_kinds
+from harness.mta import ADAPTERS
+from harness.properties import Bounds
+from harness.sites.protocol import Behaviour
+from harness.timeline import (
+    Cut,
+    Heal,
+    Misbehave,
+    Outage,
+    Send,
+    Step,
+    Tame,
+    check_steps,
+    step_to_json,
+)
+from harness.topology import MAX_SITES
+
+#: The shipped scenario library, beside the harness package in a source checkout.
+SCENARIOS = Path(__file__).resolve().parent.parent / "fixtures" / "scenarios"
+
+Seconds = Annotated[float, Field(ge=0, le=3600)]
+Bound = Annotated[float, Field(gt=0, le=3600)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class RunSection(_Model):
+    mta: str | None = None
+    backend: str | None = None
+
+
+class Topology(_Model):
+    sites: Annotated[int, Field(ge=1, le=MAX_SITES)]
+
+
+class Expect(_Model):
+    bound: Bound = Bounds.delivery
+    recovery: Bound = Bounds.recovery
+    strict_duplicates: bool = False
+
+
+class SendStep(_Model):
+    do: Literal["send"]
+    at: Seconds | None = None
+    to: Annotated[list[str], Field(min_length=1, max_length=200)]
+
+
+class FaultStep(_Model):
+    do: Literal["fault"]
+    at: Seconds | None = None
+    link: str
+    fault: str
+
+
+class HealStep(_Model):
+    do: Literal["heal"]
+    at: Seconds | None = None
+    link: str
+
+
+class MisbehaveStep(_Model):
+    do: Literal["misbehave"]
+    at: Seconds | None = None
+    site: str
+    stage: Literal["MAIL", "RCPT", "DATA"]
+    code: Annotated[int, Field(ge=400, le=599)] | None = None
+    delay: Annotated[float, Field(ge=0, le=600)] = 0.0
+    drop: bool = False
+
+
+class TameStep(_Model):
+    do: Literal["tame"]
+    at: Seconds | None = None
+    site: str
+
+
+AnyStep = Annotated[
+    SendStep | FaultStep | HealStep | MisbehaveStep | TameStep, Field(discriminator="do")
+]
+_STEP_TAGS = {"send", "fault", "heal", "misbehave", "tame"}
+
+
+class ScenarioFile(_Model):
+    name: Annotated[str, Field(min_length=1, max_length=80)] | None = None
+    description: str = ""
+    run: RunSection = RunSection()
+    topology: Topology
+    expect: Expect = Expect()
+    timeline: Annotated[list[AnyStep], Field(min_length=1, max_length=1000)]
+
+
+class ScenarioError(UsageError):
+    """A scenario file is malformed; the message names file, line, field and expectation."""
+
+
+def load_outage(path: Path) -> Outage:
+    """Read and check a scenario file; raise :class:`ScenarioError` naming every problem."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read the scenario file: {exc.strerror}") from None
+    return parse_outage(text, str(path))
+
+
+def parse_outage(text: str, source: str) -> Outage:
+    """Check ``text`` (a scenario file's content); ``source`` names it in messages."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = re.search(r"line (\d+)", str(exc))
+        where = f"{source}:{line.group(1)}" if line else source
+        raise ScenarioError(f"{where}: not valid TOML: {exc}") from None
+    try:
+        model = ScenarioFile.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(_explain(exc, text, source)) from None
+    problems = _semantic_problems(model)
+    if problems:
+        lines = [_problem_line(text, source, loc, msg) for loc, msg in problems]
+        raise ScenarioError(_join(lines))
+    return _to_outage(model, Path(source).stem, source)
+
+
+def _semantic_problems(model: ScenarioFile) -> list[tuple[tuple[str | int, ...], str]]:
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    if model.run.mta is not None and not (
+        model.run.mta in ADAPTERS or model.run.mta.endswith(".toml")
+    ):
+        problems.append(
+            (
+                ("run", "mta"),
+                f"expected one of {', '.join(sorted(ADAPTERS))} or a .toml MTA "
+                f"description, got {model.run.mta!r}",
+            )
+        )
+    if model.run.backend is not None and model.run.backend not in BACKENDS:
+        problems.append(
+            (
+                ("run", "backend"),
+                f"expected one of {', '.join(BACKENDS)}, got {model.run.backend!r}",
+            )
+        )
+    kinds = fault_kinds()
+    for index, step in enumerate(model.timeline):
+        if isinstance(step, FaultStep) and step.fault not in kinds:
+            problems.append(
+                (
+                    ("timeline", index, "fault"),
+                    f"expected a fault kind ({', '.join(kinds)}), got {step.fault!r}",
+                )
+            )
+        if isinstance(step, MisbehaveStep):
+            try:
+                _behaviour(step)
+            except ValueError as exc:
+                problems.append((("timeline", index, "stage"), str(exc)))
+    steps = tuple(_step(s) for s in model.timeline) if not problems else ()
+    for index, key, message in check_steps(model.topology.sites, steps):
+        problems.append((("timeline", index, key), message))
+    if steps and not any(isinstance(s, Send) for s in steps):
+        problems.append((("timeline",), 'expected at least one step with do = "send"'))
+    return problems
+
+
+def _behaviour(step: MisbehaveStep) -> Behaviour:
+    return Behaviour(step.stage, code=step.code, delay=step.delay, drop=step.drop)
+
+
+def _step(model: SendStep | FaultStep | HealStep | MisbehaveStep | TameStep) -> Step:
+    if isinstance(model, SendStep):
+        return Send(tuple(model.to), model.at)
+    if isinstance(model, FaultStep):
+        return Cut(model.link, model.fault, model.at)
+    if isinstance(model, HealStep):
+        return Heal(model.link, model.at)
+    if isinstance(model, MisbehaveStep):
+        return Misbehave(model.site, _behaviour(model), model.at)
+    return Tame(model.site, model.at)
+
+
+def _to_outage(model: ScenarioFile, stem: str, source: str) -> Outage:
+    return Outage(
+        sites=model.topology.sites,
+        steps=tuple(_step(s) for s in model.timeline),
+        name=model.name or stem,
+        description=model.description.strip(),
+        bounds=Bounds(model.expect.bound, model.expect.recovery),
+        strict_duplicates=model.expect.strict_duplicates,
+        mta=model.run.mta,
+        backend=model.run.backend,
+        source=source,
+    )
+
+
+# -- messages --------------------------------------------------------------------------------
+
+
+def _explain(exc: ValidationError, text: str, source: str) -> str:
+    lines = []
+    for error in exc.errors():
+        # A tagged union adds the tag ("send") to the path: the user never wrote it.
+        loc = tuple(
+            p
+            for i, p in enumerate(error["loc"])
+            if not (i == 2 and error["loc"][0] == "timeline" and p in _STEP_TAGS)
+        )
+        message = str(error["msg"])
+        if error["type"] == "extra_forbidden":
+            message = "unknown field (a typo?)"
+        elif error["type"] == "missing":
+            message = "required field is missing"
+        elif error["type"] == "union_tag_invalid":
+            loc += ("do",)
+            tag = (error.get("ctx") or {}).get("tag")
+            message = f"expected one of {', '.join(sorted(_STEP_TAGS))}, got {tag!r}"
+        elif error["type"] == "union_tag_not_found":
+            message = "every step needs do = fault | heal | send | misbehave | tame"
+        given = error.get("input")
+        if error["type"] not in ("missing", "extra_forbidden") and isinstance(
+            given, str | int | float | bool
+        ):
+            message += f", got {given!r}"
+        lines.append(_problem_line(text, source, loc, message))
+    return _join(lines)
+
+
+def _join(lines: list[str]) -> str:
+    if len(lines) == 1:
+        return lines[0]
+    return f"{len(lines)} problems in the scenario file:\n" + "\n".join(
+        "  " + line for line in lines
+    )
+
+
+def _problem_line(text: str, source: str, loc: tuple[str | int, ...], message: str) -> str:
+    line = find_line(text, loc)
+    where = f"{source}:{line}" if line else source
+    return f"{where}: {_dotted(loc)}: {message}"
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part + 1}]" if isinstance(part, int) else ("." if out else "") + part
+    return out or "(top level)"
+
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.-]+)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=")
+
+
+def find_line(text: str, loc: tuple[str | int, ...]) -> int | None:
+    """The line (1-based) where the field at ``loc`` is written, or its table's header; None
+    when the file's layout is not the plain one (dotted keys, inline tables)."""
+    if not loc:
+        return None
+    table, rest = str(loc[0]), list(loc[1:])
+    occurrence = rest.pop(0) if rest and isinstance(rest[0], int) else None
+    key = next((str(p) for p in rest if isinstance(p, str)), None)
+    seen = -1
+    in_table = False
+    header_line: int | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _HEADER.match(line)
+        if header:
+            in_table = False
+            if header.group(2) == table:
+                seen += 1
+                if occurrence is None or seen == occurrence:
+                    in_table, header_line = True, number
+            continue
+        if key is None and header_line is None:
+            match = _KEY.match(line)
+            if match and match.group(1) == table:
+                return number  # a top-level key
+        if in_table and key is not None:
+            match = _KEY.match(line)
+            if match and match.group(1) == key:
+                return number
+    return header_line
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+def dump_outage(
+    outage: Outage,
+    header: str,
+    mta: str | None,
+    backend: str | None,
+    bounds: Bounds,
+    strict_duplicates: bool,
+) -> str:
+    """``outage`` as a scenario file (``header`` becomes its leading comment)."""
+    data: dict[str, Any] = {"name": outage.name}
+    if outage.description:
+        data["description"] = outage.description
+    run = {k: v for k, v in (("mta", mta), ("backend", backend)) if v is not None}
+    if run:
+        data["run"] = run
+    data["topology"] = {"sites": outage.sites}
+    data["expect"] = {
+        "bound": bounds.delivery,
+        "recovery": bounds.recovery,
+        "strict_duplicates": strict_duplicates,
+    }
+    data["timeline"] = [step_to_json(step) for step in outage.steps]
+    comment = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines())
+    return comment + "\n" + tomli_w.dumps(data)

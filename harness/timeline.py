@@ -1,0 +1,212 @@
+"""An outage as a timeline: what is sent, which links fail and heal, and when.
+
+Every example the harness plays is an :class:`Outage`: a scenario file read from
+``fixtures/scenarios/``, or an outage Hypothesis drew (``Scenario.to_outage``). Steps run in
+order; a step with ``at`` waits until that many seconds after the example started (never runs
+early), a step without runs right after the one before. When the timeline ends, the healthy
+sites' mail is judged, every fault still active is healed, and recovery is judged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.properties import Bounds
+from harness.sites.protocol import Behaviour
+from harness.topology import remote_sites
+
+
+@dataclass(frozen=True)
+class Send:
+    """Submit one message to each site named in ``to``, in that order."""
+
+    to: tuple[str, ...]
+    at: float | None = None
+
+    def describe(self) -> str:
+        return f"send to {', '.join(self.to)}"
+
+
+@dataclass(frozen=True)
+class Cut:
+    """Apply a fault (a registered kind) to the link to ``link``."""
+
+    link: str
+    fault: str
+    at: float | None = None
+
+    def describe(self) -> str:
+        return f"{self.fault} on the link to {self.link}"
+
+
+@dataclass(frozen=True)
+class Heal:
+    """Undo the fault on the link to ``link``."""
+
+    link: str
+    at: float | None = None
+
+    def describe(self) -> str:
+        return f"heal the link to {self.link}"
+
+
+@dataclass(frozen=True)
+class Misbehave:
+    """Make the site itself answer badly at one SMTP stage."""
+
+    site: str
+    behaviour: Behaviour
+    at: float | None = None
+
+    def describe(self) -> str:
+        return f"{self.site} {self.behaviour.describe()}"
+
+
+@dataclass(frozen=True)
+class Tame:
+    """The site answers normally again."""
+
+    site: str
+    at: float | None = None
+
+    def describe(self) -> str:
+        return f"{self.site} answers normally again"
+
+
+Step = Send | Cut | Heal | Misbehave | Tame
+
+
+@dataclass(frozen=True)
+class Outage:
+    """A whole example: the sites, the steps, and optionally its own bounds and defaults."""
+
+    sites: int
+    steps: tuple[Step, ...]
+    name: str = "outage"
+    description: str = ""
+    bounds: Bounds | None = None
+    strict_duplicates: bool | None = None
+    mta: str | None = None
+    backend: str | None = None
+    #: Where it came from (a file path), for messages.
+    source: str = field(default="", compare=False)
+
+    @property
+    def site_names(self) -> list[str]:
+        return [site.name for site in remote_sites(self.sites)]
+
+    @property
+    def sick(self) -> frozenset[str]:
+        """Sites whose link is faulted, or who misbehave, at some step."""
+        names: set[str] = set()
+        for step in self.steps:
+            if isinstance(step, Cut | Heal):
+                names.add(step.link)
+            elif isinstance(step, Misbehave | Tame):
+                names.add(step.site)
+        return frozenset(names)
+
+    @property
+    def healthy(self) -> frozenset[str]:
+        """Sites that nothing is ever done to: their mail must keep flowing."""
+        return frozenset(self.site_names) - self.sick
+
+    def messages(self) -> int:
+        return sum(len(step.to) for step in self.steps if isinstance(step, Send))
+
+    def describe(self) -> str:
+        if self.description:
+            return self.description
+        parts = []
+        for step in self.steps:
+            when = f"at {step.at:g} s: " if step.at is not None else ""
+            parts.append(when + step.describe())
+        return f"{self.sites} sites ({', '.join(self.site_names)}); " + "; ".join(parts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "sites": self.sites,
+            "healthy": sorted(self.healthy),
+            "steps": [step_to_json(step) for step in self.steps],
+        }
+
+
+def step_to_json(step: Step) -> dict[str, Any]:
+    """A step as a scenario file writes it (``do`` names the kind)."""
+    out: dict[str, Any] = {}
+    if step.at is not None:
+        out["at"] = step.at
+    if isinstance(step, Send):
+        out.update(do="send", to=list(step.to))
+    elif isinstance(step, Cut):
+        out.update(do="fault", link=step.link, fault=step.fault)
+    elif isinstance(step, Heal):
+        out.update(do="heal", link=step.link)
+    elif isinstance(step, Misbehave):
+        b = step.behaviour
+        out.update(do="misbehave", site=step.site, stage=b.stage)
+        if b.code is not None:
+            out["code"] = b.code
+        if b.delay:
+            out["delay"] = b.delay
+        if b.drop:
+            out["drop"] = True
+    else:
+        out.update(do="tame", site=step.site)
+    return out
+
+
+def check_steps(sites: int, steps: tuple[Step, ...]) -> list[tuple[int, str, str]]:
+    """Problems a schema cannot see: (step index, field, what is wrong). Empty if none."""
+    names = [site.name for site in remote_sites(sites)]
+    problems: list[tuple[int, str, str]] = []
+    faulted: set[str] = set()
+    sick: set[str] = set()
+    last_at = 0.0
+    for index, step in enumerate(steps):
+        if step.at is not None:
+            if step.at < last_at:
+                problems.append(
+                    (
+                        index,
+                        "at",
+                        f"steps run in order: expected at >= {last_at:g} s, got {step.at:g}",
+                    )
+                )
+            last_at = max(last_at, step.at)
+        targets: list[tuple[str, str]] = []
+        if isinstance(step, Send):
+            targets = [("to", name) for name in step.to]
+        elif isinstance(step, Cut | Heal):
+            targets = [("link", step.link)]
+        else:
+            targets = [("site", step.site)]
+        for key, name in targets:
+            if name not in names:
+                problems.append(
+                    (
+                        index,
+                        key,
+                        f"expected one of {', '.join(names)} (the scenario has "
+                        f"{sites} sites), got {name!r}",
+                    )
+                )
+        if isinstance(step, Cut):
+            if step.link in faulted:
+                problems.append(
+                    (index, "link", f"the link to {step.link} is already faulted: heal it first")
+                )
+            faulted.add(step.link)
+        elif isinstance(step, Heal):
+            if step.link not in faulted:
+                problems.append(
+                    (index, "link", f"the link to {step.link} is not faulted at this step")
+                )
+            faulted.discard(step.link)
+        elif isinstance(step, Misbehave):
+            sick.add(step.site)
+        elif isinstance(step, Tame) and step.site not in sick:
+            problems.append((index, "site", f"{step.site} does not misbehave at this step"))
+    return problems

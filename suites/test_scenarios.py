@@ -1,0 +1,33 @@
+"""Regression suite: every scenario file in ``fixtures/scenarios/`` (or those given with
+``--scenario``), each played once and judged by every property.
+
+A counterexample a failing run wrote (``reports/<run>/counterexample-*.toml``) joins this
+suite when it is copied into ``fixtures/scenarios/``.
+"""
+
+import pytest
+
+from harness.plugin import ExampleLog, OutageSettings, scenario_files
+from harness.scenario import play
+from harness.scenario_file import load_outage
+from harness.timeline import Outage
+from harness.world import World
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "outage" in metafunc.fixturenames:
+        outages = [load_outage(path) for path in scenario_files(metafunc.config)]
+        metafunc.parametrize("outage", outages, ids=[o.name for o in outages])
+
+
+def test_scenario(
+    world: World, outage: Outage, outage_settings: OutageSettings, example_log: ExampleLog
+) -> None:
+    result = play(
+        world,
+        outage,
+        outage_settings.bounds(outage),
+        outage_settings.strict_duplicates(outage),
+    )
+    example_log.add(result)
+    assert result.holds, result.explain()
