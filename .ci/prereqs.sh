@@ -35,4 +35,12 @@ if [ "$(id -u)" = 0 ] && ! command -v mmdebstrap >/dev/null 2>&1; then
     echo "setup: mmdebstrap not found and this is not Debian: real MTAs need it (seedmta does not)" >&2
   fi
 fi
+# The report's tests render report.html in Debian's headless Chromium.
+if [ "$(id -u)" = 0 ] && ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Debian's chromium (the report tests render report.html in it)" >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null \
+      || { echo "setup: apt-get install chromium failed" >&2; fail=1; }
+  fi
+fi
 exit $fail

@@ -76,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--suites",
         type=Path,
         default=None,
-        help="folder or file of suites to run (default: the shipped suites for --faults)",
+        help="folder or file of suites to run (default: the property suite and the "
+        "regression scenarios of fixtures/scenarios; with --faults strict, every suite)",
     )
     certify.add_argument(
         "--reports",
@@ -156,12 +157,13 @@ def _check_mta(name: str, fragment: Path | None) -> None:
         load_recipe(adapter.rootfs)
 
 
-def _run_suites(run_dir: Path, suites: Path, options: list[str]) -> dict[str, Any] | int:
+def _run_suites(run_dir: Path, suites: list[Path], options: list[str]) -> dict[str, Any] | int:
     """Run ``suites`` under pytest with the plugin; the run record, or an exit status."""
     import pytest
 
+    first = suites[0]
     pytest_args = [
-        str(suites),
+        *(str(s) for s in suites),
         "-q",
         "--tb=short",
         "-p",
@@ -170,20 +172,31 @@ def _run_suites(run_dir: Path, suites: Path, options: list[str]) -> dict[str, An
         "-W",
         "ignore::pytest.PytestAssertRewriteWarning",
         "--rootdir",
-        str(suites if suites.is_dir() else suites.parent),
+        str(first if first.is_dir() else first.parent),
         f"--harness-report={run_dir}",
         f"--junitxml={run_dir / 'junit.xml'}",
         *options,
     ]
-    code = pytest.main(pytest_args)
+    crash: Exception | None = None
+    try:
+        code: int | None = int(pytest.main(pytest_args))
+    except Exception as exc:
+        # pytest itself can fail while reporting an interrupt (seen: a TypeError formatting
+        # the KeyboardInterrupt's traceback); its teardown and our record ran before that.
+        crash, code = exc, None
     results_path = run_dir / "results.json"
-    if not results_path.exists():
-        print(f"\nERROR: the suites wrote no results (pytest exit status {int(code)})")
-        return EXIT_CODES[ERROR]
-    results: dict[str, Any] = json.loads(results_path.read_text())
+    results: dict[str, Any] = (
+        json.loads(results_path.read_text()) if results_path.exists() else {}
+    )
     if results.get("interrupted"):
         print(f"\nINTERRUPTED: no verdict. Partial run record: {results_path}")
         return EXIT_INTERRUPTED
+    if crash is not None:
+        print(f"\nERROR: pytest crashed: {type(crash).__name__}: {crash}")
+        return EXIT_CODES[ERROR]
+    if not results:
+        print(f"\nERROR: the suites wrote no results (pytest exit status {code})")
+        return EXIT_CODES[ERROR]
     return results
 
 
@@ -233,9 +246,13 @@ def _add_judging_options(command: argparse.ArgumentParser) -> None:
 
 def certify(args: argparse.Namespace) -> int:
     _check_mta(args.mta, args.mta_config)
-    if args.suites is None:
-        args.suites = SUITES if args.faults == "strict" else SUITES / "test_head_of_line.py"
-    if not args.suites.exists():
+    if args.suites is not None:
+        suites = [args.suites]
+    elif args.faults == "strict":
+        suites = [SUITES]  # every suite, the regression scenarios among them
+    else:
+        suites = [SUITES / "test_head_of_line.py", SUITES / "test_scenarios.py"]
+    if not suites[0].exists():
         raise UsageError(f"--suites {args.suites}: no such file or folder")
     # A seed is always chosen and recorded, so any run can be repeated exactly.
     seed = args.seed if args.seed is not None else secrets.randbelow(2**32)
@@ -249,7 +266,7 @@ def certify(args: argparse.Namespace) -> int:
     )
     results = _run_suites(
         run_dir,
-        args.suites,
+        suites,
         [
             *_common_options(args),
             f"--harness-profile={args.profile}",
@@ -261,7 +278,7 @@ def certify(args: argparse.Namespace) -> int:
     from harness.report.certificate import write_certificate
 
     certificate = write_certificate(
-        run_dir, results, suites=str(args.suites), faults=args.faults, seed=seed
+        run_dir, results, suites=[str(s) for s in suites], faults=args.faults, seed=seed
     )
     print(summarise(results, run_dir))
     print(f"Certificate: {certificate}")
@@ -283,7 +300,7 @@ def replay(args: argparse.Namespace) -> int:
     )
     results = _run_suites(
         run_dir,
-        SUITES / "test_scenarios.py",
+        [SUITES / "test_scenarios.py"],
         [*_common_options(args), f"--scenario={args.file.resolve()}"],
     )
     if isinstance(results, int):

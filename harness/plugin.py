@@ -19,7 +19,7 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, replace
 from pathlib import Path
 from types import FrameType
@@ -35,6 +35,7 @@ from harness.ledger import Ledger
 from harness.links.link import Link
 from harness.mta import ADAPTERS, get_adapter, read_fragment
 from harness.profiles import PROFILES
+from harness.progress import Progress
 from harness.properties import Bounds
 from harness.results import RunRecord
 from harness.runtime import new_run_id
@@ -57,6 +58,7 @@ REPORT_DIR_KEY = pytest.StashKey[Path | None]()
 CURRENT_TEST_KEY = pytest.StashKey[str]()
 #: Whether the current test is a Hypothesis property (its last failing example is shrunk).
 SHRINKING_KEY = pytest.StashKey[bool]()
+PROGRESS_KEY = pytest.StashKey[Progress]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -114,6 +116,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "cut the link after the final dot)",
     )
     group.addoption(
+        "--harness-progress",
+        choices=("auto", "tty", "lines", "off"),
+        default="auto",
+        help="progress: a status line on a terminal, a line per example elsewhere (auto)",
+    )
+    group.addoption(
         "--harness-report",
         default=None,
         metavar="DIR",
@@ -152,6 +160,7 @@ def pytest_configure(config: pytest.Config) -> None:
         started=time.time(),
     )
     config.pluginmanager.register(_CollectionWatch(record), "mta-harness-collection-watch")
+    config.pluginmanager.register(_ProgressEraser(config), "mta-harness-progress-eraser")
 
 
 def _run_bounds(config: pytest.Config) -> Bounds:
@@ -230,15 +239,63 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         write_report(folder, record.to_json())
 
 
-def _say(config: pytest.Config, text: str) -> None:
-    """One progress line on the terminal (or CI log) now, past pytest's output capture."""
+def _progress(config: pytest.Config) -> Progress:
+    """The run's progress display, made on first use (the terminal reporter exists by then)."""
+    if PROGRESS_KEY not in config.stash:
+        mode = config.getoption("--harness-progress")
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        has_markup = bool(reporter is not None and reporter.hasmarkup)
+        say = (lambda _text: None) if mode == "off" else (lambda text: _say(config, text))
+        config.stash[PROGRESS_KEY] = Progress.open(say, mode, has_markup)
+    return config.stash[PROGRESS_KEY]
+
+
+class _ProgressEraser:
+    """Keeps the progress line off pytest's own output: drawn on a line of its own while a
+    test runs, erased just before pytest writes its mark for the test."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> None:
+        progress = self.config.stash.get(PROGRESS_KEY, None)
+        if progress is not None and progress.on_terminal:
+            _terminal(self.config, lambda reporter: reporter.ensure_newline())
+            progress.resume()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if PROGRESS_KEY in self.config.stash:
+            self.config.stash[PROGRESS_KEY].clear()
+
+
+def _terminal(config: pytest.Config, write: Callable[[Any], None]) -> None:
+    """Write through pytest's terminal reporter now, past its output capture."""
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is None:
         return
     capture = config.pluginmanager.get_plugin("capturemanager")
     with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-        reporter.write_line(f"mta-harness: {text}")
+        write(reporter)
     reporter.flush()  # a pipe (CI log) should see it now, not at exit
+
+
+def _say(config: pytest.Config, text: str) -> None:
+    """One progress line on the terminal (or CI log) now, past pytest's output capture."""
+    progress = config.stash.get(PROGRESS_KEY, None)
+    if progress is not None:
+        progress.clear()
+    writer = config.get_terminal_writer()
+
+    def write(reporter: Any) -> None:
+        if writer.width_of_current_line:  # after pytest's progress dots: a line of our own
+            writer.line()
+        reporter.write_line(f"mta-harness: {text}")
+
+    _terminal(config, write)
+    if progress is not None and progress.on_terminal:
+        progress.resume()
 
 
 # -- fixtures -------------------------------------------------------------------------------
@@ -260,6 +317,7 @@ class ExampleLog:
         record = self._config.stash[RECORD_KEY]
         data = result.to_json()
         record.examples.append(data)
+        _progress(self._config).example_done(result)
         if not result.holds:
             # Hypothesis replays the minimal failing example last: the last failure is it.
             test = self._config.stash.get(CURRENT_TEST_KEY, "?")
@@ -383,7 +441,12 @@ def world(request: pytest.FixtureRequest, harness_record: RunRecord) -> Iterator
             f"world {run_id} up: {adapter.name} on {backend.name}, "
             f"{len(running.remote_sites)} sites behind Toxiproxy",
         )
-        yield running
+        progress = _progress(request.config)
+        progress.watch(running)
+        try:
+            yield running
+        finally:
+            progress.close()
 
 
 @pytest.fixture

@@ -305,7 +305,7 @@ def find_line(text: str, loc: tuple[str | int, ...]) -> int | None:
             in_table = False
             if header.group(2) == table:
                 seen += 1
-                if occurrence is None or seen == occurrence:
+                if seen == occurrence or (occurrence is None and header_line is None):
                     in_table, header_line = True, number
             continue
         if key is None and header_line is None:

@@ -38,8 +38,20 @@ def test_the_fixed_model_is_certified(tmp_path: Path) -> None:
     assert list(run_dir.glob("logs-*/seedmta-async.log")), "the MTA's log is kept as evidence"
 
 
-def test_the_seed_bug_is_caught_and_shrunk_to_two_sites_one_dead_link(tmp_path: Path) -> None:
-    done, results = certify(tmp_path, "seedmta-sync")
+@pytest.fixture(scope="module")
+def sync_run(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, subprocess.CompletedProcess[str], dict]:
+    """One certification of the seed's bug, shared by the tests that read it."""
+    reports = tmp_path_factory.mktemp("certify-sync")
+    done, results = certify(reports, "seedmta-sync")
+    return reports, done, results
+
+
+def test_the_seed_bug_is_caught_and_shrunk_to_two_sites_one_dead_link(
+    sync_run: tuple[Path, subprocess.CompletedProcess[str], dict],
+) -> None:
+    tmp_path, done, results = sync_run
     assert done.returncode == 1, done.stdout[-3000:]
     assert results["verdict"] == "FAIL"
     (counterexample,) = [
@@ -48,7 +60,7 @@ def test_the_seed_bug_is_caught_and_shrunk_to_two_sites_one_dead_link(tmp_path: 
         if test.endswith("test_one_dead_link_never_stalls_healthy_sites")
     ]
     assert counterexample["scenario"]["sites"] == 2
-    assert len(counterexample["scenario"]["faults"]) == 1
+    assert len([s for s in counterexample["scenario"]["steps"] if s["do"] == "fault"]) == 1
     broken = [p["name"] for p in counterexample["properties"] if not p["holds"]]
     assert broken == ["healthy_sites_keep_flowing"]
     # The fixed long-session outage catches it too.
@@ -60,3 +72,52 @@ def test_the_seed_bug_is_caught_and_shrunk_to_two_sites_one_dead_link(tmp_path: 
     assert "healthy message" in done.stdout and "site-b" in done.stdout
     junit = ET.parse(next(tmp_path.iterdir()) / "junit.xml").getroot()
     assert junit.find(".//failure") is not None
+
+
+def test_a_failing_certification_leaves_a_counterexample_that_replays_to_the_same_failure(
+    tmp_path: Path, sync_run: tuple[Path, subprocess.CompletedProcess[str], dict]
+) -> None:
+    reports, done, results = sync_run
+    assert done.returncode == 1, done.stdout[-3000:]
+    (run_dir,) = reports.iterdir()
+    test = next(t for t in results["counterexamples"] if t.endswith("never_stalls_healthy_sites"))
+    counterexample = results["counterexamples"][test]
+    written = Path(counterexample["file"])
+    assert written.parent == run_dir and written.suffix == ".toml"
+    assert f"mta-harness replay {written}" in done.stdout
+    broken = {p["name"] for p in counterexample["properties"] if not p["holds"]}
+
+    replayed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "replay",
+            str(written),
+            "--reports",
+            str(tmp_path / "replay"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert replayed.returncode == 1, replayed.stdout[-3000:]
+    assert "against seedmta-sync on local" in replayed.stdout  # the file names its MTA
+    (replay_dir,) = (tmp_path / "replay").iterdir()
+    again = json.loads((replay_dir / "results.json").read_text())
+    (example,) = again["examples"]
+    assert {p["name"] for p in example["properties"] if not p["holds"]} == broken
+    assert example["scenario"]["steps"] == counterexample["scenario"]["steps"]
+
+    # What was certified, in both forms, with the seed that repeats the run.
+    certificate = json.loads((run_dir / "certificate.json").read_text())
+    assert certificate["verdict"] == "FAIL"
+    assert certificate["mta"]["name"] == "seedmta-sync"
+    assert certificate["mta"]["config_digest"].startswith("sha256:")
+    assert isinstance(certificate["seed"], int)
+    assert certificate["examples_run"] == results["examples_run"]
+    assert certificate["bounds"] == {"delivery": 3.0, "recovery": 30.0}
+    markdown = (run_dir / "certificate.md").read_text()
+    assert "**FAIL**" in markdown and f"--seed {certificate['seed']}" in markdown
+    assert (run_dir / "report.html").exists()

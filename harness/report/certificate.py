@@ -16,7 +16,9 @@ from harness.results import write_json_atomic
 CLAIM = "one dead link never stalls delivery to healthy sites, and no mail is lost"
 
 
-def certificate(results: dict[str, Any], suites: str, faults: str, seed: int) -> dict[str, Any]:
+def certificate(
+    results: dict[str, Any], suites: list[str], faults: str, seed: int
+) -> dict[str, Any]:
     """The certificate's content, from a finished run record."""
     identity = results.get("identity") or {}
     return {
@@ -48,6 +50,7 @@ def markdown(cert: dict[str, Any]) -> str:
     mta = cert["mta"]
     bounds = cert.get("bounds") or {}
     image = f"\n| image | `{mta['image']}` |" if mta.get("image") else ""
+    suites = ", ".join(f"`{s}`" for s in cert["suites"])
     return f"""# mta-harness certificate: {cert["verdict"]}
 
 Claim: {cert["claim"]}.
@@ -59,7 +62,7 @@ Claim: {cert["claim"]}.
 | configuration digest | `{mta.get("config_digest")}` |{image}
 | backend | {cert["backend"]} |
 | harness | mta-harness {cert["harness_version"]} |
-| suites | `{cert["suites"]}` ({cert["faults"]} faults, profile {cert["profile"]}) |
+| suites | {suites} ({cert["faults"]} faults, profile {cert["profile"]}) |
 | examples | {cert["examples_run"]} run, {cert["failing_examples"]} failing |
 | seed | {cert["seed"]} |
 | bounds | healthy sites {bounds.get("delivery")} s; recovery {bounds.get("recovery")} s |
@@ -71,7 +74,7 @@ Repeat it: `mta-harness certify --mta {mta["requested"]} --backend {cert["backen
 
 
 def write_certificate(
-    folder: Path, results: dict[str, Any], suites: str, faults: str, seed: int
+    folder: Path, results: dict[str, Any], suites: list[str], faults: str, seed: int
 ) -> Path:
     """Write both files into the run folder; returns the JSON one's path."""
     cert = certificate(results, suites, faults, seed)

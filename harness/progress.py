@@ -1,0 +1,125 @@
+"""Progress of a long run: examples run, faults active, messages in flight.
+
+On a terminal, one status line redrawn in place twice a second (written to the controlling
+terminal, past pytest's output capture). Anywhere else (a CI log, a pipe), one plain line per
+finished example, so a log shows how far a run got.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable
+
+from harness.scenario import ExampleResult
+from harness.world import World
+
+REDRAW_SECONDS = 0.5
+
+
+class Progress:
+    """Tracks a run's examples; draws a status line (``tty``) or writes plain lines."""
+
+    def __init__(self, say: Callable[[str], None], tty_fd: int | None) -> None:
+        self._say = say
+        self._tty = tty_fd
+        self._world: World | None = None
+        self.examples = 0
+        self.failing = 0
+        self._started = time.monotonic()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._paused = True
+        self._drawn = False
+
+    @classmethod
+    def open(cls, say: Callable[[str], None], mode: str, has_markup: bool) -> Progress:
+        """``mode``: ``tty``, ``lines``, or ``auto`` (tty when output is a terminal)."""
+        fd = None
+        if mode == "tty" or (mode == "auto" and has_markup):
+            with contextlib.suppress(OSError):
+                fd = os.open("/dev/tty", os.O_WRONLY | os.O_NOCTTY)
+        return cls(say, fd)
+
+    @property
+    def on_terminal(self) -> bool:
+        return self._tty is not None
+
+    def watch(self, world: World) -> None:
+        """Start drawing the status line for ``world`` (terminal only)."""
+        self._world = world
+        if self._tty is not None and self._thread is None:
+            self._thread = threading.Thread(target=self._redraw, name="progress", daemon=True)
+            self._thread.start()
+
+    def status(self) -> str:
+        elapsed = time.monotonic() - self._started
+        parts = [f"{self.examples} example(s) run, {self.failing} failing"]
+        example = self._world.current if self._world is not None else None
+        if example is not None:
+            faults = example.active_faults()
+            parts.append("faults: " + (", ".join(faults) if faults else "none"))
+            counts = example.ledger.counts()
+            parts.append(f"in flight: {counts['pending']}")
+        parts.append(f"{elapsed:.0f} s")
+        return "mta-harness: " + " | ".join(parts)
+
+    def example_done(self, result: ExampleResult) -> None:
+        with self._lock:
+            self.examples += 1
+            self.failing += 0 if result.holds else 1
+        if self._tty is None:
+            verdict = (
+                "holds"
+                if result.holds
+                else "BROKEN: " + ", ".join(p.name for p in result.failures())
+            )
+            faults = sorted(
+                {e["site"] + " " + e["kind"] for e in result.timeline if e["action"] == "apply"}
+            )
+            self._say(
+                f"example {self.examples}: {verdict} ({result.outage.sites} sites, faults: "
+                f"{', '.join(faults) or 'none'}, {len(result.messages)} messages, "
+                f"{_duration(result):.1f} s)"
+            )
+
+    def resume(self) -> None:
+        """Draw again: the cursor is at the start of an empty line that is ours."""
+        self._paused = False
+
+    def clear(self) -> None:
+        """Erase the status line and stop drawing (pytest is about to write)."""
+        with self._lock:
+            self._paused = True
+            if self._tty is not None and self._drawn:
+                with contextlib.suppress(OSError):
+                    os.write(self._tty, b"\r\x1b[2K")
+                self._drawn = False
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        self.clear()
+        if self._tty is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._tty)
+            self._tty = None
+
+    def _redraw(self) -> None:
+        while not self._stop.wait(REDRAW_SECONDS):
+            width = shutil.get_terminal_size((100, 20)).columns - 1
+            line = self.status()[:width]
+            with self._lock, contextlib.suppress(OSError):
+                if self._tty is not None and not self._paused:
+                    os.write(self._tty, f"\r\x1b[2K{line}".encode())
+                    self._drawn = True
+
+
+def _duration(result: ExampleResult) -> float:
+    history = result.history()
+    return float(history[-1]["at"]) if history else 0.0

@@ -1,0 +1,187 @@
+"""report.html: one self-contained page with the verdict, the MTA, the latency timeline with
+shaded fault windows, and every property's evidence; rendered in headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from harness.report.html import render_report
+from harness.report.plot import SHADE_OPACITY, SITE_COLOURS
+from harness.scenario_file import SCENARIOS
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+]
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert found, "headless Chromium is needed: make setup installs Debian's chromium"
+    return found
+
+
+def screenshot(page: Path, out: Path, profile: Path, height: int = 1800) -> Image.Image:
+    # --user-data-dir: a fresh profile each time; no network flag is needed, the page has no
+    # external resource (and background networking is off).
+    subprocess.run(
+        [
+            chromium(),
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            f"--window-size=1000,{height}",
+            f"--screenshot={out}",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    return Image.open(out).convert("RGB")
+
+
+def dom(page: Path, profile: Path) -> str:
+    done = subprocess.run(
+        [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return done.stdout
+
+
+def shade_of(colour: str) -> tuple[int, int, int]:
+    """The colour a fault window's shading takes over the plot's white background."""
+    rgb = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+    r, g, b = (round(255 - SHADE_OPACITY * (255 - c)) for c in rgb)
+    return r, g, b
+
+
+def count_near(image: Image.Image, rgb: tuple[int, int, int], tolerance: int = 3) -> int:
+    return sum(
+        1
+        for pixel in image.get_flattened_data()
+        if all(abs(a - b) <= tolerance for a, b in zip(pixel, rgb, strict=True))
+    )
+
+
+@pytest.fixture(scope="module")
+def failing_replay(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real run: the seed's outage replayed against the seed's bug."""
+    reports = tmp_path_factory.mktemp("reports")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "replay",
+            str(SCENARIOS / "q193760.toml"),
+            "--mta",
+            "seedmta-sync",
+            "--reports",
+            str(reports),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
+    (run_dir,) = reports.iterdir()
+    return run_dir
+
+
+@pytest.mark.integration
+def test_the_rendered_report_shows_the_verdict_and_the_plot_with_shaded_fault_windows(
+    failing_replay: Path, tmp_path: Path
+) -> None:
+    page = failing_replay / "report.html"
+    text = page.read_text()
+    assert "http://" not in text.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "https://" not in text and "<script" not in text, "self-contained, no script"
+
+    image = screenshot(page, tmp_path / "report.png", tmp_path / "profile")
+    shade = count_near(image, shade_of(SITE_COLOURS[0]))  # site-a's link was faulted
+    assert shade > 20_000, f"fault window shading: only {shade} pixels of site-a's shade"
+    assert count_near(image, (0xCF, 0x22, 0x2E), 8) > 500, "the red FAIL badge is drawn"
+    # Messages to site-b and site-c are drawn as dots in their own colours.
+    for colour in SITE_COLOURS[1:3]:
+        rgb = tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
+        assert count_near(image, rgb, 10) > 10, f"no dots in {colour}"
+
+    rendered = dom(page, tmp_path / "profile2")
+    assert '<span class="verdict" id="verdict"' in rendered and ">FAIL</span>" in rendered
+    assert rendered.count('class="fault-window"') >= 1
+    assert "healthy_sites_keep_flowing" in rendered and "waited past the bound" in rendered
+
+
+@pytest.mark.integration
+def test_mta_harness_report_lists_runs_and_finds_the_page(failing_replay: Path) -> None:
+    reports = failing_replay.parent
+    listed = subprocess.run(
+        [sys.executable, "-m", "harness", "report", "--reports", str(reports)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert failing_replay.name in listed and "FAIL" in listed and "seedmta-sync" in listed
+    for args in (["--open"], [failing_replay.name], [str(failing_replay)]):
+        where = subprocess.run(
+            [sys.executable, "-m", "harness", "report", "--reports", str(reports), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout.strip()
+        assert where == str((failing_replay / "report.html").resolve())
+    missing = subprocess.run(
+        [sys.executable, "-m", "harness", "report", "--reports", str(reports), "nope"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert missing.returncode == 2 and "no run record at" in missing.stderr
+
+
+def test_the_results_hold_the_full_history(failing_replay: Path) -> None:
+    results = json.loads((failing_replay / "results.json").read_text())
+    (example,) = results["examples"]
+    kinds = {event["event"] for event in example["history"]}
+    assert {"submit", "accept", "deliver", "apply", "heal", "queue"} <= kinds
+    times = [event["at"] for event in example["history"]]
+    assert times == sorted(times)
+    before, after = example["queue_snapshots"]
+    assert before["label"] == "before the heal" and before["held"], "site-a's mail was queued"
+    assert after["held"] == []
+    assert list(failing_replay.glob("logs-*/seedmta-sync.log")), "the MTA's log is kept"
+
+
+def test_text_from_the_run_is_escaped() -> None:
+    example = {
+        "description": "<script>alert(1)</script>",
+        "holds": True,
+        "scenario": {"sites": 2},
+        "properties": [{"name": "p", "holds": True, "summary": "<b>", "evidence": []}],
+        "messages": [],
+        "timeline": [],
+        "bounds": {"delivery": 3.0},
+    }
+    page = render_report({"verdict": "PASS", "mta": "x<y", "examples": [example]})
+    assert "<script>" not in page and "&lt;script&gt;" in page and "x&lt;y" in page
