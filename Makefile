@@ -55,9 +55,16 @@ docker:
 test: lint docker
 	$(BIN)/pytest -n $(PYTEST_WORKERS) tests
 
+# Figures, not verdicts (docs/performance.md): each script prints a table and writes
+# bench/results/<name>.json.
 bench: setup docker
 	$(BIN)/python bench/world_start.py --backend local --backend docker \
-	  --mta seedmta-async --mta seedmta-sync --mta postfix
+	  --mta seedmta-async --mta seedmta-sync --mta postfix --mta exim --mta opensmtpd
+	$(BIN)/python bench/examples_rate.py --backend local --backend docker \
+	  --mta seedmta-async --mta postfix
+	$(BIN)/python bench/time_to_fail.py --mta seedmta-sync --mta postfix-hol
+	$(BIN)/python bench/site_throughput.py
+	$(BIN)/python bench/flow.py --mta seedmta-async --mta postfix
 
 gc: setup
 	$(BIN)/mta-harness gc

@@ -10,6 +10,8 @@ programs the harness starts, such as a mock site, stay quick to start)::
     with World(open_backend("local"), get_adapter("postfix"), sites=2) as world:
         result = play(world, Scenario(2, ((0, "blackhole"),), (0, 1)), Bounds())
         assert result.holds, result.explain()
+
+An outage can also be read from a scenario file (``load_outage``) and played the same way.
 """
 
 from __future__ import annotations
@@ -27,10 +29,12 @@ _PUBLIC = {
     "Fault": "harness.faults",
     "HarnessError": "harness.errors",
     "Ledger": "harness.ledger",
+    "Outage": "harness.timeline",
     "Scenario": "harness.scenario",
     "UsageError": "harness.errors",
     "World": "harness.world",
     "get_adapter": "harness.mta",
+    "load_outage": "harness.scenario_file",
     "make_fault": "harness.faults",
     "open_backend": "harness.backends",
     "play": "harness.scenario",

@@ -7,8 +7,12 @@ could not test; never reported as a pass).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import faulthandler
 import json
+import math
 import secrets
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -38,7 +42,7 @@ def positive_seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if value <= 0:
+    if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text}")
     return value
 
@@ -191,6 +195,9 @@ def _run_suites(run_dir: Path, suites: list[Path], options: list[str]) -> dict[s
     if results.get("interrupted"):
         print(f"\nINTERRUPTED: no verdict. Partial run record: {results_path}")
         return EXIT_INTERRUPTED
+    from harness.report.junit import mark_harness_errors
+
+    mark_harness_errors(run_dir / "junit.xml", results.get("tests", {}))
     if crash is not None:
         print(f"\nERROR: pytest crashed: {type(crash).__name__}: {crash}")
         return EXIT_CODES[ERROR]
@@ -383,6 +390,10 @@ def build_rootfs(names: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # A run that seems stuck can be asked where it is: kill -USR1 <pid> prints every
+    # thread's stack to stderr, and the run carries on.
+    with contextlib.suppress(OSError, ValueError):  # stderr without a file descriptor
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     args = build_parser().parse_args(argv)
     try:
         if args.command == "certify":

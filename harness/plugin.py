@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from harness import __version__
 from harness.backends import BACKENDS, open_backend
@@ -145,6 +146,7 @@ def pytest_configure(config: pytest.Config) -> None:
     profile = config.getoption("--harness-profile")
     if profile:
         settings.load_profile(profile)
+    _database_per_worker()
     # SIGTERM tears down like Ctrl-C does: fixtures finalise, every process is stopped.
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)
@@ -161,6 +163,22 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.pluginmanager.register(_CollectionWatch(record), "mta-harness-collection-watch")
     config.pluginmanager.register(_ProgressEraser(config), "mta-harness-progress-eraser")
+
+
+def _database_per_worker() -> None:
+    """Give each pytest-xdist worker a Hypothesis example database of its own, so workers
+    never replay each other's examples (or race on one folder)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    current = settings.default
+    if worker is None or current is None or current.database is None:
+        return
+    name = f"mta-harness-{worker}"
+    settings.register_profile(
+        name,
+        parent=current,
+        database=DirectoryBasedExampleDatabase(f".hypothesis/examples-{worker}"),
+    )
+    settings.load_profile(name)
 
 
 def _run_bounds(config: pytest.Config) -> Bounds:

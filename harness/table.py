@@ -46,12 +46,7 @@ def worst_healthy_latency(results: dict[str, Any]) -> str:
     across every example of the run."""
     worst = 0.0
     for example in results.get("examples", []):
-        faulted = {index for index, _kind in example["scenario"]["faults"]}
-        healthy = {
-            f"site-{chr(ord('a') + i)}"
-            for i in range(example["scenario"]["sites"])
-            if i not in faulted
-        }
+        healthy = set(example["scenario"]["healthy"])
         for prop in example["properties"]:
             for item in prop["evidence"]:
                 if "waited" in item:

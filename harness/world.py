@@ -163,7 +163,10 @@ class World:
             if self.adapter.rootfs:
                 self.plan = replace(self.plan, lower=ensure_rootfs(self.adapter.rootfs))
             self._start_mta()
-            self.identity = self.adapter.identity(self.plan, self.backend.run)
+            self.identity = replace(
+                self.adapter.identity(self.plan, self.backend.run),
+                image=self.backend.image_of("mta"),
+            )
         except BaseException:
             self.close()
             raise
@@ -261,6 +264,9 @@ class World:
         mta_dead = self.mta_service is None or self.mta_service.returncode is not None
         if mta_dead or self.queued_recipients():
             self.restart_mta(purge=True)
+            left = self.queued_recipients()
+            if left:  # examples must be independent: never start one on a dirty queue
+                raise HarnessError(f"the MTA's queue still holds {sorted(left)} after a purge")
         ledger = Ledger(prefix=f"e{next(self._examples)}")
         with self._events_lock:
             self._ledger = ledger

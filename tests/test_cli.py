@@ -48,6 +48,7 @@ def started_by(pid: int) -> list[str]:
         (["certify", "--mta", "sendmail-1987"], "unknown MTA 'sendmail-1987'; available:"),
         (["certify", "--bound", "0"], "--bound: must be more than 0 seconds"),
         (["certify", "--bound", "soon"], "--bound: expected seconds, got 'soon'"),
+        (["certify", "--recovery-bound", "nan"], "--recovery-bound: must be more than 0"),
         (["certify", "--backend", "kubernetes"], "--backend: invalid choice: 'kubernetes'"),
         (["certify", "--suites", "/nonexistent"], "--suites /nonexistent: no such file"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),

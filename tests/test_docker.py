@@ -64,6 +64,9 @@ def test_a_syn_drop_makes_the_mta_connect_hang_not_refuse(docker_world) -> None:
 
 def test_the_property_catches_postfix_hol_behind_a_syn_drop(docker_world) -> None:  # type: ignore[no-untyped-def]
     world = docker_world("postfix-hol")
+    # The certificate names the image the MTA ran in: tag and content digest.
+    assert world.identity.image.startswith("mta-harness/postfix:"), world.identity
+    assert "(sha256:" in world.identity.image
     result = play(world, Scenario(2, ((0, "syn-drop"),), (0, 1), 0), Bounds())
     assert not result.holds
     assert [p.name for p in result.failures()] == ["healthy_sites_keep_flowing"]

@@ -185,3 +185,18 @@ def test_text_from_the_run_is_escaped() -> None:
     }
     page = render_report({"verdict": "PASS", "mta": "x<y", "examples": [example]})
     assert "<script>" not in page and "&lt;script&gt;" in page and "x&lt;y" in page
+
+
+def test_the_table_counts_only_healthy_sites_latency() -> None:
+    from harness.table import worst_healthy_latency
+
+    example = {
+        "scenario": {"sites": 2, "healthy": ["site-b"]},
+        "properties": [],
+        "messages": [
+            {"site": "site-a", "latency": 9.0},  # the faulted site's mail: not counted
+            {"site": "site-b", "latency": 0.25},
+            {"site": "site-b", "latency": None},
+        ],
+    }
+    assert worst_healthy_latency({"examples": [example]}) == "0.25 s"

@@ -71,5 +71,9 @@ class Backend(Protocol):
     def run(self, role: Role, argv: Sequence[str], timeout: float = 30.0) -> str:
         """Run a short command beside ``role`` (e.g. a queue listing) and return its output."""
 
+    def image_of(self, role: Role) -> str | None:
+        """The image ``role`` runs in ("tag (sha256:...)"), for certificates; None where
+        programs do not run in images (the local backend)."""
+
     def close(self) -> None:
         """Stop every program this backend started and remove what it created."""

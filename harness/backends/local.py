@@ -66,6 +66,9 @@ class LocalBackend:
     def link_namespace(self) -> Callable[[list[str]], str] | None:
         return None  # links live on the host's loopback: no rules there
 
+    def image_of(self, role: Role) -> str | None:
+        return None  # processes on this machine, no images
+
     def run(self, role: Role, argv: Sequence[str], timeout: float = 30.0) -> str:
         command = list(argv)
         rooted = self._rooted.get(role)

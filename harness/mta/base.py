@@ -63,6 +63,8 @@ class MtaIdentity:
     name: str
     version: str
     config_digest: str
+    #: The image it ran in, on a container backend ("tag (sha256:...)").
+    image: str | None = None
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,7 @@ class DockerBackend:
         root = self.run_context.labels[ROOT_LABEL]
         self.reaped.containers += reap_containers(self.client, root).containers
         self.labels = {LABELS[key]: value for key, value in self.run_context.labels.items()}
+        self._images: dict[str, str] = {}
         slot = self.run_context.lease.slot
         self.addresses = AddressPlan(slot, prefix=PREFIX)
         self.workdir: Path = self.run_context.workdir
@@ -117,6 +118,15 @@ class DockerBackend:
             return recipe_image(self.client, root.recipe)
         return harness_image(self.client)
 
+    def image_of(self, role: Role) -> str | None:
+        tag = self._images.get(role)
+        if tag is None:
+            return None
+        try:
+            return f"{tag} ({self.client.images.get(tag).id})"
+        except DockerException:
+            return tag
+
     @staticmethod
     def _inside(argv: Sequence[str]) -> list[str]:
         """The host's argv as the container runs it: its own Python and Toxiproxy paths."""
@@ -140,9 +150,11 @@ class DockerBackend:
             ports[f"{self.addresses.api_port}/tcp"] = ("127.0.0.1", None)
         if role == "mta":
             ports[f"{self.addresses.smtp_port}/tcp"] = ("127.0.0.1", None)
+        image = self._image(role, root)
+        self._images[role] = image
         try:
             container = self.client.containers.create(
-                self._image(role, root),
+                image,
                 self._inside(argv),
                 name=f"mta-harness-{self.run_id}-{name}",
                 labels=self.labels,

@@ -1,0 +1,82 @@
+"""`mta-harness replay`: the seed's outage, written as a file, judges MTAs both ways; and
+every file in fixtures/scenarios is part of the regression suite."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.scenario_file import SCENARIOS
+
+SUITES = Path(__file__).resolve().parent.parent / "suites"
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("mta", "verdict"),
+    [
+        ("seedmta-sync", "FAIL"),
+        ("seedmta-async", "PASS"),
+        ("postfix", "PASS"),
+        ("postfix-hol", "FAIL"),
+    ],
+)
+def test_the_seed_outage_file_passes_the_fix_and_fails_the_bug(
+    tmp_path: Path, mta: str, verdict: str
+) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "replay",
+            str(SCENARIOS / "q193760.toml"),
+            "--mta",
+            mta,
+            "--reports",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == {"PASS": 0, "FAIL": 1}[verdict], done.stdout[-3000:]
+    (run_dir,) = tmp_path.iterdir()
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["verdict"] == verdict
+    (example,) = results["examples"]
+    broken = [p["name"] for p in example["properties"] if not p["holds"]]
+    assert broken == ([] if verdict == "PASS" else ["healthy_sites_keep_flowing"])
+    assert example["scenario"]["healthy"] == ["site-b", "site-c"]
+    assert (run_dir / "junit.xml").exists() and (run_dir / "report.html").exists()
+    assert not (run_dir / "certificate.json").exists(), "a replay certifies nothing"
+
+
+def test_every_library_file_is_in_the_regression_suite() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--collect-only",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(SUITES / "test_scenarios.py"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    collected = {
+        line.split("[", 1)[1].rstrip("]")
+        for line in done.stdout.splitlines()
+        if "test_scenario[" in line
+    }
+    assert collected == {p.stem for p in SCENARIOS.glob("*.toml")}
