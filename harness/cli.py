@@ -189,9 +189,7 @@ def _run_suites(run_dir: Path, suites: list[Path], options: list[str]) -> dict[s
         # the KeyboardInterrupt's traceback); its teardown and our record ran before that.
         crash, code = exc, None
     results_path = run_dir / "results.json"
-    results: dict[str, Any] = (
-        json.loads(results_path.read_text()) if results_path.exists() else {}
-    )
+    results: dict[str, Any] = json.loads(results_path.read_text()) if results_path.exists() else {}
     if results.get("interrupted"):
         print(f"\nINTERRUPTED: no verdict. Partial run record: {results_path}")
         return EXIT_INTERRUPTED
