@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 TOXIPROXY_VERSION := 2.12.0
 TOXIPROXY := .tools/bin/toxiproxy-server
 STAMP := $(VENV)/.installed
-PYTEST_WORKERS ?= 2
+PYTEST_WORKERS ?= auto
 
 .PHONY: setup prereqs rootfs docker certify table test lint bench clean gc
 

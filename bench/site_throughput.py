@@ -85,7 +85,7 @@ def main() -> None:
 
         sink_at = addresses.site(1)
         sink = subprocess.Popen(
-            ["chroot", str(root), "/usr/sbin/smtp-sink", f"{sink_at}", "256"],
+            ["chroot", str(root), "/usr/sbin/smtp-sink", "-u", "nobody", f"{sink_at}", "256"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

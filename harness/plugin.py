@@ -38,7 +38,7 @@ from harness.mta import ADAPTERS, get_adapter, read_fragment
 from harness.profiles import PROFILES
 from harness.progress import Progress
 from harness.properties import Bounds
-from harness.results import RunRecord
+from harness.results import RunRecord, worker_suffix
 from harness.runtime import new_run_id
 from harness.scenario import ExampleResult
 from harness.scenario_file import SCENARIOS, dump_outage
@@ -254,7 +254,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if folder is not None:
         from harness.report.html import write_report
 
-        write_report(folder, record.to_json())
+        write_report(folder, record.to_json(), worker_suffix())
 
 
 def _progress(config: pytest.Config) -> Progress:

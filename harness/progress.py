@@ -31,7 +31,9 @@ class Progress:
         self.failing = 0
         self._started = time.monotonic()
         self._stop = threading.Event()
-        self._lock = threading.Lock()
+        # Reentrant: an interrupt raised while the main thread holds it must not deadlock
+        # the same thread's teardown (close -> clear).
+        self._lock = threading.RLock()
         self._thread: threading.Thread | None = None
         self._paused = True
         self._drawn = False

@@ -86,6 +86,14 @@ class RunRecord:
         }
 
     def save(self, folder: Path) -> Path:
-        path = folder / "results.json"
+        """Write ``results.json`` (``results-<worker>.json`` in a pytest-xdist worker, so
+        parallel workers never overwrite each other's record)."""
+        path = folder / f"results{worker_suffix()}.json"
         write_json_atomic(path, self.to_json())
         return path
+
+
+def worker_suffix() -> str:
+    """``-gw0`` in pytest-xdist worker gw0, empty otherwise."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return f"-{worker}" if worker else ""

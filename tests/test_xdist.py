@@ -62,6 +62,7 @@ def test_two_workers_share_nothing(tmp_path: Path) -> None:
             "-p",
             "no:cacheprovider",
             "--harness-profile=thorough",
+            f"--harness-report={tmp_path / 'report'}",
             str(tmp_path / "test_probe.py"),
         ],
         capture_output=True,
@@ -84,3 +85,8 @@ def test_two_workers_share_nothing(tmp_path: Path) -> None:
     for probe in (one, two):
         assert probe["strays"] == [], "a worker saw mail it did not send"
         assert probe["arrivals"] == [1, 1, 1, 1]
+    # Each worker keeps its own run record and page in the shared report folder.
+    for worker in (one["worker"], two["worker"]):
+        record = json.loads((tmp_path / "report" / f"results-{worker}.json").read_text())
+        assert record["verdict"] == "PASS" and record["partial"] is False
+        assert (tmp_path / "report" / f"report-{worker}.html").exists()

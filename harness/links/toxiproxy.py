@@ -8,6 +8,7 @@ This module is the one place that talks to Toxiproxy; the rest of the harness go
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import requests
@@ -91,4 +92,9 @@ class ToxiproxyClient:
         self._call("POST", "/reset")
 
     def close(self) -> None:
-        self._http.close()
+        """Close the HTTP connections, without ever blocking teardown: a Ctrl-C that landed
+        inside a request can leave the connection pool's lock held, and closing the pool
+        would then wait on it forever."""
+        closer = threading.Thread(target=self._http.close, name="toxiproxy-close", daemon=True)
+        closer.start()
+        closer.join(timeout=2.0)

@@ -90,9 +90,10 @@ def render_report(results: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def write_report(folder: Path, results: dict[str, Any]) -> Path:
-    path = folder / "report.html"
-    tmp = folder / ".report.html.tmp"
+def write_report(folder: Path, results: dict[str, Any], suffix: str = "") -> Path:
+    """Write ``report<suffix>.html`` into ``folder`` (atomically)."""
+    path = folder / f"report{suffix}.html"
+    tmp = folder / f".report{suffix}.html.tmp"
     tmp.write_text(render_report(results))
     tmp.replace(path)
     return path
