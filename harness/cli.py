@@ -11,11 +11,12 @@ import contextlib
 import faulthandler
 import json
 import math
+import os
 import secrets
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from harness import __version__
 from harness.backends import BACKENDS
@@ -31,6 +32,8 @@ from harness.runtime import new_run_id
 from harness.topology import MAX_SITES, remote_sites
 
 DEFAULT_MTA = "seedmta-async"
+#: Where ``kill -USR1`` stack dumps go (kept open for the life of the process).
+_STACK_DUMPS: list[TextIO] = []
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 #: The shipped certification suites, beside the harness package in a source checkout.
@@ -391,7 +394,10 @@ def main(argv: list[str] | None = None) -> int:
     # A run that seems stuck can be asked where it is: kill -USR1 <pid> prints every
     # thread's stack to stderr, and the run carries on.
     with contextlib.suppress(OSError, ValueError):  # stderr without a file descriptor
-        faulthandler.register(signal.SIGUSR1, all_threads=True)
+        # A duplicate of the real stderr: pytest's capture later points descriptor 2 at a
+        # temporary file, and the stacks must reach the person who asked.
+        _STACK_DUMPS.append(os.fdopen(os.dup(sys.stderr.fileno()), "w"))
+        faulthandler.register(signal.SIGUSR1, file=_STACK_DUMPS[-1], all_threads=True)
     args = build_parser().parse_args(argv)
     try:
         if args.command == "certify":

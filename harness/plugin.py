@@ -14,7 +14,6 @@ options (``--mta``, ``--backend``, ``--harness-profile``, bounds) and fixtures:
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import signal
 import threading
@@ -32,13 +31,14 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 from harness import __version__
 from harness.backends import BACKENDS, open_backend
 from harness.errors import HarnessError
+from harness.interrupts import request_stop
 from harness.ledger import Ledger
 from harness.links.link import Link
 from harness.mta import ADAPTERS, get_adapter, read_fragment
 from harness.profiles import PROFILES
 from harness.progress import Progress
 from harness.properties import Bounds
-from harness.results import RunRecord, worker_suffix
+from harness.results import RunRecord
 from harness.runtime import new_run_id
 from harness.scenario import ExampleResult
 from harness.scenario_file import SCENARIOS, dump_outage
@@ -138,6 +138,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     # Remember it: a KeyboardInterrupt raised deep inside Hypothesis can surface as an
     # ordinary test failure, and an interrupted run must never be reported as FAIL or PASS.
     _INTERRUPTS.append(signum)
+    request_stop()  # raised again at the next example, should this one be swallowed
     if len(_INTERRUPTS) == 1:
         raise KeyboardInterrupt(f"signal {signum}")
 
@@ -146,7 +147,7 @@ def pytest_configure(config: pytest.Config) -> None:
     profile = config.getoption("--harness-profile")
     if profile:
         settings.load_profile(profile)
-    _database_per_worker()
+    _database_per_worker(_worker(config))
     # SIGTERM tears down like Ctrl-C does: fixtures finalise, every process is stopped.
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)
@@ -165,10 +166,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(_ProgressEraser(config), "mta-harness-progress-eraser")
 
 
-def _database_per_worker() -> None:
+def _database_per_worker(worker: str | None) -> None:
     """Give each pytest-xdist worker a Hypothesis example database of its own, so workers
     never replay each other's examples (or race on one folder)."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
     current = settings.default
     if worker is None or current is None or current.database is None:
         return
@@ -189,10 +189,22 @@ def _run_bounds(config: pytest.Config) -> Bounds:
     )
 
 
+def _worker(config: pytest.Config) -> str | None:
+    """This process's pytest-xdist worker id (gw0, ...), None outside a worker. Read from
+    pytest's config, not the environment: a run started by a test inherits the variables."""
+    workerinput = getattr(config, "workerinput", None)
+    return str(workerinput["workerid"]) if workerinput else None
+
+
+def _worker_suffix(config: pytest.Config) -> str:
+    worker = _worker(config)
+    return f"-{worker}" if worker else ""
+
+
 def _save(config: pytest.Config) -> None:
     folder = config.stash.get(REPORT_DIR_KEY, None)
     if folder is not None:
-        config.stash[RECORD_KEY].save(folder)
+        config.stash[RECORD_KEY].save(folder, _worker_suffix(config))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -254,7 +266,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if folder is not None:
         from harness.report.html import write_report
 
-        write_report(folder, record.to_json(), worker_suffix())
+        write_report(folder, record.to_json(), _worker_suffix(session.config))
 
 
 def _progress(config: pytest.Config) -> Progress:
@@ -440,8 +452,7 @@ def world(request: pytest.FixtureRequest, harness_record: RunRecord) -> Iterator
     adapter = get_adapter(request.config.getoption("--mta"))
     # One id for the run's report folder and everything its world starts; an xdist worker
     # adds its name, as each worker has a world of its own.
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    run_id = f"{harness_record.run_id}-{worker}" if worker else harness_record.run_id
+    run_id = harness_record.run_id + _worker_suffix(request.config)
     fragment = read_fragment(request.config.getoption("--mta-config"))
     backend = open_backend(request.config.getoption("--backend"), run_id)
     world = World(backend, adapter, fragment=fragment)

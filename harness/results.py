@@ -85,15 +85,9 @@ class RunRecord:
             "examples": self.examples,
         }
 
-    def save(self, folder: Path) -> Path:
-        """Write ``results.json`` (``results-<worker>.json`` in a pytest-xdist worker, so
-        parallel workers never overwrite each other's record)."""
-        path = folder / f"results{worker_suffix()}.json"
+    def save(self, folder: Path, suffix: str = "") -> Path:
+        """Write ``results<suffix>.json`` (a pytest-xdist worker passes ``-gw0`` and so on,
+        so parallel workers never overwrite each other's record)."""
+        path = folder / f"results{suffix}.json"
         write_json_atomic(path, self.to_json())
         return path
-
-
-def worker_suffix() -> str:
-    """``-gw0`` in pytest-xdist worker gw0, empty otherwise."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    return f"-{worker}" if worker else ""

@@ -7,10 +7,10 @@ take, so a shrunk counterexample can be written out as a file and replayed.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from harness import interrupts
 from harness.clock import Deadline, now
 from harness.errors import HarnessError
 from harness.faults import fault_kinds, make_fault
@@ -251,7 +251,7 @@ def play(
 
 def _wait_until(moment: float) -> None:
     # A scheduled step, not a wait for something to happen: the scenario says when.
-    threading.Event().wait(Deadline(moment).remaining())
+    interrupts.sleep_until_stopped(Deadline(moment).remaining())
 
 
 def _run_step(world: World, example: Example, step: Step, bounds: Bounds) -> None:

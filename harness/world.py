@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from harness import interrupts
 from harness.backends.base import Backend, Service
 from harness.backends.chroot import RootLayers
 from harness.clock import now
@@ -251,6 +252,7 @@ class World:
     def example(self) -> Iterator[Example]:
         """A clean slate for one example: links healed, sites tame, MTA queue empty."""
         assert self.toxiproxy is not None, "start() the world first"
+        interrupts.check()
         self.check_alive()
         self.toxiproxy.reset()
         namespace = self.backend.link_namespace()
