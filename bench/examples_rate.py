@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _results import save  # bench/_results.py, beside this script
+
 SUITE = Path(__file__).resolve().parent.parent / "suites" / "test_head_of_line.py"
 TEST = f"{SUITE}::test_one_dead_link_never_stalls_healthy_sites"
 
@@ -86,9 +88,7 @@ def main() -> None:
             f"{r['backend'] + '/' + r['mta']:<26}{r['one_worker']['per_minute']:>14.0f}"
             f"{r['two_workers']['per_minute']:>15.0f}{r['speedup']:>8.2f}x"
         )
-    out = Path(__file__).parent / "results" / "examples_rate.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"results": rows}, indent=2) + "\n")
+    save("examples_rate", {"results": rows})
 
 
 if __name__ == "__main__":

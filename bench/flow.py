@@ -14,12 +14,12 @@ Prints a table and writes ``bench/results/flow.json``. Figures, not verdicts.
 from __future__ import annotations
 
 import argparse
-import json
 import smtplib
 import statistics
 import time
-from pathlib import Path
 from typing import Any
+
+from _results import save  # bench/_results.py, beside this script
 
 from harness.backends import open_backend
 from harness.clock import Deadline
@@ -93,9 +93,7 @@ def main() -> None:
             f"{t['through_toxiproxy_median_ms']:.2f} ms: +{t['added_ms']:.2f} ms "
             f"(medians of {args.rounds})"
         )
-    out = Path(__file__).parent / "results" / "flow.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
+    save("flow", results)
 
 
 if __name__ == "__main__":

@@ -13,12 +13,13 @@ a table and writes ``bench/results/site_throughput.json``. Figures, not verdicts
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from _results import save  # bench/_results.py, beside this script
 
 from harness.backends.local import LocalBackend
 from harness.clock import Deadline
@@ -112,19 +113,14 @@ def main() -> None:
             f"{row['recorded'] if row['recorded'] is not None else '-':>10}"
         )
     print(f"mock site / smtp-sink: {site_rate / sink_rate:.2f}x (target at least 0.5x)")
-    out = Path(__file__).parent / "results" / "site_throughput.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "messages": args.messages,
-                "sessions": args.sessions,
-                "results": results,
-                "ratio": site_rate / sink_rate,
-            },
-            indent=2,
-        )
-        + "\n"
+    save(
+        "site_throughput",
+        {
+            "messages": args.messages,
+            "sessions": args.sessions,
+            "results": results,
+            "ratio": site_rate / sink_rate,
+        },
     )
 
 

@@ -13,9 +13,9 @@ Prints a table and writes ``bench/results/time_to_fail.json``. Figures, not verd
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-from pathlib import Path
+
+from _results import save  # bench/_results.py, beside this script
 
 from harness.backends import open_backend
 from harness.clock import now
@@ -70,9 +70,7 @@ def main() -> None:
             f"{r['mta']:<14}{r['bound_s']:>6.1f}s{r['median_s']:>8.2f}s{r['worst_s']:>7.2f}s"
             f"{r['worst_over_bound']:>12.3f}x  {'met' if r['target_met'] else 'MISSED'}"
         )
-    out = Path(__file__).parent / "results" / "time_to_fail.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"runs": args.runs, "results": rows}, indent=2) + "\n")
+    save("time_to_fail", {"runs": args.runs, "results": rows})
 
 
 if __name__ == "__main__":

@@ -10,10 +10,10 @@ first timed run, so the figures are for a run that finds them ready.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
-from pathlib import Path
+
+from _results import save  # bench/_results.py, beside this script
 
 from harness.backends import open_backend
 from harness.mta import get_adapter
@@ -62,9 +62,7 @@ def main() -> None:
             f"{key:<26}{row['start_median_s']:>8.2f}s{row['stop_median_s']:>8.2f}s"
             f"{row['seed_outage_example_median_s']:>21.2f}s"
         )
-    out = Path(__file__).parent / "results" / "world_start.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"runs": args.runs, "results": table}, indent=2) + "\n")
+    save("world_start", {"runs": args.runs, "results": table})
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -27,3 +29,14 @@ def start_world() -> Iterator[StartWorld]:
     yield start
     for world in worlds:
         world.close()
+
+
+def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run ``mta-harness ARGS`` in a process of its own, as a user would; any exit status."""
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

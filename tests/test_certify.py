@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
+from .conftest import run_cli
+
 pytestmark = pytest.mark.integration
 
 
 def certify(tmp_path: Path, mta: str) -> tuple[subprocess.CompletedProcess[str], dict]:
-    done = subprocess.run(
-        [sys.executable, "-m", "harness", "certify", "--mta", mta, "--reports", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    done = run_cli("certify", "--mta", mta, "--reports", str(tmp_path), timeout=600)
     (run_dir,) = tmp_path.iterdir()
     assert (run_dir / "junit.xml").exists()
     return done, json.loads((run_dir / "results.json").read_text())
@@ -87,21 +82,7 @@ def test_a_failing_certification_leaves_a_counterexample_that_replays_to_the_sam
     assert f"mta-harness replay {written}" in done.stdout
     broken = {p["name"] for p in counterexample["properties"] if not p["holds"]}
 
-    replayed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "harness",
-            "replay",
-            str(written),
-            "--reports",
-            str(tmp_path / "replay"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    replayed = run_cli("replay", str(written), "--reports", str(tmp_path / "replay"), timeout=300)
     assert replayed.returncode == 1, replayed.stdout[-3000:]
     assert "against seedmta-sync on local" in replayed.stdout  # the file names its MTA
     (replay_dir,) = (tmp_path / "replay").iterdir()

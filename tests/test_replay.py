@@ -12,6 +12,8 @@ import pytest
 
 from harness.scenario_file import SCENARIOS
 
+from .conftest import run_cli
+
 SUITES = Path(__file__).resolve().parent.parent / "suites"
 
 
@@ -28,22 +30,14 @@ SUITES = Path(__file__).resolve().parent.parent / "suites"
 def test_the_seed_outage_file_passes_the_fix_and_fails_the_bug(
     tmp_path: Path, mta: str, verdict: str
 ) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "harness",
-            "replay",
-            str(SCENARIOS / "q193760.toml"),
-            "--mta",
-            mta,
-            "--reports",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
+    done = run_cli(
+        "replay",
+        str(SCENARIOS / "q193760.toml"),
+        "--mta",
+        mta,
+        "--reports",
+        str(tmp_path),
         timeout=300,
-        check=False,
     )
     assert done.returncode == {"PASS": 0, "FAIL": 1}[verdict], done.stdout[-3000:]
     (run_dir,) = tmp_path.iterdir()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,8 @@ from PIL import Image
 from harness.report.html import render_report
 from harness.report.plot import SHADE_OPACITY, SITE_COLOURS
 from harness.scenario_file import SCENARIOS
+
+from .conftest import run_cli
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -84,22 +85,14 @@ def count_near(image: Image.Image, rgb: tuple[int, int, int], tolerance: int = 3
 def failing_replay(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real run: the seed's outage replayed against the seed's bug."""
     reports = tmp_path_factory.mktemp("reports")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "harness",
-            "replay",
-            str(SCENARIOS / "q193760.toml"),
-            "--mta",
-            "seedmta-sync",
-            "--reports",
-            str(reports),
-        ],
-        capture_output=True,
-        text=True,
+    done = run_cli(
+        "replay",
+        str(SCENARIOS / "q193760.toml"),
+        "--mta",
+        "seedmta-sync",
+        "--reports",
+        str(reports),
         timeout=300,
-        check=False,
     )
     assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
     (run_dir,) = reports.iterdir()
@@ -133,30 +126,14 @@ def test_the_rendered_report_shows_the_verdict_and_the_plot_with_shaded_fault_wi
 @pytest.mark.integration
 def test_mta_harness_report_lists_runs_and_finds_the_page(failing_replay: Path) -> None:
     reports = failing_replay.parent
-    listed = subprocess.run(
-        [sys.executable, "-m", "harness", "report", "--reports", str(reports)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout
+    listed = checked(run_cli("report", "--reports", str(reports), timeout=60)).stdout
     assert failing_replay.name in listed and "FAIL" in listed and "seedmta-sync" in listed
     for args in (["--open"], [failing_replay.name], [str(failing_replay)]):
-        where = subprocess.run(
-            [sys.executable, "-m", "harness", "report", "--reports", str(reports), *args],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
+        where = checked(
+            run_cli("report", "--reports", str(reports), *args, timeout=60)
         ).stdout.strip()
         assert where == str((failing_replay / "report.html").resolve())
-    missing = subprocess.run(
-        [sys.executable, "-m", "harness", "report", "--reports", str(reports), "nope"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    missing = run_cli("report", "--reports", str(reports), "nope", timeout=60)
     assert missing.returncode == 2 and "no run record at" in missing.stderr
 
 
@@ -200,3 +177,8 @@ def test_the_table_counts_only_healthy_sites_latency() -> None:
         ],
     }
     assert worst_healthy_latency({"examples": [example]}) == "0.25 s"
+
+
+def checked(done: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return done
