@@ -113,3 +113,22 @@ def test_a_killed_docker_run_leaves_no_container_or_network_after_the_next_start
     DockerBackend().close()  # the next run starting (and stopping)
     assert client.containers.list(all=True, filters=selector) == []
     assert client.networks.list(filters=selector) == []
+
+
+def test_containers_are_locked_down(docker_world) -> None:  # type: ignore[no-untyped-def]
+    """No container is privileged or holds the Docker socket; only Toxiproxy's may change
+    its network (it makes the faults below TCP); every published port is on 127.0.0.1."""
+    world = docker_world("postfix")
+    selector = {"label": f"{LABELS[RUN_LABEL]}={world.backend.run_id}"}
+    containers = engine().containers.list(filters=selector)
+    assert len(containers) >= 5, "Toxiproxy, sites, bounce sink and the MTA"
+    for container in containers:
+        host = container.attrs["HostConfig"]
+        name = container.name
+        assert host["Privileged"] is False, name
+        mounts = [m.get("Source", "") for m in container.attrs["Mounts"]]
+        assert not any("docker.sock" in m for m in mounts), name
+        caps = host.get("CapAdd") or []
+        assert caps == (["NET_ADMIN"] if name.endswith("-toxiproxy") else []), (name, caps)
+        for bindings in (host.get("PortBindings") or {}).values():
+            assert all(b["HostIp"] == "127.0.0.1" for b in bindings), (name, bindings)
