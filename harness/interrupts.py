@@ -2,9 +2,9 @@
 
 A signal handler raises KeyboardInterrupt wherever the main thread happens to be, and there
 it can be swallowed (Python discards exceptions raised inside finalizers, ``__del__`` and
-weakref callbacks): seen here as a SIGTERM after which a run went on to play its examples. So the request is also remembered,
-and :func:`check` raises it again at the next safe point (the start of an example, a wait
-between timeline steps).
+weakref callbacks): seen here as a SIGTERM after which a run went on to play its examples.
+So the request is also remembered, and :func:`check` raises it again at the next safe point
+(the start of an example, a wait between timeline steps).
 """
 
 from __future__ import annotations
