@@ -132,3 +132,22 @@ def test_containers_are_locked_down(docker_world) -> None:  # type: ignore[no-un
         assert caps == (["NET_ADMIN"] if name.endswith("-toxiproxy") else []), (name, caps)
         for bindings in (host.get("PortBindings") or {}).values():
             assert all(b["HostIp"] == "127.0.0.1" for b in bindings), (name, bindings)
+
+
+def test_toxiproxys_api_answers_the_harness_alone(docker_world) -> None:  # type: ignore[no-untyped-def]
+    """The MTA (or a site) must not be able to change the faults: Toxiproxy's API is
+    unreachable from their containers, and still answers the harness."""
+    world = docker_world("seedmta-async")
+    api = world.backend.addresses.toxiproxy_api
+    probe = (
+        "import socket\n"
+        "try:\n"
+        f"    socket.create_connection(('{api.host}', {api.port}), timeout=2)\n"
+        "    print('reachable')\n"
+        "except OSError as exc:\n"
+        "    print('unreachable', exc)\n"
+    )
+    for role in ("mta", "site"):
+        out = world.backend.run(role, ["python3", "-c", probe])
+        assert out.startswith("unreachable"), f"{role}: {out}"
+    world.toxiproxy.reset()  # the harness's own way in still works

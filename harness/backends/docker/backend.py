@@ -190,7 +190,33 @@ class DockerBackend:
                 )
         if role == "toxiproxy":
             self._add_link_addresses(container)
+            self._guard_api(container)
         return service
+
+    def _guard_api(self, container: Any) -> None:
+        """Only the harness may reach Toxiproxy's API: its published port arrives from the
+        network's gateway, so drop every other source (the MTA and the sites could otherwise
+        change the faults). The raw table, because the INPUT rules are flushed per example."""
+        gateway = f"{PREFIX}.{self.addresses.slot}.1"
+        rule = [
+            "iptables",
+            "-t",
+            "raw",
+            "-A",
+            "PREROUTING",
+            "-p",
+            "tcp",
+            "--dport",
+            str(self.addresses.api_port),
+            "!",
+            "-s",
+            gateway,
+            "-j",
+            "DROP",
+        ]
+        code, out = container.exec_run(rule)
+        if code != 0:
+            raise HarnessError(f"cannot guard Toxiproxy's API: {out.decode().strip()}")
 
     def _add_link_addresses(self, container: Any) -> None:
         """Give Toxiproxy's container every link's address, one per site."""
