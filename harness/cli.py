@@ -431,6 +431,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"mta-harness: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:  # Ctrl-C before the suites took over: nothing ran yet
+        print("\nINTERRUPTED: no verdict.", file=sys.stderr)
+        return EXIT_INTERRUPTED
     raise AssertionError(f"unhandled command {args.command}")
 
 
