@@ -196,9 +196,6 @@ def _run_suites(run_dir: Path, suites: list[Path], options: list[str]) -> dict[s
     if results.get("interrupted"):
         print(f"\nINTERRUPTED: no verdict. Partial run record: {results_path}")
         return EXIT_INTERRUPTED
-    from harness.report.junit import mark_harness_errors
-
-    mark_harness_errors(run_dir / "junit.xml", results.get("tests", {}))
     if crash is not None:
         print(f"\nERROR: pytest crashed: {type(crash).__name__}: {crash}")
         return EXIT_CODES[ERROR]

@@ -19,10 +19,6 @@ def request_stop() -> None:
     _STOP.set()
 
 
-def stop_requested() -> bool:
-    return _STOP.is_set()
-
-
 def check() -> None:
     """Raise KeyboardInterrupt if a stop was requested."""
     if _STOP.is_set():

@@ -181,11 +181,13 @@ def _database_per_worker(worker: str | None) -> None:
     settings.load_profile(name)
 
 
-def _run_bounds(config: pytest.Config) -> Bounds:
-    default = Bounds()
+def _run_bounds(config: pytest.Config, fallback: Bounds | None = None) -> Bounds:
+    """``--bound`` and ``--recovery-bound`` where given, else ``fallback`` (a scenario
+    file's own bounds), else the harness's defaults."""
+    fallback = fallback or Bounds()
     return Bounds(
-        config.getoption("--bound") or default.delivery,
-        config.getoption("--recovery-bound") or default.recovery,
+        config.getoption("--bound") or fallback.delivery,
+        config.getoption("--recovery-bound") or fallback.recovery,
     )
 
 
@@ -256,6 +258,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     item.config.stash[SHRINKING_KEY] = bool(getattr(test_function, "is_hypothesis_test", False))
 
 
+@pytest.hookimpl(trylast=True)  # after fixture teardown and after --junitxml wrote its file
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     record = session.config.stash[RECORD_KEY]
     if exitstatus == pytest.ExitCode.INTERRUPTED or _INTERRUPTS:
@@ -267,6 +270,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         from harness.report.html import write_report
 
         write_report(folder, record.to_json(), _worker_suffix(session.config))
+    junit = getattr(session.config.option, "xmlpath", None)
+    if junit:
+        from harness.report.junit import mark_harness_errors
+
+        mark_harness_errors(Path(junit), record.tests)
 
 
 def _progress(config: pytest.Config) -> Progress:
@@ -347,7 +355,8 @@ class ExampleLog:
         record = self._config.stash[RECORD_KEY]
         data = result.to_json()
         record.examples.append(data)
-        _progress(self._config).example_done(result)
+        history = data["history"]  # in time order: its last event ends the example
+        _progress(self._config).example_done(result, history[-1]["at"] if history else 0.0)
         if not result.holds:
             # Hypothesis replays the minimal failing example last: the last failure is it.
             test = self._config.stash.get(CURRENT_TEST_KEY, "?")
@@ -356,13 +365,13 @@ class ExampleLog:
                 "explanation": result.explain(),
                 "shrunk": self._config.stash.get(SHRINKING_KEY, False),
             }
-            written = self._export(test, result)
+            written = self._export(test, result, counterexample["explanation"])
             if written is not None:
                 counterexample["file"] = str(written)
             record.counterexamples[test] = counterexample
         _save(self._config)
 
-    def _export(self, test: str, result: ExampleResult) -> Path | None:
+    def _export(self, test: str, result: ExampleResult, explanation: str) -> Path | None:
         """Write the failing example as a scenario file into the run folder, to replay."""
         folder = self._config.stash.get(REPORT_DIR_KEY, None)
         if folder is None:
@@ -378,7 +387,7 @@ class ExampleLog:
                 "Keep it as a regression test: copy it into fixtures/scenarios/.",
                 "",
                 "What happened:",
-                *result.explain().splitlines(),
+                *explanation.splitlines(),
             ]
         )
         outage = result.outage
@@ -417,11 +426,7 @@ class OutageSettings:
         self._config = config
 
     def bounds(self, outage: Outage) -> Bounds:
-        own = outage.bounds or Bounds()
-        return Bounds(
-            self._config.getoption("--bound") or own.delivery,
-            self._config.getoption("--recovery-bound") or own.recovery,
-        )
+        return _run_bounds(self._config, outage.bounds)
 
     def strict_duplicates(self, outage: Outage) -> bool:
         return bool(self._config.getoption("--strict-duplicates") or outage.strict_duplicates)

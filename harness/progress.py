@@ -70,7 +70,8 @@ class Progress:
         parts.append(f"{elapsed:.0f} s")
         return "mta-harness: " + " | ".join(parts)
 
-    def example_done(self, result: ExampleResult) -> None:
+    def example_done(self, result: ExampleResult, seconds: float) -> None:
+        """Count a finished example; ``seconds`` is how long it took (for plain lines)."""
         with self._lock:
             self.examples += 1
             self.failing += 0 if result.holds else 1
@@ -86,7 +87,7 @@ class Progress:
             self._say(
                 f"example {self.examples}: {verdict} ({result.outage.sites} sites, faults: "
                 f"{', '.join(faults) or 'none'}, {len(result.messages)} messages, "
-                f"{_duration(result):.1f} s)"
+                f"{seconds:.1f} s)"
             )
 
     def resume(self) -> None:
@@ -120,8 +121,3 @@ class Progress:
                 if self._tty is not None and not self._paused:
                     os.write(self._tty, f"\r\x1b[2K{line}".encode())
                     self._drawn = True
-
-
-def _duration(result: ExampleResult) -> float:
-    history = result.history()
-    return float(history[-1]["at"]) if history else 0.0

@@ -19,14 +19,18 @@ PASS, FAIL, ERROR = "PASS", "FAIL", "ERROR"
 EXIT_CODES = {PASS: 0, FAIL: 1, ERROR: 3}
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write ``data`` to ``path`` so a reader sees the old file or the new one, never half."""
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so a reader sees the old file or the new one, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as out:
-        json.dump(data, out, indent=2, default=str)
-        out.write("\n")
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
     os.replace(tmp, path)
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """``data`` as indented JSON, written with :func:`write_text_atomic`."""
+    write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
 
 
 @dataclass

@@ -23,7 +23,7 @@ from harness.properties import (
     recovery_without_loss,
 )
 from harness.timeline import Cut, Heal, Misbehave, Outage, Send, Step, Tame
-from harness.topology import MAX_SITES, remote_sites
+from harness.topology import MAX_SITES, Site, remote_sites
 from harness.world import Example, World
 
 
@@ -255,18 +255,20 @@ def _wait_until(moment: float) -> None:
 
 
 def _run_step(world: World, example: Example, step: Step, bounds: Bounds) -> None:
-    sites = {site.name: site for site in world.remote_sites}
+    def site(name: str) -> Site:
+        return world.sites[name].site
+
     if isinstance(step, Send):
         for name in step.to:
-            example.submit(sites[name])
+            example.submit(site(name))
     elif isinstance(step, Cut):
-        example.apply(sites[step.link], make_fault(step.fault, bounds.delivery))
+        example.apply(site(step.link), make_fault(step.fault, bounds.delivery))
     elif isinstance(step, Heal):
-        example.heal(sites[step.link])
+        example.heal(site(step.link))
     elif isinstance(step, Misbehave):
-        example.misbehave(sites[step.site], step.behaviour)
+        example.misbehave(site(step.site), step.behaviour)
     elif isinstance(step, Tame):
-        example.tame(sites[step.site])
+        example.tame(site(step.site))
 
 
 def _queue_snapshot(world: World, example: Example, label: str) -> dict[str, Any]:

@@ -157,7 +157,7 @@ def parse_outage(text: str, source: str) -> Outage:
     if problems:
         lines = [_problem_line(text, source, loc, msg) for loc, msg in problems]
         raise ScenarioError(_join(lines))
-    return _to_outage(model, Path(source).stem, source)
+    return _to_outage(model, Path(source).stem)
 
 
 def _semantic_problems(model: ScenarioFile) -> list[tuple[tuple[str | int, ...], str]]:
@@ -217,7 +217,7 @@ def _step(model: SendStep | FaultStep | HealStep | MisbehaveStep | TameStep) -> 
     return Tame(model.site, model.at)
 
 
-def _to_outage(model: ScenarioFile, stem: str, source: str) -> Outage:
+def _to_outage(model: ScenarioFile, stem: str) -> Outage:
     return Outage(
         sites=model.topology.sites,
         steps=tuple(_step(s) for s in model.timeline),
@@ -227,7 +227,6 @@ def _to_outage(model: ScenarioFile, stem: str, source: str) -> Outage:
         strict_duplicates=model.expect.strict_duplicates,
         mta=model.run.mta,
         backend=model.run.backend,
-        source=source,
     )
 
 

@@ -9,7 +9,8 @@ sites' mail is judged, every fault still active is healed, and recovery is judge
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from harness.properties import Bounds
@@ -89,8 +90,6 @@ class Outage:
     strict_duplicates: bool | None = None
     mta: str | None = None
     backend: str | None = None
-    #: Where it came from (a file path), for messages.
-    source: str = field(default="", compare=False)
 
     @property
     def site_names(self) -> list[str]:
@@ -210,3 +209,23 @@ def check_steps(sites: int, steps: tuple[Step, ...]) -> list[tuple[int, str, str
         elif isinstance(step, Tame) and step.site not in sick:
             problems.append((index, "site", f"{step.site} does not misbehave at this step"))
     return problems
+
+
+def fault_windows(
+    events: Iterable[tuple[str, str, str, float]], end: float
+) -> list[tuple[str, str, float, float]]:
+    """Pair recorded fault events into windows.
+
+    ``events`` are (site, kind, action, at) in time order, ``action`` being "apply" or
+    "heal"; returns (site, kind, start, end) for each fault, in the order they closed, then
+    the ones still open, which end at ``end``.
+    """
+    open_: dict[str, tuple[str, float]] = {}
+    windows: list[tuple[str, str, float, float]] = []
+    for site, kind, action, at in events:
+        if action == "apply":
+            open_[site] = (kind, at)
+        elif site in open_:
+            applied_kind, start = open_.pop(site)
+            windows.append((site, applied_kind, start, at))
+    return windows + [(site, kind, start, end) for site, (kind, start) in open_.items()]

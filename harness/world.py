@@ -33,6 +33,7 @@ from harness.mta.external import ExternalMta
 from harness.rootfs import ensure_rootfs
 from harness.sites.handle import SiteHandle
 from harness.sites.protocol import Behaviour
+from harness.timeline import fault_windows
 from harness.topology import BOUNCE_SINK, MAX_SITES, Site, remote_sites
 from harness.workload import Submitter
 
@@ -331,28 +332,19 @@ class Example:
 
     def heal_all(self) -> float:
         """Heal every active fault, on links and sites; returns the time the last one healed."""
-        by_name = {site.name: site for site in self.world.remote_sites}
+        sites = self.world.sites
         for name in list(self._active):
-            self.heal(by_name[name])
+            self.heal(sites[name].site)
         for name in sorted(self._misbehaving):
-            self.tame(by_name[name])
+            self.tame(sites[name].site)
         return now()
 
     def faulted_windows(self, site: str) -> list[tuple[float, float]]:
         """When the link to ``site`` was faulted: (applied, healed) pairs; open ones end now."""
-        windows: list[tuple[float, float]] = []
-        started: float | None = None
-        for event in self.timeline:
-            if event.site != site:
-                continue
-            if event.action == "apply":
-                started = event.at
-            elif started is not None:
-                windows.append((started, event.at))
-                started = None
-        if started is not None:
-            windows.append((started, now()))
-        return windows
+        events = ((e.site, e.kind, e.action, e.at) for e in self.timeline)
+        return [
+            (start, end) for name, _, start, end in fault_windows(events, now()) if name == site
+        ]
 
     @property
     def faulted_sites(self) -> set[str]:

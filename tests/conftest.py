@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -40,3 +41,27 @@ def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str
         timeout=timeout,
         check=False,
     )
+
+
+WORLD_UP = re.compile(r"mta-harness: world (\S+) up")
+
+
+def start_run(*args: str) -> tuple[subprocess.Popen[str], str]:
+    """Start ``mta-harness ARGS`` in a session of its own (signals sent to it reach it
+    alone) and return once its world is up, with the world's run id."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    assert proc.stdout is not None
+    seen = []
+    for line in proc.stdout:  # ends at EOF if the run dies: then the error below says why
+        seen.append(line)
+        match = WORLD_UP.search(line)
+        if match:
+            return proc, match.group(1)
+    proc.wait()
+    raise AssertionError("the run never brought its world up:\n" + "".join(seen))

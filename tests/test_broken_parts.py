@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
-import subprocess
-import sys
 import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -21,7 +18,7 @@ from harness.reaper import labelled_processes
 from harness.scenario import play
 from harness.timeline import Cut, Heal, Outage, Send
 
-from .conftest import StartWorld
+from .conftest import StartWorld, start_run
 
 pytestmark = pytest.mark.integration
 
@@ -78,31 +75,16 @@ def toxiproxy_of(run_id: str) -> int:
 
 
 def test_toxiproxy_dying_mid_run_makes_the_run_an_error_not_a_failure(tmp_path: Path) -> None:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "harness",
-            "replay",
-            str(Path(__file__).parent.parent / "fixtures" / "scenarios" / "q193760.toml"),
-            "--mta",
-            "seedmta-async",
-            "--reports",
-            str(tmp_path),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    proc, run_id = start_run(
+        "replay",
+        str(Path(__file__).parent.parent / "fixtures" / "scenarios" / "q193760.toml"),
+        "--mta",
+        "seedmta-async",
+        "--reports",
+        str(tmp_path),
     )
-    assert proc.stdout is not None
-    seen = []
-    for line in proc.stdout:
-        seen.append(line)
-        match = re.search(r"mta-harness: world (\S+) up", line)
-        if match:
-            os.kill(toxiproxy_of(match.group(1)), signal.SIGKILL)
-            break
-    out = "".join(seen) + proc.communicate(timeout=120)[0]
+    os.kill(toxiproxy_of(run_id), signal.SIGKILL)
+    out = proc.communicate(timeout=120)[0]
     assert proc.returncode == 3, out
     (run_dir,) = tmp_path.iterdir()
     results = json.loads((run_dir / "results.json").read_text())

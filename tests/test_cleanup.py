@@ -3,10 +3,8 @@ run removes what the killed one left."""
 
 from __future__ import annotations
 
-import re
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,38 +13,14 @@ from harness.backends.local import LocalBackend
 from harness.reaper import labelled_processes
 from harness.runtime import runtime_root
 
-pytestmark = pytest.mark.integration
+from .conftest import start_run
 
-WORLD_UP = re.compile(r"mta-harness: world (\S+) up")
+pytestmark = pytest.mark.integration
 
 
 def start_certify(tmp_path: Path) -> tuple[subprocess.Popen[str], str]:
     """Start a certification (the failing one: it runs longest) and wait for its world."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "harness",
-            "certify",
-            "--mta",
-            "seedmta-sync",
-            "--reports",
-            str(tmp_path),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # our signals reach it alone, not this test run
-    )
-    assert proc.stdout is not None
-    seen = []
-    for line in proc.stdout:  # ends at EOF if the run dies: then the assert below says why
-        seen.append(line)
-        match = WORLD_UP.search(line)
-        if match:
-            return proc, match.group(1)
-    proc.wait()
-    raise AssertionError("the run never brought its world up:\n" + "".join(seen))
+    return start_run("certify", "--mta", "seedmta-sync", "--reports", str(tmp_path))
 
 
 def processes_of(run_id: str) -> list[int]:

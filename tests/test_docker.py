@@ -4,10 +4,7 @@ nothing left behind after a SIGKILL."""
 from __future__ import annotations
 
 import os
-import re
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +18,8 @@ from harness.properties import Bounds
 from harness.runtime import RUN_LABEL
 from harness.scenario import Scenario, play
 from harness.world import World
+
+from .conftest import start_run
 
 pytestmark = [
     pytest.mark.integration,
@@ -72,39 +71,19 @@ def test_the_property_catches_postfix_hol_behind_a_syn_drop(docker_world) -> Non
     assert [p.name for p in result.failures()] == ["healthy_sites_keep_flowing"]
 
 
-WORLD_UP = re.compile(r"mta-harness: world (\S+) up")
-
-
 def test_a_killed_docker_run_leaves_no_container_or_network_after_the_next_start(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MTA_HARNESS_RUNTIME", str(tmp_path / "runtime"))
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "harness",
-            "certify",
-            "--mta",
-            "seedmta-sync",
-            "--backend",
-            "docker",
-            "--reports",
-            str(tmp_path / "reports"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
+    proc, run_id = start_run(
+        "certify",
+        "--mta",
+        "seedmta-sync",
+        "--backend",
+        "docker",
+        "--reports",
+        str(tmp_path / "reports"),
     )
-    assert proc.stdout is not None
-    run_id = None
-    for line in proc.stdout:
-        match = WORLD_UP.search(line)
-        if match:
-            run_id = match.group(1)
-            break
-    assert run_id, "the docker run never came up"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     client = engine()

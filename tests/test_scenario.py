@@ -47,3 +47,20 @@ def test_the_public_surface_resolves() -> None:
         assert getattr(harness, name) is not None
     with pytest.raises(AttributeError):
         harness.nothing_here  # noqa: B018
+
+
+def test_fault_events_pair_into_windows_and_open_ones_end_at_the_given_time() -> None:
+    from harness.timeline import fault_windows
+
+    events = [
+        ("site-a", "blackhole", "apply", 1.0),
+        ("site-b", "refuse", "apply", 2.0),
+        ("site-a", "blackhole", "heal", 3.0),
+        ("site-a", "reset", "apply", 4.0),
+        ("site-c", "latency", "heal", 5.0),  # a heal with no fault before it: ignored
+    ]
+    assert fault_windows(events, 9.0) == [
+        ("site-a", "blackhole", 1.0, 3.0),
+        ("site-b", "refuse", 2.0, 9.0),
+        ("site-a", "reset", 4.0, 9.0),
+    ]

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.results import write_json_atomic
+from harness.results import write_json_atomic, write_text_atomic
 
 CLAIM = "one dead link never stalls delivery to healthy sites, and no mail is lost"
 
@@ -80,5 +80,5 @@ def write_certificate(
     cert = certificate(results, suites, faults, seed)
     path = folder / "certificate.json"
     write_json_atomic(path, cert)
-    (folder / "certificate.md").write_text(markdown(cert))
+    write_text_atomic(folder / "certificate.md", markdown(cert))
     return path

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.report.plot import latency_plot, legend
+from harness.results import write_text_atomic
+from harness.topology import remote_sites
 
 VERDICT_COLOURS = {"PASS": "#1a7f37", "FAIL": "#cf222e", "ERROR": "#bf8700"}
 
@@ -93,9 +95,7 @@ def render_report(results: dict[str, Any]) -> str:
 def write_report(folder: Path, results: dict[str, Any], suffix: str = "") -> Path:
     """Write ``report<suffix>.html`` into ``folder`` (atomically)."""
     path = folder / f"report{suffix}.html"
-    tmp = folder / f".report{suffix}.html.tmp"
-    tmp.write_text(render_report(results))
-    tmp.replace(path)
+    write_text_atomic(path, render_report(results))
     return path
 
 
@@ -153,9 +153,8 @@ def _featured(results: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _sites_of(example: dict[str, Any]) -> list[str]:
-    scenario = example.get("scenario", {})
-    count = int(scenario.get("sites", 0))
-    return [f"site-{chr(ord('a') + i)}" for i in range(count)]
+    count = int(example.get("scenario", {}).get("sites", 0))
+    return [site.name for site in remote_sites(count)] if count else []
 
 
 def _faulted_of(example: dict[str, Any]) -> set[str]:

@@ -2,13 +2,16 @@
 
 pytest writes every exception raised while a test runs as ``<failure>``. A harness error
 (Toxiproxy died, the MTA never became ready) is not the MTA failing a property, so the run
-record marks such tests ``error`` and this rewrites their ``<failure>`` as ``<error>``.
+record marks such tests ``error`` and this rewrites their ``<failure>`` as ``<error>`` (the
+plugin does it once pytest has written the file, for any run with ``--junitxml``).
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+from harness.results import write_text_atomic
 
 
 def mark_harness_errors(path: Path, outcomes: dict[str, str]) -> int:
@@ -29,7 +32,6 @@ def mark_harness_errors(path: Path, outcomes: dict[str, str]) -> int:
             cases = list(suite.iter("testcase"))
             suite.set("failures", str(sum(len(c.findall("failure")) for c in cases)))
             suite.set("errors", str(sum(len(c.findall("error")) for c in cases)))
-        tmp = path.with_name(f".{path.name}.tmp")
-        tree.write(tmp, encoding="utf-8", xml_declaration=True)
-        tmp.replace(path)
+        text = ET.tostring(tree.getroot(), encoding="unicode", xml_declaration=True)
+        write_text_atomic(path, text)
     return changed

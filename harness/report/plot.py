@@ -13,6 +13,8 @@ import math
 from html import escape
 from typing import Any
 
+from harness.timeline import fault_windows
+
 #: One colour per site (Tableau 10, colour-blind friendly), in site order.
 SITE_COLOURS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf"]
 SHADE_OPACITY = 0.16
@@ -29,18 +31,13 @@ def site_colour(site: str) -> str:
     return "#7f7f7f"
 
 
-def fault_windows(example: dict[str, Any], end: float) -> list[tuple[str, str, float, float]]:
-    """(site, fault kind, start, end) for every fault in the example; open ones end at ``end``."""
-    open_: dict[str, tuple[str, float]] = {}
-    windows: list[tuple[str, str, float, float]] = []
-    for event in example.get("timeline", []):
-        if event["action"] == "apply":
-            open_[event["site"]] = (event["kind"], float(event["at"]))
-        elif event["site"] in open_:
-            kind, start = open_.pop(event["site"])
-            windows.append((event["site"], kind, start, float(event["at"])))
-    windows += [(site, kind, start, end) for site, (kind, start) in open_.items()]
-    return sorted(windows, key=lambda w: (w[0], w[2]))
+def example_windows(example: dict[str, Any], end: float) -> list[tuple[str, str, float, float]]:
+    """(site, fault kind, start, end) for every fault in the example, by site then start;
+    open ones end at ``end``."""
+    events = (
+        (e["site"], e["kind"], e["action"], float(e["at"])) for e in example.get("timeline", [])
+    )
+    return sorted(fault_windows(events, end), key=lambda w: (w[0], w[2]))
 
 
 def latency_plot(example: dict[str, Any], width: int = 900, height: int = 360) -> str:
@@ -53,7 +50,7 @@ def latency_plot(example: dict[str, Any], width: int = 900, height: int = 360) -
         times += [a["at"] for a in m["arrivals"]] + list(m["bounces"])
     times += [float(e["at"]) for e in example.get("timeline", [])]
     x_max = max(times) * 1.05 + 0.1
-    windows = fault_windows(example, x_max)
+    windows = example_windows(example, x_max)
     lanes = sorted({w[0] for w in windows})
     plot_bottom = height - 40 - LANE * len(lanes)
     latencies = [float(m["latency"]) for m in messages if m["latency"] is not None]
