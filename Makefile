@@ -9,8 +9,13 @@ TOXIPROXY_VERSION := 2.12.0
 TOXIPROXY := .tools/bin/toxiproxy-server
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= auto
+# Verdict stability (docs/reliability.md): certifications per MTA, busy processes beside them,
+# and the suites each runs (the property suite; empty = certify's own, about 3x longer).
+STABILITY_RUNS ?= 50
+STABILITY_HOG ?= 1
+STABILITY_SUITES ?= suites/test_head_of_line.py
 
-.PHONY: setup prereqs rootfs docker certify table test lint bench clean gc
+.PHONY: setup prereqs rootfs docker certify table test lint bench stability clean gc
 
 setup: prereqs $(STAMP) $(TOXIPROXY) rootfs
 
@@ -54,6 +59,14 @@ docker:
 
 test: lint docker
 	$(BIN)/pytest -n $(PYTEST_WORKERS) tests
+
+# Certify the two known-good and the two known-bad MTAs STABILITY_RUNS times each, with a
+# CPU hog beside them, and count false verdicts (about 2 h at 50 runs; figures in
+# reports/stability-*/stability.md, copied into docs/reliability.md by hand).
+stability: setup
+	$(BIN)/mta-harness stability --mta postfix --mta seedmta-async --mta postfix-hol \
+	  --mta seedmta-sync --runs $(STABILITY_RUNS) --cpu-hog $(STABILITY_HOG) \
+	  $(if $(STABILITY_SUITES),--suites $(STABILITY_SUITES))
 
 # Figures, not verdicts (docs/performance.md): each script prints a table and writes
 # bench/results/<name>.json.

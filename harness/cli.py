@@ -27,7 +27,7 @@ from harness.mta.external import ExternalMta
 from harness.profiles import PROFILES
 from harness.properties import Bounds
 from harness.reaper import reap_orphans
-from harness.results import ERROR, EXIT_CODES, PASS
+from harness.results import ERROR, EXIT_CODES, FAIL, PASS
 from harness.runtime import new_run_id
 from harness.topology import MAX_SITES, remote_sites
 
@@ -47,6 +47,16 @@ def positive_seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
     return value
 
 
@@ -136,6 +146,52 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument(
         "--readme", type=Path, default=None, help="replace the certification table in this file"
     )
+
+    stability = commands.add_parser(
+        "stability",
+        help="certify the same MTAs many times and count false verdicts",
+        description="Certify each MTA --runs times (round robin), each run in its own process, "
+        "and count the runs whose verdict was not the expected one. Exit 0 when every run "
+        "gave its expected verdict.",
+    )
+    stability.add_argument(
+        "--mta",
+        action="append",
+        dest="mtas",
+        metavar="NAME",
+        required=True,
+        help="an MTA to certify (repeatable)",
+    )
+    stability.add_argument(
+        "--runs", type=positive_int, default=10, help="certifications per MTA (default 10)"
+    )
+    stability.add_argument(
+        "--expect",
+        action="append",
+        default=[],
+        metavar="MTA=VERDICT",
+        help="the verdict a run should give (PASS or FAIL); default: the certification "
+        "table's (known-good MTAs PASS, the -hol configurations and seedmta-sync FAIL)",
+    )
+    stability.add_argument("--backend", default="local", choices=BACKENDS)
+    stability.add_argument(
+        "--cpu-hog",
+        type=int,
+        default=0,
+        metavar="N",
+        help="busy processes to run beside the certifications (default 0; one per CPU "
+        "starves the harness the way a loaded CI machine does)",
+    )
+    stability.add_argument(
+        "--suites",
+        type=Path,
+        default=None,
+        help="suites each certification runs (default: certify's own)",
+    )
+    stability.add_argument(
+        "--profile", default="ci", choices=sorted(PROFILES), help="Hypothesis profile"
+    )
+    stability.add_argument("--reports", type=Path, default=Path("reports"))
 
     build = commands.add_parser("rootfs", help="build the MTAs' root filesystems (cached)")
     build.add_argument("names", nargs="*", help="recipes to build (default: all)")
@@ -366,6 +422,50 @@ def run_table(args: argparse.Namespace) -> int:
     return 0 if all(r.verdict == r.expected for r in rows) else 1
 
 
+def run_stability(args: argparse.Namespace) -> int:
+    from harness.stability import run_stability as stability
+    from harness.table import DEFAULT_MTAS
+
+    known = dict(DEFAULT_MTAS)
+    expected: dict[str, str] = {}
+    for item in args.expect:
+        mta, sep, verdict = item.partition("=")
+        if not sep or verdict not in (PASS, FAIL) or mta not in args.mtas:
+            raise UsageError(
+                f"--expect {item!r}: expected MTA=PASS or MTA=FAIL for an MTA given with --mta"
+            )
+        expected[mta] = verdict
+    for name in args.mtas:
+        _check_mta(name, None)
+        if name not in expected and known.get(name) not in (PASS, FAIL):
+            raise UsageError(f"--mta {name}: no known verdict; say it with --expect {name}=PASS")
+        expected.setdefault(name, known[name])
+    if args.cpu_hog < 0 or args.cpu_hog > 64:
+        raise UsageError(f"--cpu-hog: 0 to 64 busy processes, not {args.cpu_hog}")
+    certify_args = [f"--profile={args.profile}"]
+    if args.suites is not None:
+        if not args.suites.exists():
+            raise UsageError(f"--suites {args.suites}: no such file or folder")
+        certify_args.append(f"--suites={args.suites.resolve()}")
+    # The command that repeats this session, written into its record.
+    command = "mta-harness stability" + "".join(f" --mta {m}" for m in args.mtas)
+    command += f" --runs {args.runs} --backend {args.backend} --cpu-hog {args.cpu_hog}"
+    command += "".join(f" --expect {e}" for e in args.expect)
+    if args.suites is not None:
+        command += f" --suites {args.suites}"
+    if args.profile != "ci":
+        command += f" --profile {args.profile}"
+    return stability(
+        [(name, expected[name]) for name in dict.fromkeys(args.mtas)],
+        args.runs,
+        args.backend,
+        args.reports,
+        args.cpu_hog,
+        certify_args,
+        command,
+    )
+
+
 def gc_docker() -> str:
     """Remove containers and networks of killed docker runs, if an engine answers."""
     from harness.backends.docker.backend import engine, reap_containers
@@ -407,6 +507,8 @@ def main(argv: list[str] | None = None) -> int:
             return report_command(args.reports, args.run, args.open)
         if args.command == "table":
             return run_table(args)
+        if args.command == "stability":
+            return run_stability(args)
         if args.command == "rootfs":
             return build_rootfs(args.names)
         if args.command == "routes":

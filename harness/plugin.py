@@ -220,6 +220,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             _INTERRUPTS
             or (call.excinfo is not None and call.excinfo.errisinstance(HarnessError))
             or (report.when != "call" and report.outcome == "failed")
+            or (report.failed and call.excinfo is not None and not _judged(call.excinfo.value))
         ):
             outcome = "error"
         if outcome == "error" and call.excinfo is not None:
@@ -230,6 +231,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             record.tests[item.nodeid] = outcome
         _save(item.config)
     return report
+
+
+def _judged(exc: BaseException) -> bool:
+    """Whether ``exc`` is a verdict on the MTA: a property's assertion, or a group of them
+    (Hypothesis's several distinct failures, or a failure that did not repeat). Anything
+    else (a TypeError in a suite, a socket error in the harness) means it could not judge."""
+    if isinstance(exc, BaseExceptionGroup):
+        return all(_judged(inner) for inner in exc.exceptions)
+    return isinstance(exc, (AssertionError, pytest.fail.Exception))
 
 
 class _CollectionWatch:

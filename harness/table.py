@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+#: certify's exit status when it was stopped before a verdict.
+EXIT_INTERRUPTED = 130
 BEGIN = "<!-- certification-table:begin -->"
 END = "<!-- certification-table:end -->"
 #: (MTA, expected verdict): the known-good builds must pass, the known-bad must fail.
@@ -71,35 +73,39 @@ def broken_properties(results: dict[str, Any]) -> str:
     return ", ".join(dict.fromkeys(names)) or "-"
 
 
-def certify_one(mta: str, backend: str, expected: str, reports: Path) -> Row:
-    """Certify ``mta`` on ``backend`` in a process of its own; its run record makes the row."""
+def certify_one(
+    mta: str, backend: str, expected: str, reports: Path, extra: list[str] | None = None
+) -> Row:
+    """Certify ``mta`` on ``backend`` in a process of its own; its run record makes the row.
+
+    ``extra`` are more ``certify`` options. On Ctrl-C or SIGTERM the child is asked to stop
+    (SIGTERM: it tears its world down) before the interrupt goes on.
+    """
     before = set(reports.iterdir()) if reports.exists() else set()
     started = time.monotonic()
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "harness",
-            "certify",
-            "--mta",
-            mta,
-            "--backend",
-            backend,
-            "--reports",
-            str(reports),
-        ],
-        check=False,
-    )
+    command = [sys.executable, "-m", "harness", "certify", "--mta", mta, "--backend", backend]
+    child = subprocess.Popen([*command, "--reports", str(reports), *(extra or [])])
+    try:
+        status = child.wait()
+    except BaseException:
+        child.terminate()
+        try:
+            child.wait(timeout=120)  # a docker world takes a while to take down
+        except subprocess.TimeoutExpired:
+            child.kill()  # what it leaves, the next run reaps
+            child.wait()
+        raise
     seconds = time.monotonic() - started
-    new = sorted(set(reports.iterdir()) - before)
+    new = sorted(set(reports.iterdir()) - before) if reports.exists() else []
     if not new or not (new[-1] / "results.json").exists():
-        return Row(mta, backend, expected, "ERROR", "no results written", "-", seconds, "-")
+        verdict = "INTERRUPTED" if status == EXIT_INTERRUPTED else "ERROR"
+        return Row(mta, backend, expected, verdict, "no results written", "-", seconds, "-")
     results = json.loads((new[-1] / "results.json").read_text())
     return Row(
         mta,
         backend,
         expected,
-        results["verdict"],
+        "INTERRUPTED" if results.get("interrupted") else results["verdict"],
         broken_properties(results),
         worst_healthy_latency(results),
         seconds,

@@ -18,7 +18,7 @@ from harness.reaper import labelled_processes
 from harness.scenario import play
 from harness.timeline import Cut, Heal, Outage, Send
 
-from .conftest import StartWorld, start_run
+from .conftest import StartWorld, run_cli, start_run
 
 pytestmark = pytest.mark.integration
 
@@ -92,5 +92,25 @@ def test_toxiproxy_dying_mid_run_makes_the_run_an_error_not_a_failure(tmp_path: 
     assert any("Toxiproxy" in error or "toxiproxy" in error for error in results["errors"]), (
         results["errors"]
     )
+    junit = ET.parse(run_dir / "junit.xml").getroot()
+    assert junit.find(".//error") is not None and junit.find(".//failure") is None
+
+
+def test_a_suite_that_crashes_is_an_error_not_the_mtas_failure(tmp_path: Path) -> None:
+    """Only a property's assertion is a verdict on the MTA; a bug in a suite (here a
+    TypeError) means the harness could not judge, so the run is ERROR, exit 3."""
+    suite = tmp_path / "suite" / "test_buggy.py"
+    suite.parent.mkdir()
+    suite.write_text(
+        "def test_buggy(world):\n    world.sites['site-a'] + 1  # a slip in a user's suite\n"
+    )
+    reports = tmp_path / "reports"
+    done = run_cli("certify", "--mta=seedmta-async", f"--suites={suite}", f"--reports={reports}")
+    assert done.returncode == 3, done.stdout + done.stderr
+    (run_dir,) = reports.iterdir()
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["verdict"] == "ERROR"
+    assert any("TypeError" in error for error in results["errors"]), results["errors"]
+    assert not results["failures"]
     junit = ET.parse(run_dir / "junit.xml").getroot()
     assert junit.find(".//error") is not None and junit.find(".//failure") is None
