@@ -491,6 +491,8 @@ def world(request: pytest.FixtureRequest, harness_record: RunRecord) -> Iterator
             yield running
         finally:
             progress.close()
+            # Taking a docker world down takes seconds: say why the run has not ended yet.
+            _say(request.config, f"world {run_id} going down")
 
 
 @pytest.fixture

@@ -1,9 +1,11 @@
 """Killing a run at a random moment (SIGINT, SIGTERM or SIGKILL; during setup, mid-example,
-while Hypothesis shrinks, or during teardown) leaves nothing once the next run has started:
-no process carrying the run's label, no scratch folder, no mount of its root filesystems.
+while Hypothesis shrinks, or during teardown; on both backends) leaves nothing once the next
+run has started: no process carrying the run's label, no scratch folder, no mount of its root
+filesystems, and on docker no container, network, host bridge (with its qdiscs) or host
+iptables rule of the run.
 
 The moments are drawn from a seeded generator; a failure names the seed, the signal and the
-delay, so it can be repeated (MTA_HARNESS_KILL_SEED=<seed>).
+moment, so it can be repeated (MTA_HARNESS_KILL_SEED=<seed>).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -21,11 +24,13 @@ import pytest
 from harness.backends.local import LocalBackend
 from harness.reaper import labelled_processes
 from harness.runtime import runtime_root
+from harness.scenario_file import SCENARIOS
 
 pytestmark = pytest.mark.integration
 
 SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGKILL]
 SEED = int(os.environ.get("MTA_HARNESS_KILL_SEED", time.time_ns() % 2**32))
+GOING_DOWN = "going down"
 
 
 def run_leftovers(run_id: str) -> list[str]:
@@ -37,34 +42,118 @@ def run_leftovers(run_id: str) -> list[str]:
     return left
 
 
-@pytest.mark.parametrize("attempt", range(6))
-def test_a_run_killed_at_a_random_moment_leaves_nothing(tmp_path: Path, attempt: int) -> None:
-    chance = random.Random(SEED * 100 + attempt)
+def docker_state(run_id: str) -> tuple[list[str], list[str]]:
+    """The run's containers and networks (as "container NAME" / "network ID")."""
+    from harness.backends.docker.backend import LABELS, engine
+    from harness.runtime import RUN_LABEL
+
+    client = engine()
+    selector = {"label": f"{LABELS[RUN_LABEL]}={run_id}"}
+    listed = client.containers.list(all=True, filters=selector, sparse=True)
+    containers = [f"container {c.attrs['Names'][0]}" for c in listed]
+    networks = [f"network {n.id}" for n in client.networks.list(filters=selector)]
+    return containers, networks
+
+
+def host_leftovers(network_ids: list[str]) -> list[str]:
+    """Docker's bridge for each network (and so its qdiscs) and every host iptables rule that
+    names the bridge or carries our comment."""
+    left = []
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    rules = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
+    for network_id in network_ids:
+        bridge = f"br-{network_id[:12]}"
+        if bridge in links:
+            left.append(f"host bridge {bridge}")
+        left += [f"host iptables rule: {r}" for r in rules.splitlines() if bridge in r]
+    left += [f"host iptables rule: {r}" for r in rules.splitlines() if "mta-harness" in r]
+    return left
+
+
+class Run:
+    """A certification or replay in a session of its own, its output read as it comes."""
+
+    def __init__(self, args: list[str]) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "harness", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.lines: list[str] = []
+        self.going_down = threading.Event()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+            if GOING_DOWN in line:
+                self.going_down.set()
+        self.going_down.set()  # ended: nobody waits for a teardown that will not come
+
+
+def draw(attempt: int, backend: str) -> tuple[signal.Signals, str, float, str]:
+    chance = random.Random(f"{SEED}:{backend}:{attempt}")
     sig = chance.choice(SIGNALS)
-    delay = chance.uniform(0.0, 6.0)  # from before the world is up to deep in the examples
     mta = chance.choice(["seedmta-sync", "postfix-hol"])  # both fail: shrinking happens
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "harness", "certify", "--mta", mta, "--reports", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    if attempt % 3 == 2:
+        # Teardown: some time after the world says it is going down (a docker world takes
+        # seconds to remove, a local one a fraction of a second).
+        return sig, "teardown", chance.uniform(0.0, 1.5 if backend == "docker" else 0.3), mta
+    # From before the world is up to deep in the examples (docker starts slower).
+    return sig, "anywhere", chance.uniform(0.0, 10.0 if backend == "docker" else 6.0), mta
+
+
+@pytest.mark.parametrize(
+    ("backend", "attempt"),
+    [("local", n) for n in range(6)] + [("docker", n) for n in range(3)],
+)
+def test_a_run_killed_at_a_random_moment_leaves_nothing(
+    tmp_path: Path, backend: str, attempt: int
+) -> None:
+    if backend == "docker" and os.geteuid() != 0:
+        pytest.skip("the docker backend's setup needs root")
+    sig, moment, delay, mta = draw(attempt, backend)
+    where = f"seed {SEED}: {sig.name} {delay:.2f} s after {moment} on {mta}, {backend}"
+    common = ["--mta", mta, "--backend", backend, "--reports", str(tmp_path)]
+    if moment == "teardown":
+        # A short run, so its teardown comes soon: the Q193760 outage played once.
+        run = Run(["replay", str(SCENARIOS / "q193760.toml"), *common])
+        assert run.going_down.wait(timeout=120), f"{where}: never reached teardown"
+        assert run.proc.poll() is None, f"{where}: ended before its teardown could be hit"
+    else:
+        run = Run(["certify", *common])
     time.sleep(delay)  # the moment of the kill is the thing under test, not a wait for an event
-    proc.send_signal(sig)
+    run.proc.send_signal(sig)
     try:
-        proc.wait(timeout=60)
+        run.proc.wait(timeout=120)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        pytest.fail(f"seed {SEED}: {sig.name} at {delay:.2f} s: the run did not exit in 60 s")
+        run.proc.kill()
+        pytest.fail(f"{where}: the run did not exit in 120 s")
     runs = [p.name for p in tmp_path.iterdir()]
     run_id = runs[0] if runs else None
-    LocalBackend().close()  # the next run starting (and stopping) reaps what is left
+    networks: list[str] = []
+    if backend == "docker" and run_id is not None:
+        networks = [n.split()[1] for n in docker_state(run_id)[1]]
+        from harness.backends.docker.backend import DockerBackend
+
+        DockerBackend().close()  # the next run starting (and stopping) reaps what is left
+    else:
+        LocalBackend().close()
     if run_id is not None:
         left = run_leftovers(run_id)
-        assert left == [], f"seed {SEED}: {sig.name} at {delay:.2f} s on {mta} left {left}"
+        if backend == "docker":
+            containers, still = docker_state(run_id)
+            left += containers + still + host_leftovers(networks)
+        assert left == [], f"{where} left {left}"
     if sig != signal.SIGKILL:
         # Interrupted: never a verdict. 130, or killed outright by SIGTERM if it came before
-        # the run installed its handler (nothing had started then).
-        assert proc.returncode in (130, -sig), (
-            f"seed {SEED}: {sig.name} at {delay:.2f} s on {mta}: exit {proc.returncode}"
+        # the run installed its handler (nothing had started then). A kill in teardown may
+        # come after the verdict was settled; then the run ends with it, or 130.
+        allowed = {130, -sig} | ({0, 1} if moment == "teardown" else set())
+        assert run.proc.returncode in allowed, f"{where}: exit {run.proc.returncode}\n" + "".join(
+            run.lines[-20:]
         )

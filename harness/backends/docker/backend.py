@@ -58,11 +58,15 @@ def reap_containers(client: docker.DockerClient, root: str) -> ReapReport:
     """Remove containers and networks of this runtime folder whose owning run has died."""
     report = ReapReport()
     selector = {"label": f"{LABELS[ROOT_LABEL]}={root}"}
-    for container in client.containers.list(all=True, filters=selector):
-        if not owner_alive(container.labels.get(LABELS[OWNER_LABEL], "")):
+    # Sparse: one listing call. A full listing fetches each container again, and one that
+    # dockerd removes meanwhile (a dying run's) would fail the whole listing with NotFound.
+    for container in client.containers.list(all=True, filters=selector, sparse=True):
+        labels = container.attrs.get("Labels") or {}
+        if not owner_alive(labels.get(LABELS[OWNER_LABEL], "")):
             with contextlib.suppress(NotFound, DockerException):
                 container.remove(force=True)
-                report.containers.append(f"container {container.name}")
+                name = (container.attrs.get("Names") or [container.id])[0].lstrip("/")
+                report.containers.append(f"container {name}")
     for network in client.networks.list(filters=selector):
         if not owner_alive(network.attrs.get("Labels", {}).get(LABELS[OWNER_LABEL], "")):
             with contextlib.suppress(NotFound, DockerException):
