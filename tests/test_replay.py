@@ -74,3 +74,35 @@ def test_every_library_file_is_in_the_regression_suite() -> None:
         if "test_scenario[" in line
     }
     assert collected == {p.stem for p in SCENARIOS.glob("*.toml")}
+
+
+@pytest.mark.integration
+def test_a_users_fragment_reaches_the_mta_and_is_certified_with_it(tmp_path: Path) -> None:
+    """One smtp process (a fragment) turns stock Postfix into one that stalls healthy sites,
+    and the run's identity records the configuration that was actually used."""
+    fragment = tmp_path / "one-smtp.cf"
+    fragment.write_text("# one delivery process for everything\ndefault_process_limit = 1\n")
+    stock = run_cli(
+        "replay",
+        str(SCENARIOS / "q193760.toml"),
+        "--mta=postfix",
+        f"--reports={tmp_path / 'stock'}",
+        timeout=300,
+    )
+    done = run_cli(
+        "replay",
+        str(SCENARIOS / "q193760.toml"),
+        "--mta=postfix",
+        f"--mta-config={fragment}",
+        f"--reports={tmp_path / 'mine'}",
+        timeout=300,
+    )
+    assert stock.returncode == 0, stock.stdout
+    assert done.returncode == 1, done.stdout + done.stderr
+    digests = [
+        json.loads(next((tmp_path / name).glob("*/results.json")).read_text())["identity"][
+            "config_digest"
+        ]
+        for name in ("stock", "mine")
+    ]
+    assert digests[0] != digests[1]

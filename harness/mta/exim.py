@@ -27,10 +27,37 @@ from harness.mta.base import (
     wait_for_smtp,
     write_files,
 )
+from harness.mta.selfcheck import CheckerOutput, refuse_if_the_mta_does
 
 CONFIG = "/etc/exim4/exim4.conf"
 
 _OPTION = re.compile(r"^\s*(?:hide\s+)?([a-z_0-9]+)\s*=")
+
+
+#: Main-section settings a fragment may not make: where Exim listens and what it relays.
+OWNED = frozenset(
+    {
+        "local_interfaces",
+        "daemon_smtp_port",
+        "daemon_smtp_ports",
+        "tls_on_connect_ports",
+        "relay_to_domains",
+        "relay_from_hosts",
+        "acl_smtp_rcpt",
+    }
+)
+
+
+def _exim_complaints(output: CheckerOutput) -> list[str]:
+    if output.status == 0:
+        return []
+    lines = [line.strip() for line in output.text.splitlines()]
+    for index, line in enumerate(lines):
+        if "configuration error" in line:
+            # "… Exim configuration error in line 16 of /etc/exim4/exim4.conf:" + the reason
+            where = line.split("configuration error", 1)[1].strip(" :")
+            return [" ".join([*lines[index + 1 : index + 3], f"({where})"]).strip()]
+    return [" ".join(lines[-3:]) or f"exim4 -bV exit status {output.status}"]
 
 
 def render_config(plan: MtaPlan, hol: bool = False, fragment: str = "") -> str:
@@ -121,6 +148,21 @@ class Exim:
                     f"--mta-config {where}: line {number}: expected a main-section "
                     f"option 'name = value', got {text!r}"
                 )
+            name = text.split("=")[0].split()[-1] if "=" in text else ""
+            if name in OWNED:
+                raise UsageError(
+                    f"--mta-config {where}: line {number}: {name} is the harness's to set "
+                    "(it decides where the MTA listens and what it relays)"
+                )
+        refuse_if_the_mta_does(
+            self.name,
+            "exim",
+            self.render,
+            fragment,
+            where,
+            [["/usr/sbin/exim4", "-bV"]],  # parses the whole configuration, starts nothing
+            _exim_complaints,
+        )
 
     def render(self, plan: MtaPlan) -> dict[str, str]:
         return {CONFIG: render_config(plan, self.hol, plan.fragment)}

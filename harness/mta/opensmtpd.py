@@ -23,6 +23,7 @@ from harness.mta.base import (
     wait_for_smtp,
     write_files,
 )
+from harness.mta.selfcheck import refuse_if_the_mta_does
 
 CONFIG = "/etc/smtpd.conf"
 
@@ -62,6 +63,15 @@ class OpenSmtpd:
                     f"--mta-config {where}: line {number}: the harness sets "
                     "'listen on'; a fragment must not"
                 )
+        refuse_if_the_mta_does(
+            self.name,
+            "opensmtpd",
+            self.render,
+            fragment,
+            where,
+            [["/usr/sbin/smtpd", "-n", "-f", CONFIG]],  # -n: check the configuration only
+            lambda output: [] if output.status == 0 else output.text.splitlines()[-3:],
+        )
 
     def render(self, plan: MtaPlan) -> dict[str, str]:
         return {CONFIG: render_config(plan, plan.fragment)}

@@ -24,6 +24,7 @@ from harness.mta.base import (
     wait_for_smtp,
     write_files,
 )
+from harness.mta.selfcheck import CheckerOutput, refuse_if_the_mta_does
 
 
 def main_cf_overrides(plan: MtaPlan) -> dict[str, str]:
@@ -51,6 +52,47 @@ def main_cf_overrides(plan: MtaPlan) -> dict[str, str]:
         "minimal_backoff_time": f"{timers.get('min_backoff', 1):g}s",
         "maximal_backoff_time": f"{timers.get('max_backoff', 2):g}s",
     }
+
+
+#: Parameters a fragment may not set: where Postfix listens, what it relays and where it
+#: sends mail. Anything else (timeouts, process limits, queue behaviour) is the user's.
+OWNED = frozenset(
+    {
+        "inet_interfaces",
+        "inet_protocols",
+        "proxy_interfaces",
+        "mydestination",
+        "mynetworks",
+        "relay_domains",
+        "transport_maps",
+        "smtpd_relay_restrictions",
+        "local_transport",
+        "default_transport",
+        "relay_transport",
+        "relayhost",
+        "fallback_relay",
+        "smtp_fallback_relay",
+        "sender_dependent_relayhost_maps",
+        "sender_dependent_default_transport_maps",
+        "smtp_bind_address",
+        "smtp_bind_address6",
+        "maillog_file",
+    }
+)
+
+
+def _postfix_complaints(output: CheckerOutput) -> list[str]:
+    found = []
+    for line in output.text.splitlines():
+        if "fatal:" in line:
+            found.append(line.split("fatal:", 1)[1].strip())
+        elif "unused parameter:" in line:
+            name = line.split("unused parameter:", 1)[1].strip()
+            found.append(
+                f"Postfix has no parameter {name.split('=')[0]} (postconf: unused "
+                f"parameter: {name})"
+            )
+    return found
 
 
 _SETTING = re.compile(r"^\s*([A-Za-z0-9_]+)\s*=")
@@ -137,11 +179,31 @@ class Postfix:
         return "postfix"
 
     def check_fragment(self, fragment: str, where: str) -> None:
-        """Reject a fragment that is not main.cf syntax, naming the file and line."""
+        """Reject a fragment that is not main.cf syntax, that sets what the harness owns, or
+        that Postfix itself refuses (a bad value, a misspelt parameter), naming the line."""
         try:
-            parse_fragment(fragment)
+            settings = parse_fragment(fragment)
         except ValueError as exc:
             raise UsageError(f"--mta-config {where}: {exc}") from None
+        for number, line in enumerate(fragment.splitlines(), start=1):
+            key = line.partition("=")[0].strip()
+            if key in settings and key in OWNED:
+                raise UsageError(
+                    f"--mta-config {where}: line {number}: {key} is the harness's to set "
+                    "(it decides where the MTA listens and where mail goes: loopback and "
+                    "the run's links only)"
+                )
+        refuse_if_the_mta_does(
+            self.name,
+            "postfix",
+            self.render,
+            fragment,
+            where,
+            # postconf warns of parameters Postfix does not know; `postfix check` stops at
+            # a value it cannot use.
+            [["/usr/sbin/postconf", "-n"], ["/usr/sbin/postfix", "check"]],
+            _postfix_complaints,
+        )
 
     def render(self, plan: MtaPlan) -> dict[str, str]:
         """The configuration files, by the path the MTA sees."""
