@@ -3,6 +3,7 @@ nothing left behind after a SIGKILL."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
 from collections.abc import Iterator
@@ -130,3 +131,14 @@ def test_toxiproxys_api_answers_the_harness_alone(docker_world) -> None:  # type
         out = world.backend.run(role, ["python3", "-c", probe])
         assert out.startswith("unreachable"), f"{role}: {out}"
     world.toxiproxy.reset()  # the harness's own way in still works
+
+
+def test_name_lookups_in_containers_never_reach_the_hosts_resolvers(docker_world) -> None:  # type: ignore[no-untyped-def]
+    """Docker's embedded DNS forwards what it cannot answer to the host's resolvers; every
+    container gets our resolv.conf instead (one loopback name server, nothing listening)."""
+    world = docker_world("opensmtpd")
+    for role in ("mta", "toxiproxy"):
+        text = world.backend.run(role, ["cat", "/etc/resolv.conf"])
+        servers = [line.split()[1] for line in text.splitlines() if line.startswith("nameserver")]
+        assert servers and all(ipaddress.ip_address(s).is_loopback for s in servers), (role, text)
+        assert "127.0.0.11" not in servers, f"{role} uses Docker's embedded DNS"

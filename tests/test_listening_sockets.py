@@ -35,3 +35,19 @@ def test_a_local_run_listens_on_loopback_only(start_world: StartWorld, mta: str)
         assert ipaddress.ip_address(host_of(address)).is_loopback, (
             f"{address} is not on loopback (opened while {mta}'s world started)"
         )
+
+
+def nameservers(text: str) -> list[str]:
+    return [line.split()[1] for line in text.splitlines() if line.startswith("nameserver")]
+
+
+@pytest.mark.parametrize("mta", ["postfix", "exim", "opensmtpd"])
+def test_a_rooted_mtas_name_lookups_stay_on_this_machine(start_world: StartWorld, mta: str) -> None:
+    """The root filesystems keep the build machine's resolv.conf (seen: OpenSMTPD querying
+    it, off this machine). Inside a run the MTA is told of one loopback name server where
+    nothing listens, so a lookup fails at once, here."""
+    world = start_world(mta, sites=2)
+    servers = nameservers(world.backend.run("mta", ["cat", "/etc/resolv.conf"]))
+    assert servers and all(ipaddress.ip_address(s).is_loopback for s in servers), servers
+    out = subprocess.run(["ss", "-lunH"], capture_output=True, text=True, timeout=10).stdout
+    assert not any(host_of(line.split()[3]) in servers for line in out.splitlines() if line)

@@ -13,8 +13,14 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+#: The only name server a rooted program is told of: a loopback address outside every run's
+#: block, where nothing listens, so a lookup fails at once and stays on this machine. (The
+#: root filesystem keeps the build machine's resolv.conf; OpenSMTPD was seen querying it.)
+NAMESERVER = "127.0.255.53"
+
 # Runs as PID 1 of the new namespaces: mount the layers, give the root a minimal /dev (a
-# fresh tmpfs, never the host's /dev) and its own /proc, then become the program.
+# fresh tmpfs, never the host's /dev), its own /proc and a resolver on loopback, then
+# become the program.
 SETUP = r"""
 set -e
 lower=$1 upper=$2 work=$3 merged=$4
@@ -32,6 +38,8 @@ ln -s /proc/self/fd "$merged/dev/fd"
 ln -s /proc/self/fd/0 "$merged/dev/stdin"
 ln -s /proc/self/fd/1 "$merged/dev/stdout"
 ln -s /proc/self/fd/2 "$merged/dev/stderr"
+rm -f "$merged/etc/resolv.conf"
+echo "nameserver $NAMESERVER" > "$merged/etc/resolv.conf"
 exec chroot "$merged" "$@"
 """
 
@@ -80,7 +88,7 @@ def rooted_argv(layers: RootLayers, argv: list[str]) -> list[str]:
         "--",
         "/bin/sh",
         "-c",
-        SETUP,
+        f"NAMESERVER={NAMESERVER}\n{SETUP}",
         "harness-root",
         str(layers.lower),
         str(layers.upper),

@@ -25,7 +25,7 @@ from docker.errors import DockerException, NotFound
 from docker.types import IPAMConfig, IPAMPool
 
 from harness.backends.base import Role
-from harness.backends.chroot import RootLayers
+from harness.backends.chroot import NAMESERVER, RootLayers
 from harness.backends.docker.images import harness_image, recipe_image, toxiproxy_image
 from harness.backends.docker.service import ContainerService
 from harness.errors import HarnessError, UsageError
@@ -113,6 +113,12 @@ class DockerBackend:
             raise HarnessError(f"cannot create the run's network: {exc}") from exc
         atexit.register(self.close)
 
+    def _resolv_conf(self) -> Path:
+        path = self.workdir / "resolv.conf"
+        if not path.exists():
+            path.write_text(f"nameserver {NAMESERVER}\n")
+        return path
+
     # -- images and commands ---------------------------------------------------------------
 
     def _image(self, role: Role, root: RootLayers | None) -> str:
@@ -170,6 +176,10 @@ class DockerBackend:
                 ports=ports,
                 cap_add=["NET_ADMIN"] if role == "toxiproxy" else [],
                 network=self.network.name,
+                # Our own resolv.conf over Docker's: its embedded DNS would forward lookups
+                # (OpenSMTPD's of its clients) to the host's resolvers, off this machine. A
+                # loopback name server where nothing listens fails them at once instead.
+                volumes={str(self._resolv_conf()): {"bind": "/etc/resolv.conf", "mode": "ro"}},
             )
             if address is not None:
                 self.network.disconnect(container)
