@@ -58,7 +58,7 @@ docker:
 	@sh .ci/docker.sh
 
 test: lint docker
-	$(BIN)/pytest -n $(PYTEST_WORKERS) tests
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup tests
 
 # Certify the two known-good and the two known-bad MTAs STABILITY_RUNS times each, with a
 # CPU hog beside them, and count false verdicts (about 2 h at 50 runs; figures in

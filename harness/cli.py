@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 from harness import __version__
 from harness.backends import BACKENDS
-from harness.errors import UsageError
+from harness.errors import HarnessError, UsageError
 from harness.faults import fault_kinds
 from harness.mta import ADAPTERS, get_adapter, read_fragment
 from harness.mta.external import ExternalMta
@@ -520,7 +520,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "gc":
             print(reap_orphans().describe())
-            print(gc_docker())
+            try:
+                print(gc_docker())
+            except HarnessError as exc:
+                print(f"mta-harness: error: {exc}", file=sys.stderr)
+                return EXIT_CODES[ERROR]
             return 0
         if args.command == "list":
             print("MTAs:     " + ", ".join(sorted(ADAPTERS)))

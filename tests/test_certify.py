@@ -43,6 +43,7 @@ def sync_run(
     return reports, done, results
 
 
+@pytest.mark.xdist_group("seedmta-sync-certification")  # one run, one worker
 def test_the_seed_bug_is_caught_and_shrunk_to_two_sites_one_dead_link(
     sync_run: tuple[Path, subprocess.CompletedProcess[str], dict],
 ) -> None:
@@ -69,6 +70,7 @@ def test_the_seed_bug_is_caught_and_shrunk_to_two_sites_one_dead_link(
     assert junit.find(".//failure") is not None
 
 
+@pytest.mark.xdist_group("seedmta-sync-certification")  # one run, one worker
 def test_a_failing_certification_leaves_a_counterexample_that_replays_to_the_same_failure(
     tmp_path: Path, sync_run: tuple[Path, subprocess.CompletedProcess[str], dict]
 ) -> None:

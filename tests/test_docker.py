@@ -142,3 +142,37 @@ def test_name_lookups_in_containers_never_reach_the_hosts_resolvers(docker_world
         servers = [line.split()[1] for line in text.splitlines() if line.startswith("nameserver")]
         assert servers and all(ipaddress.ip_address(s).is_loopback for s in servers), (role, text)
         assert "127.0.0.11" not in servers, f"{role} uses Docker's embedded DNS"
+
+
+def test_a_wedged_engine_is_named_not_waited_on() -> None:
+    """dockerd 20.10 was seen wedged after a run was killed while starting: every call on the
+    killed run's containers timed out. The reaper then stops at the first and says what to
+    do, instead of a minute per container and a traceback."""
+    from requests.exceptions import ReadTimeout
+
+    from harness.backends.docker.backend import OWNER_LABEL, reap_containers
+    from harness.errors import HarnessError
+
+    class Stuck:
+        id = "0123456789ab"
+        removals = 0
+
+        def __init__(self) -> None:
+            owner = {LABELS[OWNER_LABEL]: "1:gone"}
+            self.attrs = {"Names": ["/mta-harness-x-site-a"], "Labels": owner}
+
+        def remove(self, force: bool) -> None:
+            Stuck.removals += 1
+            raise ReadTimeout("read timed out (read timeout=60)")
+
+    class Engine:
+        class containers:  # the docker client's attribute name
+            @staticmethod
+            def list(**_: object) -> list[Stuck]:
+                return [Stuck(), Stuck()]
+
+    with pytest.raises(HarnessError) as caught:
+        reap_containers(Engine(), "/tmp/root")  # type: ignore[arg-type]
+    message = str(caught.value)
+    assert "mta-harness-x-site-a" in message and "Restart dockerd" in message
+    assert Stuck.removals == 1, "it waited on the second container too"

@@ -1,8 +1,8 @@
 """Killing a run at a random moment (SIGINT, SIGTERM or SIGKILL; during setup, mid-example,
 while Hypothesis shrinks, or during teardown; on both backends) leaves nothing once the next
 run has started: no process carrying the run's label, no scratch folder, no mount of its root
-filesystems, and on docker no container, network, host bridge (with its qdiscs) or host
-iptables rule of the run.
+filesystems, and on docker no container, network, network namespace, host bridge (with its
+qdiscs) or host iptables rule of the run.
 
 The moments are drawn from a seeded generator; a failure names the seed, the signal and the
 moment, so it can be repeated (MTA_HARNESS_KILL_SEED=<seed>).
@@ -10,6 +10,7 @@ moment, so it can be repeated (MTA_HARNESS_KILL_SEED=<seed>).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -53,6 +54,32 @@ def docker_state(run_id: str) -> tuple[list[str], list[str]]:
     containers = [f"container {c.attrs['Names'][0]}" for c in listed]
     networks = [f"network {n.id}" for n in client.networks.list(filters=selector)]
     return containers, networks
+
+
+def sandbox_keys() -> list[str]:
+    """The network namespaces (as Docker keeps them, bind-mounted files) of every container
+    of this runtime folder now: taken just before the kill, as the run id is not known yet."""
+    from harness.backends.docker.backend import LABELS, engine
+    from harness.runtime import ROOT_LABEL
+
+    selector = {"label": f"{LABELS[ROOT_LABEL]}={runtime_root()}"}
+    keys = []
+    for container in engine().containers.list(filters=selector, sparse=True):
+        with contextlib.suppress(Exception):  # gone between the listing and the look
+            container.reload()
+            keys.append(container.attrs["NetworkSettings"]["SandboxKey"])
+    return [key for key in keys if key]
+
+
+def held_namespaces(keys: list[str]) -> list[str]:
+    """Those of ``keys`` still holding a network namespace. Without a process in it, a
+    namespace lives only while a bind mount holds it; Docker leaves the empty file behind."""
+    mounts = Path("/proc/self/mountinfo").read_text()
+    with contextlib.suppress(OSError, ValueError):
+        dockerd = subprocess.run(["pidof", "dockerd"], capture_output=True, text=True).stdout
+        mounts += Path(f"/proc/{int(dockerd.split()[0])}/mountinfo").read_text()
+    points = {line.split()[4].rsplit("/", 1)[-1] for line in mounts.splitlines()}
+    return [key for key in keys if key.rsplit("/", 1)[-1] in points]
 
 
 def host_leftovers(network_ids: list[str]) -> list[str]:
@@ -127,6 +154,7 @@ def test_a_run_killed_at_a_random_moment_leaves_nothing(
     else:
         run = Run(["certify", *common])
     time.sleep(delay)  # the moment of the kill is the thing under test, not a wait for an event
+    namespaces = sandbox_keys() if backend == "docker" else []
     run.proc.send_signal(sig)
     try:
         run.proc.wait(timeout=120)
@@ -148,6 +176,7 @@ def test_a_run_killed_at_a_random_moment_leaves_nothing(
         if backend == "docker":
             containers, still = docker_state(run_id)
             left += containers + still + host_leftovers(networks)
+            left += [f"network namespace {key}" for key in held_namespaces(namespaces)]
         assert left == [], f"{where} left {left}"
     if sig != signal.SIGKILL:
         # Interrupted: never a verdict. 130, or killed outright by SIGTERM if it came before

@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import docker
-from docker.errors import DockerException, NotFound
+from docker.errors import NotFound
 from docker.types import IPAMConfig, IPAMPool
 
 from harness.backends.base import Role
 from harness.backends.chroot import NAMESERVER, RootLayers
+from harness.backends.docker.errors import ENGINE_FAILURES, NO_ANSWER
 from harness.backends.docker.images import harness_image, recipe_image, toxiproxy_image
 from harness.backends.docker.service import ContainerService
 from harness.errors import HarnessError, UsageError
@@ -46,7 +47,7 @@ def engine() -> docker.DockerClient:
     try:
         client = docker.from_env(timeout=60)
         client.ping()
-    except DockerException as exc:
+    except ENGINE_FAILURES as exc:
         raise UsageError(
             "no Docker engine answers: run `make docker` (installs Debian's docker.io and "
             f"starts dockerd, as root) or start one yourself ({exc})"
@@ -63,13 +64,26 @@ def reap_containers(client: docker.DockerClient, root: str) -> ReapReport:
     for container in client.containers.list(all=True, filters=selector, sparse=True):
         labels = container.attrs.get("Labels") or {}
         if not owner_alive(labels.get(LABELS[OWNER_LABEL], "")):
-            with contextlib.suppress(NotFound, DockerException):
+            name = (container.attrs.get("Names") or [container.id])[0].lstrip("/")
+            try:
                 container.remove(force=True)
-                name = (container.attrs.get("Names") or [container.id])[0].lstrip("/")
-                report.containers.append(f"container {name}")
+            except NotFound:
+                continue  # gone meanwhile
+            except NO_ANSWER as exc:
+                # Waiting on would cost a minute per container, and the run after it would
+                # hang the same way: say what is wrong and how to mend it.
+                raise HarnessError(
+                    f"the Docker engine did not answer when asked to remove {name}, left by a "
+                    f"killed run ({type(exc).__name__}): dockerd looks wedged (seen with Docker "
+                    "20.10 after a run was killed while starting). Restart dockerd, then run "
+                    "`mta-harness gc`"
+                ) from None
+            except ENGINE_FAILURES:
+                continue  # e.g. a removal already in progress: the next reaping finishes it
+            report.containers.append(f"container {name}")
     for network in client.networks.list(filters=selector):
         if not owner_alive(network.attrs.get("Labels", {}).get(LABELS[OWNER_LABEL], "")):
-            with contextlib.suppress(NotFound, DockerException):
+            with contextlib.suppress(NotFound, *ENGINE_FAILURES):
                 network.remove()
                 report.containers.append(f"network {network.name}")
     return report
@@ -108,7 +122,7 @@ class DockerBackend:
                     ]
                 ),
             )
-        except DockerException as exc:
+        except ENGINE_FAILURES as exc:
             self.run_context.close()
             raise HarnessError(f"cannot create the run's network: {exc}") from exc
         atexit.register(self.close)
@@ -134,7 +148,7 @@ class DockerBackend:
             return None
         try:
             return f"{tag} ({self.client.images.get(tag).id})"
-        except DockerException:
+        except ENGINE_FAILURES:
             return tag
 
     @staticmethod
@@ -176,21 +190,30 @@ class DockerBackend:
                 ports=ports,
                 cap_add=["NET_ADMIN"] if role == "toxiproxy" else [],
                 network=self.network.name,
+                # The fixed address at creation: a disconnect and reconnect after it cost two
+                # more calls per container, and a run killed between them was seen (once in
+                # about 30 kills) to leave dockerd 20.10's network store deadlocked.
+                networking_config=(
+                    {
+                        self.network.name: self.client.api.create_endpoint_config(
+                            ipv4_address=address
+                        )
+                    }
+                    if address is not None
+                    else None
+                ),
                 # Our own resolv.conf over Docker's: its embedded DNS would forward lookups
                 # (OpenSMTPD's of its clients) to the host's resolvers, off this machine. A
                 # loopback name server where nothing listens fails them at once instead.
                 volumes={str(self._resolv_conf()): {"bind": "/etc/resolv.conf", "mode": "ro"}},
             )
-            if address is not None:
-                self.network.disconnect(container)
-                self.network.connect(container, ipv4_address=address)
             if root is not None:
                 container.put_archive("/", _tar_of(root.upper))
             socket = self.client.api.attach_socket(
                 container.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
             )
             container.start()
-        except DockerException as exc:
+        except ENGINE_FAILURES as exc:
             raise HarnessError(f"cannot start container for {name}: {exc}") from exc
         service = ContainerService(name, container, socket, self.logs / f"{name}.log")
         self._services.append(service)
@@ -253,7 +276,7 @@ class DockerBackend:
             raise HarnessError(f"no {role} container is running")
         try:
             code, (out, err) = service.container.exec_run(self._inside(argv), demux=True)
-        except DockerException as exc:
+        except ENGINE_FAILURES as exc:
             raise HarnessError(f"{argv[0]} in {service.name} failed: {exc}") from exc
         text: str = (out or b"").decode(errors="replace")
         if code != 0:
@@ -267,7 +290,7 @@ class DockerBackend:
         services, self._services = self._services, []
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(lambda service: service.stop(grace=0), services))
-        with contextlib.suppress(NotFound, DockerException):
+        with contextlib.suppress(NotFound, *ENGINE_FAILURES):
             self.network.remove()
         self.run_context.close()
         atexit.unregister(self.close)

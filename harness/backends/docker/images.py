@@ -20,8 +20,9 @@ import tarfile
 from pathlib import Path
 
 import docker
-from docker.errors import DockerException, ImageNotFound
+from docker.errors import ImageNotFound
 
+from harness.backends.docker.errors import ENGINE_FAILURES
 from harness.errors import HarnessError
 from harness.links.server import toxiproxy_binary
 from harness.rootfs import ensure_rootfs, load_recipe
@@ -56,7 +57,7 @@ def recipe_image(client: docker.DockerClient, recipe_name: str) -> str:
             tag=recipe.digest,
             changes=[f'LABEL {LABEL}.recipe="{recipe.name}"'],
         )
-    except DockerException as exc:
+    except ENGINE_FAILURES as exc:
         raise HarnessError(f"docker import of root filesystem {recipe_name} failed: {exc}") from exc
     finally:
         tar.wait()
@@ -92,7 +93,7 @@ def _build(client: docker.DockerClient, tag: str, dockerfile: str, files: dict[s
         client.images.build(
             fileobj=context, custom_context=True, tag=tag, rm=True, labels={f"{LABEL}.image": tag}
         )
-    except DockerException as exc:
+    except ENGINE_FAILURES as exc:
         raise HarnessError(f"building image {tag} failed: {exc}") from exc
     return tag
 

@@ -9,8 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from docker.errors import DockerException, NotFound
+from docker.errors import NotFound
 
+from harness.backends.docker.errors import ENGINE_FAILURES
 from harness.backends.lines import LineListener, OutputWatch
 from harness.errors import HarnessError
 
@@ -79,7 +80,7 @@ class ContainerService:
             self.container.reload()
         except NotFound:
             return -1
-        except DockerException:
+        except ENGINE_FAILURES:
             return None
         state = self.container.attrs.get("State", {})
         return None if state.get("Running") else int(state.get("ExitCode", -1))
@@ -87,9 +88,9 @@ class ContainerService:
     def stop(self, grace: float = 5.0) -> None:
         """Stop (SIGTERM, SIGKILL after ``grace`` s) and remove the container. Idempotent."""
         if grace > 0:
-            with contextlib.suppress(NotFound, DockerException):
+            with contextlib.suppress(NotFound, *ENGINE_FAILURES):
                 self.container.stop(timeout=int(grace))
-        with contextlib.suppress(NotFound, DockerException):
+        with contextlib.suppress(NotFound, *ENGINE_FAILURES):
             self.container.remove(force=True)
         with contextlib.suppress(OSError):
             self._socket.close()
