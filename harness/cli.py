@@ -519,12 +519,14 @@ def main(argv: list[str] | None = None) -> int:
             print(routes_to_configure(args.sites))
             return 0
         if args.command == "gc":
-            print(reap_orphans().describe())
+            # Containers first: they hold files of their run's scratch folder.
             try:
-                print(gc_docker())
+                docker = gc_docker()
             except HarnessError as exc:
                 print(f"mta-harness: error: {exc}", file=sys.stderr)
                 return EXIT_CODES[ERROR]
+            print(reap_orphans().describe())
+            print(docker)
             return 0
         if args.command == "list":
             print("MTAs:     " + ", ".join(sorted(ADAPTERS)))

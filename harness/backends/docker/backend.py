@@ -31,7 +31,14 @@ from harness.backends.docker.images import harness_image, recipe_image, toxiprox
 from harness.backends.docker.service import ContainerService
 from harness.errors import HarnessError, UsageError
 from harness.reaper import ReapReport, reap_orphans
-from harness.runtime import OWNER_LABEL, ROOT_LABEL, RUN_LABEL, RunContext, owner_alive
+from harness.runtime import (
+    OWNER_LABEL,
+    ROOT_LABEL,
+    RUN_LABEL,
+    RunContext,
+    owner_alive,
+    runtime_root,
+)
 from harness.topology import MAX_SITES, AddressPlan, Endpoint
 
 PREFIX = "172.31"
@@ -96,11 +103,13 @@ class DockerBackend:
 
     def __init__(self, run_id: str | None = None) -> None:
         self.client = engine()
+        # Containers first: a killed run's container still holds files of its scratch
+        # folder (our resolv.conf is bind-mounted), which cannot go before the container.
+        containers = reap_containers(self.client, str(runtime_root())).containers
         self.reaped = reap_orphans()
+        self.reaped.containers += containers
         self.run_context = RunContext.create(run_id)
         self.run_id = self.run_context.run_id
-        root = self.run_context.labels[ROOT_LABEL]
-        self.reaped.containers += reap_containers(self.client, root).containers
         self.labels = {LABELS[key]: value for key, value in self.run_context.labels.items()}
         self._images: dict[str, str] = {}
         slot = self.run_context.lease.slot
