@@ -108,12 +108,16 @@ def _late(name: str, late: list[MessageRecord], bound: float) -> PropertyResult:
 
 
 def recovery_without_loss(
-    ledger: Ledger, recovery_bound: float, still_queued: Callable[[], set[str]]
+    ledger: Ledger,
+    recovery_bound: float,
+    still_queued: Callable[[], set[str]],
+    held_detail: Callable[[str], dict[str, str]] | None = None,
 ) -> PropertyResult:
     """After the heal: every accepted message delivered or bounced within the bound.
 
     ``still_queued`` returns the recipients the MTA still holds, so an unsettled message is
-    reported as *still queued* (the MTA has it) or *lost* (nobody has it).
+    reported as *still queued* (the MTA has it) or *lost* (nobody has it); ``held_detail``
+    adds what the MTA says about a message it holds (queue id, reason, its log lines).
     """
     name = "recovery_without_loss"
     settled = ledger.wait_until(
@@ -132,10 +136,13 @@ def recovery_without_loss(
         )
     queued = still_queued()
     pending = [r for r in records if r.status is Status.PENDING]
-    evidence = [
-        {"id": r.id, "site": r.site, "state": "still queued" if r.rcpt in queued else "lost"}
-        for r in pending
-    ]
+    evidence: list[dict[str, Any]] = []
+    for r in pending:
+        item: dict[str, Any] = {"id": r.id, "site": r.site}
+        item["state"] = "still queued" if r.rcpt in queued else "lost"
+        if r.rcpt in queued and held_detail is not None:
+            item.update(held_detail(r.rcpt))
+        evidence.append(item)
     lost = sum(1 for e in evidence if e["state"] == "lost")
     return PropertyResult(
         name,

@@ -224,7 +224,12 @@ def play(
         snapshots = [_queue_snapshot(world, example, "before the heal")]
         example.heal_all()
         results.append(
-            recovery_without_loss(example.ledger, bounds.recovery, world.queued_recipients)
+            recovery_without_loss(
+                example.ledger,
+                bounds.recovery,
+                world.queued_recipients,
+                world.held_message_detail,
+            )
         )
         records = example.ledger.records()
         results += [

@@ -11,6 +11,7 @@ import contextlib
 import itertools
 import shutil
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -97,6 +98,8 @@ class World:
         self.sites: dict[str, SiteHandle] = {}
         self.toxiproxy: ToxiproxyClient | None = None
         self.mta_service: Service | None = None
+        #: The MTA's recent output, searched for evidence about a message it still holds.
+        self._mta_lines: deque[str] = deque(maxlen=5000)
         self.identity: MtaIdentity | None = None
         self._ledger: Ledger | None = None
         #: The example being played, if any (progress lines read it).
@@ -189,6 +192,7 @@ class World:
             self.mta_service = self.backend.spawn(
                 "mta", self.adapter.name, argv, root=root, address=self.plan.listen.host
             )
+            self.mta_service.add_listener(self._mta_lines.append)
         # Where the harness submits: the same address locally, a published port on docker.
         self.plan = replace(self.plan, reach=self.backend.harness_view(self.plan.listen))
         self.adapter.wait_ready(self.mta_service, self.plan, START_TIMEOUT)
@@ -246,6 +250,18 @@ class World:
     def queued_recipients(self) -> set[str]:
         entries = self.adapter.queue(self.plan, self.backend.run)
         return {rcpt for entry in entries for rcpt in entry.recipients}
+
+    def held_message_detail(self, rcpt: str) -> dict[str, str]:
+        """Why the MTA still holds the message for ``rcpt``, in its own words: its queue id,
+        the reason its queue listing gives, and its last log lines about that queue id."""
+        for entry in self.adapter.queue(self.plan, self.backend.run):
+            if rcpt in entry.recipients:
+                about = [line for line in self._mta_lines if entry.queue_id in line]
+                detail = {"queue_id": entry.queue_id, "reason": entry.reason}
+                if about:
+                    detail["mta_log"] = " | ".join(line.strip() for line in about[-3:])
+                return detail
+        return {}
 
     # -- examples -------------------------------------------------------------------------
 

@@ -77,6 +77,19 @@ def test_recovery_tells_still_queued_from_lost() -> None:
     assert [e["state"] for e in result.evidence] == ["still queued", "lost"]
 
 
+def test_recovery_evidence_carries_what_the_mta_says_of_a_held_message() -> None:
+    ledger = Ledger("e1")
+    queued = accepted(ledger, "site-a", now())
+    result = recovery_without_loss(
+        ledger,
+        0.01,
+        still_queued=lambda: {queued},
+        held_detail=lambda rcpt: {"queue_id": "ABC123", "reason": f"{rcpt}: deferred"},
+    )
+    (item,) = result.evidence
+    assert item["queue_id"] == "ABC123" and item["reason"] == f"{queued}: deferred"
+
+
 def test_recovery_holds_when_everything_settled() -> None:
     ledger = Ledger("e1")
     rcpt = accepted(ledger, "site-a", now())

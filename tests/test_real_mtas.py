@@ -42,6 +42,16 @@ def test_a_real_mta_relays_queues_and_stops_clean(start_world: StartWorld, mta: 
         # Accepted means queued: the MTA's own queue listing shows what it cannot deliver.
         assert held.status is Status.PENDING
         assert held.rcpt in world.queued_recipients()
+        # And says, in its own words, why: its queue id, and its log lines about it.
+        detail = world.held_message_detail(held.rcpt)
+        assert detail["queue_id"], detail
+        if mta == "postfix":  # Postfix logs to the harness; Exim to its own files
+            assert example.ledger.wait_until(
+                lambda rs: (
+                    detail["queue_id"] in world.held_message_detail(held.rcpt).get("mta_log", "")
+                ),
+                Deadline.after(10),
+            )
     world.close()
     assert [p for p, (run, _) in labelled_processes().items() if run == run_id] == []
     mounts = Path("/proc/self/mountinfo").read_text()
