@@ -70,11 +70,12 @@ class Tally:
 
 
 @contextlib.contextmanager
-def cpu_hog(processes: int) -> Iterator[list[int]]:
-    """Run ``processes`` busy loops beside the block; each is labelled like a run's process,
-    so if this process is killed the next run (or ``mta-harness gc``) reaps them."""
+def cpu_hog(processes: int, name: str = "cpu-hog") -> Iterator[list[int]]:
+    """Run ``processes`` busy loops beside the block; each is labelled like a run's process
+    (run ``name``), so if this process is killed the next run (or ``mta-harness gc``) reaps
+    them."""
     labels = {
-        RUN_LABEL: "cpu-hog",
+        RUN_LABEL: name,
         OWNER_LABEL: owner_token(),
         ROOT_LABEL: str(runtime_root()),
     }
@@ -158,7 +159,7 @@ def run_stability(
     print(f"stability: {runs} run(s) of {', '.join(t.mta for t in tallies)}; record in {folder}")
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        with cpu_hog(hog):
+        with cpu_hog(hog, f"cpu-hog-{folder.name}"):
             done = 0
             for _ in range(runs):
                 for tally in tallies:

@@ -56,19 +56,22 @@ def docker_state(run_id: str) -> tuple[list[str], list[str]]:
     return containers, networks
 
 
-def sandbox_keys() -> list[str]:
+def sandbox_keys() -> dict[str, str]:
     """The network namespaces (as Docker keeps them, bind-mounted files) of every container
-    of this runtime folder now: taken just before the kill, as the run id is not known yet."""
+    of this runtime folder now, with each one's run: taken just before the kill, as the
+    killed run's id is not known yet (and other tests' runs may be up beside it)."""
     from harness.backends.docker.backend import LABELS, engine
-    from harness.runtime import ROOT_LABEL
+    from harness.runtime import ROOT_LABEL, RUN_LABEL
 
     selector = {"label": f"{LABELS[ROOT_LABEL]}={runtime_root()}"}
-    keys = []
+    keys: dict[str, str] = {}
     for container in engine().containers.list(filters=selector, sparse=True):
         with contextlib.suppress(Exception):  # gone between the listing and the look
             container.reload()
-            keys.append(container.attrs["NetworkSettings"]["SandboxKey"])
-    return [key for key in keys if key]
+            key = container.attrs["NetworkSettings"]["SandboxKey"]
+            if key:
+                keys[key] = container.attrs["Config"]["Labels"][LABELS[RUN_LABEL]]
+    return keys
 
 
 def held_namespaces(keys: list[str]) -> list[str]:
@@ -154,7 +157,7 @@ def test_a_run_killed_at_a_random_moment_leaves_nothing(
     else:
         run = Run(["certify", *common])
     time.sleep(delay)  # the moment of the kill is the thing under test, not a wait for an event
-    namespaces = sandbox_keys() if backend == "docker" else []
+    namespaces = sandbox_keys() if backend == "docker" else {}
     run.proc.send_signal(sig)
     try:
         run.proc.wait(timeout=120)
@@ -176,7 +179,8 @@ def test_a_run_killed_at_a_random_moment_leaves_nothing(
         if backend == "docker":
             containers, still = docker_state(run_id)
             left += containers + still + host_leftovers(networks)
-            left += [f"network namespace {key}" for key in held_namespaces(namespaces)]
+            ours = [key for key, run in namespaces.items() if run == run_id]
+            left += [f"network namespace {key}" for key in held_namespaces(ours)]
         assert left == [], f"{where} left {left}"
     if sig != signal.SIGKILL:
         # Interrupted: never a verdict. 130, or killed outright by SIGTERM if it came before
