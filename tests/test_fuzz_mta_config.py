@@ -150,3 +150,22 @@ def test_what_the_mta_refuses_is_named_with_its_line(mta: str, text: str, words:
 def test_a_good_fragment_passes_every_check(mta: str, text: str) -> None:
     code, message = attempt(mta, text)
     assert code == 2 and "--suites /nowhere: no such file" in message, message
+
+
+def test_a_checker_that_fails_without_a_known_complaint_is_still_reported() -> None:
+    from harness.errors import UsageError
+    from harness.mta import get_adapter
+    from harness.mta.selfcheck import refuse_if_the_mta_does
+
+    postfix = get_adapter("postfix")
+    with pytest.raises(UsageError) as caught:
+        refuse_if_the_mta_does(
+            "postfix",
+            "postfix",
+            postfix.render,  # type: ignore[attr-defined]
+            "smtp_connect_timeout = 5s\n",
+            "f.cf",
+            [["/bin/sh", "-c", "echo something odd; exit 3"]],
+            lambda output: [],  # a complaint it cannot read
+        )
+    assert "exited with status 3: something odd" in str(caught.value)

@@ -33,23 +33,24 @@ CHECK_TIMEOUT = 30.0
 
 @dataclass(frozen=True)
 class CheckerOutput:
+    """What one checker command printed (its output and errors, as on a terminal)."""
+
     argv: tuple[str, ...]
     status: int
     text: str
 
 
-def sample_plan(lower: os.PathLike[str] | str, upper: RootLayers, fragment: str) -> MtaPlan:
-    """The plan a run would give the MTA, on the first address block's loopback addresses."""
-    from pathlib import Path
-
+def sample_plan(layers: RootLayers, fragment: str) -> MtaPlan:
+    """The plan a run would give the MTA (on the first address block's loopback addresses),
+    writing into ``layers``."""
     addresses = AddressPlan(0)
     sites = remote_sites(MAX_SITES)
     return MtaPlan(
         listen=addresses.mta,
         routes={site.domain: addresses.link(index) for index, site in enumerate(sites)},
-        workdir=upper.upper.parent,
-        root=upper.upper,
-        lower=Path(lower),
+        workdir=layers.upper.parent,
+        root=layers.upper,
+        lower=layers.lower,
         fragment=fragment,
         clients=addresses.clients,
     )
@@ -71,7 +72,7 @@ def run_checkers(
     try:
         layers = RootLayers(lower, context.workdir / "root", recipe)
         layers.prepare()
-        plan = sample_plan(lower, layers, fragment)
+        plan = sample_plan(layers, fragment)
         files = render(plan)
         write_files(plan, files)
         env = {**os.environ, **context.labels}
@@ -159,7 +160,12 @@ def refuse_if_the_mta_does(
     found: list[str] = []
     files, outputs = run_checkers(recipe, render, fragment, checkers)
     for output in outputs:
-        for complaint in complaints(output):
+        said = complaints(output)
+        if not said and output.status != 0:
+            # Refused without a line we know how to read (or killed, silent): its last words.
+            tail = " | ".join(output.text.splitlines()[-3:]) or "no output"
+            said = [f"{' '.join(output.argv)} exited with status {output.status}: {tail}"]
+        for complaint in said:
             line = fragment_line(fragment, complaint, files)
             entry = f"line {line}: {complaint}" if line else complaint
             if entry not in found:
