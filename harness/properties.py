@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,16 +108,13 @@ def _late(name: str, late: list[MessageRecord], bound: float) -> PropertyResult:
 
 
 def recovery_without_loss(
-    ledger: Ledger,
-    recovery_bound: float,
-    still_queued: Callable[[], set[str]],
-    held_detail: Callable[[str], dict[str, str]] | None = None,
+    ledger: Ledger, recovery_bound: float, held: Callable[[], Mapping[str, Mapping[str, str]]]
 ) -> PropertyResult:
     """After the heal: every accepted message delivered or bounced within the bound.
 
-    ``still_queued`` returns the recipients the MTA still holds, so an unsettled message is
-    reported as *still queued* (the MTA has it) or *lost* (nobody has it); ``held_detail``
-    adds what the MTA says about a message it holds (queue id, reason, its log lines).
+    ``held`` returns the recipients the MTA still holds, each with what the MTA says of it
+    (queue id, reason, log lines), so an unsettled message is reported as *still queued*
+    (the MTA has it, and why) or *lost* (nobody has it).
     """
     name = "recovery_without_loss"
     settled = ledger.wait_until(
@@ -134,14 +131,13 @@ def recovery_without_loss(
             f"all accepted messages settled within {recovery_bound:g} s of the heal: "
             f"{delivered} delivered{note}",
         )
-    queued = still_queued()
+    queued = held()
     pending = [r for r in records if r.status is Status.PENDING]
     evidence: list[dict[str, Any]] = []
     for r in pending:
         item: dict[str, Any] = {"id": r.id, "site": r.site}
         item["state"] = "still queued" if r.rcpt in queued else "lost"
-        if r.rcpt in queued and held_detail is not None:
-            item.update(held_detail(r.rcpt))
+        item.update(queued.get(r.rcpt, {}))
         evidence.append(item)
     lost = sum(1 for e in evidence if e["state"] == "lost")
     return PropertyResult(

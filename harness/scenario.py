@@ -223,14 +223,7 @@ def play(
         results = [healthy_sites_keep_flowing(example.ledger, outage.healthy, bounds.delivery)]
         snapshots = [_queue_snapshot(world, example, "before the heal")]
         example.heal_all()
-        results.append(
-            recovery_without_loss(
-                example.ledger,
-                bounds.recovery,
-                world.queued_recipients,
-                world.held_message_detail,
-            )
-        )
+        results.append(recovery_without_loss(example.ledger, bounds.recovery, world.held_messages))
         records = example.ledger.records()
         results += [
             no_misdelivery(records),

@@ -251,17 +251,18 @@ class World:
         entries = self.adapter.queue(self.plan, self.backend.run)
         return {rcpt for entry in entries for rcpt in entry.recipients}
 
-    def held_message_detail(self, rcpt: str) -> dict[str, str]:
-        """Why the MTA still holds the message for ``rcpt``, in its own words: its queue id,
-        the reason its queue listing gives, and its last log lines about that queue id."""
+    def held_messages(self) -> dict[str, dict[str, str]]:
+        """Every recipient the MTA still holds, with why, in its own words (one queue
+        listing): its queue id, the reason the listing gives, and its last log lines about
+        that queue id."""
+        held: dict[str, dict[str, str]] = {}
         for entry in self.adapter.queue(self.plan, self.backend.run):
-            if rcpt in entry.recipients:
-                about = [line for line in self._mta_lines if entry.queue_id in line]
-                detail = {"queue_id": entry.queue_id, "reason": entry.reason}
-                if about:
-                    detail["mta_log"] = " | ".join(line.strip() for line in about[-3:])
-                return detail
-        return {}
+            detail = {"queue_id": entry.queue_id, "reason": entry.reason}
+            about = [line.strip() for line in self._mta_lines if entry.queue_id in line]
+            if about:
+                detail["mta_log"] = " | ".join(about[-3:])
+            held.update(dict.fromkeys(entry.recipients, detail))
+        return held
 
     # -- examples -------------------------------------------------------------------------
 

@@ -72,7 +72,7 @@ def test_recovery_tells_still_queued_from_lost() -> None:
     ledger = Ledger("e1")
     queued = accepted(ledger, "site-a", now())
     accepted(ledger, "site-a", now())
-    result = recovery_without_loss(ledger, 0.01, still_queued=lambda: {queued})
+    result = recovery_without_loss(ledger, 0.01, held=lambda: {queued: {}})
     assert not result.holds
     assert [e["state"] for e in result.evidence] == ["still queued", "lost"]
 
@@ -83,8 +83,7 @@ def test_recovery_evidence_carries_what_the_mta_says_of_a_held_message() -> None
     result = recovery_without_loss(
         ledger,
         0.01,
-        still_queued=lambda: {queued},
-        held_detail=lambda rcpt: {"queue_id": "ABC123", "reason": f"{rcpt}: deferred"},
+        held=lambda: {queued: {"queue_id": "ABC123", "reason": f"{queued}: deferred"}},
     )
     (item,) = result.evidence
     assert item["queue_id"] == "ABC123" and item["reason"] == f"{queued}: deferred"
@@ -94,7 +93,7 @@ def test_recovery_holds_when_everything_settled() -> None:
     ledger = Ledger("e1")
     rcpt = accepted(ledger, "site-a", now())
     arrive(ledger, rcpt, "site-a", now())
-    result = recovery_without_loss(ledger, 1.0, still_queued=set)
+    result = recovery_without_loss(ledger, 1.0, held=dict)
     assert result.holds, result.summary
 
 

@@ -43,12 +43,12 @@ def test_a_real_mta_relays_queues_and_stops_clean(start_world: StartWorld, mta: 
         assert held.status is Status.PENDING
         assert held.rcpt in world.queued_recipients()
         # And says, in its own words, why: its queue id, and its log lines about it.
-        detail = world.held_message_detail(held.rcpt)
+        detail = world.held_messages()[held.rcpt]
         assert detail["queue_id"], detail
         if mta == "postfix":  # Postfix logs to the harness; Exim to its own files
             assert example.ledger.wait_until(
                 lambda rs: (
-                    detail["queue_id"] in world.held_message_detail(held.rcpt).get("mta_log", "")
+                    detail["queue_id"] in world.held_messages()[held.rcpt].get("mta_log", "")
                 ),
                 Deadline.after(10),
             )

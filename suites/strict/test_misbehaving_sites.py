@@ -45,9 +45,7 @@ def test_a_misbehaving_site_never_stalls_healthy_sites(
     assert flowing.holds, f"{flowing.summary} {flowing.evidence}"
 
     example.tame(sick)
-    recovered = recovery_without_loss(
-        example.ledger, bounds.recovery, world.queued_recipients, world.held_message_detail
-    )
+    recovered = recovery_without_loss(example.ledger, bounds.recovery, world.held_messages)
     assert recovered.holds, f"{recovered.summary} {recovered.evidence}"
     once = no_duplicates(example.ledger.records(), example.faulted_windows, strict_duplicates)
     assert once.holds, f"{once.summary} {once.evidence}"
