@@ -27,7 +27,7 @@ from harness.mta.external import ExternalMta
 from harness.profiles import PROFILES
 from harness.properties import Bounds
 from harness.reaper import reap_orphans
-from harness.results import ERROR, EXIT_CODES, FAIL, PASS
+from harness.results import ERROR, EXIT_CODES, EXIT_INTERRUPTED, FAIL, PASS
 from harness.runtime import new_run_id
 from harness.topology import MAX_SITES, remote_sites
 
@@ -35,7 +35,6 @@ DEFAULT_MTA = "seedmta-async"
 #: Where ``kill -USR1`` stack dumps go (kept open for the life of the process).
 _STACK_DUMPS: list[TextIO] = []
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
 #: The shipped certification suites, beside the harness package in a source checkout.
 SUITES = Path(__file__).resolve().parent.parent / "suites"
 

@@ -17,6 +17,8 @@ from harness import __version__
 
 PASS, FAIL, ERROR = "PASS", "FAIL", "ERROR"
 EXIT_CODES = {PASS: 0, FAIL: 1, ERROR: 3}
+#: A run stopped by a signal before a verdict.
+EXIT_INTERRUPTED = 130
 
 
 def write_text_atomic(path: Path, text: str) -> None:

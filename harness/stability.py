@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from harness.results import FAIL, PASS, write_json_atomic, write_text_atomic
+from harness.results import EXIT_INTERRUPTED, FAIL, PASS, write_json_atomic, write_text_atomic
 from harness.runtime import (
     OWNER_LABEL,
     ROOT_LABEL,
@@ -181,7 +181,7 @@ def run_stability(
         save()
         print(f"\nINTERRUPTED after {sum(len(t.rows) for t in tallies)} run(s); figures so far:")
         print(_table(tallies, command, hog))
-        return 130
+        return EXIT_INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous)
     save()

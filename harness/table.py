@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-#: certify's exit status when it was stopped before a verdict.
-EXIT_INTERRUPTED = 130
+from harness.results import EXIT_INTERRUPTED
+
 BEGIN = "<!-- certification-table:begin -->"
 END = "<!-- certification-table:end -->"
 #: (MTA, expected verdict): the known-good builds must pass, the known-bad must fail.
