@@ -34,15 +34,14 @@ CONFIG = "/etc/exim4/exim4.conf"
 _OPTION = re.compile(r"^\s*(?:hide\s+)?([a-z_0-9]+)\s*=")
 
 
-#: Main-section settings a fragment may not make: where Exim listens and what it relays.
+#: Main-section options a fragment may not set: where Exim listens and what it relays (the
+#: relay lists are `domainlist`/`hostlist` lines, which are not options and refused anyway).
 OWNED = frozenset(
     {
         "local_interfaces",
         "daemon_smtp_port",
         "daemon_smtp_ports",
         "tls_on_connect_ports",
-        "relay_to_domains",
-        "relay_from_hosts",
         "acl_smtp_rcpt",
     }
 )
@@ -139,16 +138,15 @@ class Exim:
     def check_fragment(self, fragment: str, where: str) -> None:
         for number, line in enumerate(fragment.splitlines(), start=1):
             text = line.strip()
-            if (
-                text
-                and not text.startswith("#")
-                and (text.startswith("begin ") or not _OPTION.match(line))
-            ):
+            if not text or text.startswith("#"):
+                continue
+            option = _OPTION.match(line)
+            if text.startswith("begin ") or option is None:
                 raise UsageError(
                     f"--mta-config {where}: line {number}: expected a main-section "
                     f"option 'name = value', got {text!r}"
                 )
-            name = text.split("=")[0].split()[-1] if "=" in text else ""
+            name = option.group(1)
             if name in OWNED:
                 raise UsageError(
                     f"--mta-config {where}: line {number}: {name} is the harness's to set "
