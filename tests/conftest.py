@@ -46,16 +46,21 @@ def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str
 WORLD_UP = re.compile(r"mta-harness: world (\S+) up")
 
 
-def start_run(*args: str) -> tuple[subprocess.Popen[str], str]:
+def spawn_cli(*args: str) -> subprocess.Popen[str]:
     """Start ``mta-harness ARGS`` in a session of its own (signals sent to it reach it
-    alone) and return once its world is up, with the world's run id."""
-    proc = subprocess.Popen(
+    alone), its output and errors merged into one text pipe."""
+    return subprocess.Popen(
         [sys.executable, "-m", "harness", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
     )
+
+
+def start_run(*args: str) -> tuple[subprocess.Popen[str], str]:
+    """:func:`spawn_cli`, returning once its world is up, with the world's run id."""
+    proc = spawn_cli(*args)
     assert proc.stdout is not None
     seen = []
     for line in proc.stdout:  # ends at EOF if the run dies: then the error below says why

@@ -15,7 +15,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -26,6 +25,8 @@ from harness.backends.local import LocalBackend
 from harness.reaper import labelled_processes
 from harness.runtime import runtime_root
 from harness.scenario_file import SCENARIOS
+
+from .conftest import spawn_cli
 
 pytestmark = pytest.mark.integration
 
@@ -104,13 +105,7 @@ class Run:
     """A certification or replay in a session of its own, its output read as it comes."""
 
     def __init__(self, args: list[str]) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "harness", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
+        self.proc = spawn_cli(*args)
         self.lines: list[str] = []
         self.going_down = threading.Event()
         self.reader = threading.Thread(target=self._read, daemon=True)

@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,7 +16,8 @@ from harness.clock import Deadline
 from harness.reaper import labelled_processes
 from harness.scenario_file import SCENARIOS
 from harness.stability import cpu_hog
-from tests.conftest import WORLD_UP, run_cli
+
+from .conftest import WORLD_UP, run_cli, spawn_cli
 
 ONE_SCENARIO_SUITE = f"""
 from pathlib import Path
@@ -121,22 +120,13 @@ def test_bad_expectations_are_refused_before_anything_runs(tmp_path: Path) -> No
 
 def test_a_stopped_session_keeps_its_figures_and_leaves_no_hog(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "harness",
-            "stability",
-            "--mta=seedmta-async",
-            "--runs=5",
-            "--cpu-hog=1",
-            f"--suites={suite(tmp_path)}",
-            f"--reports={reports}",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
+    proc = spawn_cli(
+        "stability",
+        "--mta=seedmta-async",
+        "--runs=5",
+        "--cpu-hog=1",
+        f"--suites={suite(tmp_path)}",
+        f"--reports={reports}",
     )
     assert proc.stdout is not None
     worlds = []
