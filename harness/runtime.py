@@ -36,6 +36,15 @@ def runtime_root() -> Path:
     return root
 
 
+def slots_root() -> Path:
+    """Where address-block locks live: one folder per user, whatever the runtime folder.
+    The addresses are the machine's, so two runtime folders (``MTA_HARNESS_RUNTIME``) must
+    still never hand out the same block."""
+    root = Path("/tmp") / f"mta-harness-{os.getuid()}" / "slots"
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return root
+
+
 def new_run_id() -> str:
     """A sortable, unique run id such as ``20261128-113501-3fa2``."""
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(2)
@@ -81,8 +90,7 @@ class SlotLease:
 
     @classmethod
     def acquire(cls) -> SlotLease:
-        slots = runtime_root() / "slots"
-        slots.mkdir(exist_ok=True)
+        slots = slots_root()
         # Start at a pid-derived slot so parallel workers rarely contend for the same lock.
         first = os.getpid() % SLOTS
         for offset in range(SLOTS):

@@ -38,8 +38,13 @@ def test_a_signalled_run_tears_down_everything(tmp_path: Path, sig: signal.Signa
     assert not (runtime_root() / "runs" / run_id).exists()
 
 
-def test_a_killed_run_is_cleaned_up_when_the_next_run_starts(tmp_path: Path) -> None:
-    proc, run_id = start_certify(tmp_path)
+def test_a_killed_run_is_cleaned_up_when_the_next_run_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A runtime folder of its own: a run starting in another worker would otherwise reap
+    # these orphans first (rightly), and this test could not see its own reaper do it.
+    monkeypatch.setenv("MTA_HARNESS_RUNTIME", str(tmp_path / "runtime"))
+    proc, run_id = start_certify(tmp_path / "reports")
     proc.kill()  # SIGKILL to the harness process alone: it gets no chance to clean up
     proc.wait(timeout=30)
     orphans = processes_of(run_id)
@@ -60,3 +65,20 @@ def _is_zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def test_two_runtime_folders_never_share_an_address_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The addresses are the machine's: a run in another runtime folder (as the test above
+    uses) must not be handed a block a run here holds."""
+    from harness.runtime import SlotLease
+
+    first = SlotLease.acquire()
+    monkeypatch.setenv("MTA_HARNESS_RUNTIME", str(tmp_path / "elsewhere"))
+    second = SlotLease.acquire()
+    try:
+        assert first.slot != second.slot
+    finally:
+        first.release()
+        second.release()
