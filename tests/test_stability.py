@@ -156,11 +156,12 @@ def cpu_seconds(pid: int) -> float:
 def test_the_hog_really_burns_cpu_and_is_gone_afterwards() -> None:
     with cpu_hog(1) as pids:
         (pid,) = pids
-        assert pid in hogs()
         # Busy means it keeps using CPU: half a second of it, within a generous deadline
-        # (the machine may be loaded by other tests).
+        # (the machine may be loaded by other tests). Its labels show once it has exec'd
+        # (until then /proc shows the parent's environment), so they are checked after.
         deadline = Deadline.after(30)
         while cpu_seconds(pid) < 0.5:
             assert not deadline.passed(), f"the hog used only {cpu_seconds(pid):.2f} s of CPU"
             time.sleep(0.05)  # a poll of /proc: the event has no other signal
+        assert pid in hogs()
     assert pid not in hogs()
