@@ -9,6 +9,8 @@ TOXIPROXY_VERSION := 2.12.0
 TOXIPROXY := .tools/bin/toxiproxy-server
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= auto
+# Certifications per build for bench/search_power.py (docs/performance.md).
+SEARCH_POWER_RUNS ?= 10
 # Verdict stability (docs/reliability.md): certifications per MTA, busy processes beside them,
 # and the suites each runs (the property suite; empty = certify's own, about 3x longer).
 STABILITY_RUNS ?= 50
@@ -78,6 +80,7 @@ bench: setup docker
 	$(BIN)/python bench/time_to_fail.py --mta seedmta-sync --mta postfix-hol
 	$(BIN)/python bench/site_throughput.py
 	$(BIN)/python bench/flow.py --mta seedmta-async --mta postfix
+	$(BIN)/python bench/search_power.py --runs $(SEARCH_POWER_RUNS)
 
 gc: setup
 	$(BIN)/mta-harness gc

@@ -18,10 +18,11 @@ import statistics
 from _results import save  # bench/_results.py, beside this script
 
 from harness.backends import open_backend
+from harness.claims import Bounds, ExampleFacts
+from harness.claims.healthy import HealthySitesKeepFlowing
 from harness.clock import now
 from harness.faults import make_fault
 from harness.mta import get_adapter
-from harness.properties import healthy_sites_keep_flowing
 from harness.world import World
 
 
@@ -32,7 +33,8 @@ def time_to_fail(world: World, bound: float) -> float:
         example.apply(dead, make_fault("blackhole", bound))
         example.submit(dead)
         blocked = example.submit(healthy)
-        verdict = healthy_sites_keep_flowing(example.ledger, {healthy.name}, bound)
+        facts = ExampleFacts(example.ledger, Bounds(delivery=bound), example.fault_windows)
+        verdict = HealthySitesKeepFlowing().judge(facts)
         decided = now()
         example.heal_all()
     if verdict.holds or blocked.accepted_at is None:

@@ -16,8 +16,8 @@ import time
 from _results import save  # bench/_results.py, beside this script
 
 from harness.backends import open_backend
+from harness.claims import Bounds
 from harness.mta import get_adapter
-from harness.properties import Bounds
 from harness.scenario import Scenario, play
 from harness.world import World
 

@@ -1,7 +1,7 @@
 """mta-harness: fault-injection tests for mail transfer agents.
 
 The claim it certifies: one dead link never stalls delivery to healthy sites, and no mail is
-lost. Data flows workload -> MTA -> links -> sites -> ledger -> properties -> report.
+lost. Data flows workload -> MTA -> links -> sites -> ledger -> claims -> report.
 
 The public surface, for writing your own outage tests (imported lazily, so that the small
 programs the harness starts, such as a mock site, stay quick to start)::
@@ -23,7 +23,7 @@ __version__ = "0.1.0"
 
 _PUBLIC = {
     "Behaviour": "harness.sites.protocol",
-    "Bounds": "harness.properties",
+    "Bounds": "harness.claims",
     "Example": "harness.world",
     "ExampleResult": "harness.scenario",
     "Fault": "harness.faults",

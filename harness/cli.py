@@ -20,18 +20,21 @@ from typing import Any, TextIO
 
 from harness import __version__
 from harness.backends import BACKENDS
+from harness.claims import Bounds
 from harness.errors import HarnessError, UsageError
 from harness.faults import fault_kinds
 from harness.mta import ADAPTERS, get_adapter, read_fragment
 from harness.mta.external import ExternalMta
 from harness.profiles import PROFILES
-from harness.properties import Bounds
 from harness.reaper import reap_orphans
-from harness.results import ERROR, EXIT_CODES, EXIT_INTERRUPTED, FAIL, PASS
+from harness.results import ERROR, EXIT_CODES, EXIT_INTERRUPTED, FAIL, PASS, describe_claim
 from harness.runtime import new_run_id
 from harness.topology import MAX_SITES, remote_sites
 
 DEFAULT_MTA = "seedmta-async"
+#: The canary every certification plays: the known-bad seed model on the seed's outage.
+CANARY_MTA = "seedmta-sync"
+CANARY_SCENARIO = "q193760.toml"
 #: Where ``kill -USR1`` stack dumps go (kept open for the life of the process).
 _STACK_DUMPS: list[TextIO] = []
 EXIT_USAGE = 2
@@ -92,8 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--suites",
         type=Path,
         default=None,
-        help="folder or file of suites to run (default: the property suite and the "
-        "regression scenarios of fixtures/scenarios; with --faults strict, every suite)",
+        help="folder or file of suites to run, or one test as FILE::TEST (default: the "
+        "property suite and the regression scenarios of fixtures/scenarios; with --faults "
+        "strict, every suite)",
     )
     certify.add_argument(
         "--reports",
@@ -205,6 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def suite_path(suite: Path) -> Path:
+    """The file or folder of ``--suites``, which may name one test (``FILE::TEST``)."""
+    return Path(str(suite).partition("::")[0])
+
+
 def _check_mta(name: str, fragment: Path | None) -> None:
     """Bad input is a usage error before anything starts: unknown MTA, unreadable or
     malformed fragment, an external MTA's missing routes, no way to run a root filesystem."""
@@ -270,6 +279,10 @@ def _common_options(args: argparse.Namespace) -> list[str]:
         options.append(f"--mta-config={args.mta_config.resolve()}")
     if args.strict_duplicates:
         options.append("--strict-duplicates")
+    if args.require_recovery:
+        options.append("--require-recovery")
+    if args.shrink_budget is not None:
+        options.append(f"--shrink-budget={args.shrink_budget}")
     return options
 
 
@@ -297,6 +310,19 @@ def _add_judging_options(command: argparse.ArgumentParser) -> None:
         f"(default: a scenario file's own, else {Bounds.recovery:g})",
     )
     command.add_argument(
+        "--require-recovery",
+        action="store_true",
+        help="make slow recovery (mail delivered more than the recovery bound after its "
+        "link healed) a failure; by default it is a graded warning",
+    )
+    command.add_argument(
+        "--shrink-budget",
+        type=positive_seconds,
+        default=None,
+        help="seconds Hypothesis may spend shrinking one failure before it reports the best "
+        "counterexample so far (default 60)",
+    )
+    command.add_argument(
         "--strict-duplicates",
         action="store_true",
         help="fail on every duplicate delivery, even SMTP's at-least-once "
@@ -312,7 +338,7 @@ def certify(args: argparse.Namespace) -> int:
         suites = [SUITES]  # every suite, the regression scenarios among them
     else:
         suites = [SUITES / "test_head_of_line.py", SUITES / "test_scenarios.py"]
-    if not suites[0].exists():
+    if not suite_path(suites[0]).exists():
         raise UsageError(f"--suites {args.suites}: no such file or folder")
     # A seed is always chosen and recorded, so any run can be repeated exactly.
     seed = args.seed if args.seed is not None else secrets.randbelow(2**32)
@@ -335,14 +361,73 @@ def certify(args: argparse.Namespace) -> int:
     )
     if isinstance(results, int):
         return results
+    canary = play_canary(run_dir, args.backend)
+    if canary["verdict"] == "INTERRUPTED":
+        print(f"\nINTERRUPTED: no verdict (during the canary). Run record: {run_dir}")
+        return EXIT_INTERRUPTED
+    results = judge_canary(run_dir, results, canary)
     from harness.report.certificate import write_certificate
 
     certificate = write_certificate(
-        run_dir, results, suites=[str(s) for s in suites], faults=args.faults, seed=seed
+        run_dir,
+        results,
+        suites=[str(s) for s in suites],
+        faults=args.faults,
+        seed=seed,
+        canary=canary,
     )
     print(summarise(results, run_dir))
     print(f"Certificate: {certificate}")
     return EXIT_CODES[results["verdict"]]
+
+
+def play_canary(run_dir: Path, backend: str) -> dict[str, Any]:
+    """Play the seed's outage against the known-bad seed model on the same backend. It must
+    FAIL; if it does not, the faults never reached the links and no verdict can stand."""
+    from harness.scenario_file import SCENARIOS
+
+    # The folder's name is the canary world's run id: unique, as the run's own id is.
+    folder = run_dir / f"{run_dir.name}-canary"
+    folder.mkdir()
+    scenario = SCENARIOS / CANARY_SCENARIO
+    print(f"Canary: {CANARY_MTA} on {backend}, {scenario.name} (must FAIL)")
+    # Its own pytest output goes to a file in its folder: the user reads one verdict.
+    with (folder / "output.txt").open("w") as output, contextlib.redirect_stdout(output):
+        outcome = _run_suites(
+            folder,
+            [SUITES / "test_scenarios.py"],
+            [
+                f"--mta={CANARY_MTA}",
+                f"--backend={backend}",
+                f"--scenario={scenario}",
+                "--harness-progress=off",
+            ],
+        )
+    if isinstance(outcome, int):
+        verdict = "INTERRUPTED" if outcome == EXIT_INTERRUPTED else ERROR
+    else:
+        verdict = str(outcome["verdict"])
+    print(f"Canary: {verdict}")
+    return {"mta": CANARY_MTA, "scenario": scenario.name, "verdict": verdict, "run": str(folder)}
+
+
+def judge_canary(run_dir: Path, results: dict[str, Any], canary: dict[str, Any]) -> dict[str, Any]:
+    """The run record with the canary in it; ERROR (and said why) unless the canary FAILed."""
+    results = {**results, "canary": canary}
+    if canary["verdict"] != FAIL:
+        results["verdict"] = ERROR
+        results["errors"] = [
+            *results.get("errors", []),
+            f"canary: the harness could not make a known-bad MTA fail here ({canary['mta']} "
+            f"on {canary['scenario']}: {canary['verdict']}, expected FAIL); the faults may "
+            f"not reach the links. Canary run: {canary['run']}",
+        ]
+    from harness.report.html import write_report
+    from harness.results import write_json_atomic
+
+    write_json_atomic(run_dir / "results.json", results)
+    write_report(run_dir, results)
+    return results
 
 
 def replay(args: argparse.Namespace) -> int:
@@ -380,14 +465,22 @@ def summarise(results: dict[str, Any], run_dir: Path) -> str:
     ]
     if results["verdict"] == PASS:
         lines.append("  One dead link did not stall healthy sites, and no mail was lost.")
+    for claim in results.get("claims", []):
+        lines.append("  " + describe_claim(claim))
     for test, counterexample in results.get("counterexamples", {}).items():
         kind = "Counterexample (shrunk)" if counterexample.get("shrunk") else "Failing example"
+        if counterexample.get("intermittent"):
+            kind += f", intermittent: {counterexample['intermittent']}"
+        if counterexample.get("shrink_budget_ran_out"):
+            budget = counterexample["shrink_budget_ran_out"]
+            kind += f"; the {budget:g} s shrink budget ran out, this is the best found"
         lines.append(f"{kind} from {test}:")
         lines += ["  " + line for line in counterexample["explanation"].splitlines()]
         if "file" in counterexample:
             lines.append(f"  Replay it: mta-harness replay {counterexample['file']}")
+    explained = {c.get("test") for c in results.get("counterexamples", {}).values()}
     for test, failure in results.get("failures", {}).items():
-        if test not in results.get("counterexamples", {}):
+        if test not in explained:
             lines.append(f"Failed: {test}")
             lines += ["  " + line for line in failure.splitlines()]
     for error in results.get("errors", []):
@@ -443,9 +536,9 @@ def run_stability(args: argparse.Namespace) -> int:
         raise UsageError(f"--cpu-hog: 0 to 64 busy processes, not {args.cpu_hog}")
     certify_args = [f"--profile={args.profile}"]
     if args.suites is not None:
-        if not args.suites.exists():
+        if not suite_path(args.suites).exists():
             raise UsageError(f"--suites {args.suites}: no such file or folder")
-        certify_args.append(f"--suites={args.suites.resolve()}")
+        certify_args.append(f"--suites={args.suites.absolute()}")
     # The command that repeats this session, written into its record.
     command = "mta-harness stability" + "".join(f" --mta {m}" for m in args.mtas)
     command += f" --runs {args.runs} --backend {args.backend} --cpu-hog {args.cpu_hog}"

@@ -25,11 +25,13 @@ from types import FrameType
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.errors import Flaky
 
 from harness import __version__
 from harness.backends import BACKENDS, open_backend
+from harness.claims import Bounds
 from harness.errors import HarnessError
 from harness.interrupts import request_stop
 from harness.ledger import Ledger
@@ -37,10 +39,9 @@ from harness.links.link import Link
 from harness.mta import ADAPTERS, get_adapter, read_fragment
 from harness.profiles import PROFILES
 from harness.progress import Progress
-from harness.properties import Bounds
-from harness.results import RunRecord
+from harness.results import RunRecord, claim_verdicts
 from harness.runtime import new_run_id
-from harness.scenario import ExampleResult
+from harness.scenario import ExampleResult, play
 from harness.scenario_file import SCENARIOS, dump_outage
 from harness.sites.handle import SiteHandle
 from harness.timeline import Outage
@@ -51,8 +52,18 @@ for _name, _options in PROFILES.items():
         _name,
         deadline=None,  # real systems: the default 200 ms deadline is meaningless
         suppress_health_check=[HealthCheck.too_slow],
+        # No explain phase: it replays the shrunk example with parts varied, dozens of
+        # examples of seconds each against a real MTA, to annotate what did not matter.
+        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
         **_options,
     )
+
+#: Shrinking against a real MTA is slow (minutes); past this, report the best so far.
+DEFAULT_SHRINK_BUDGET = 60.0
+#: Why Hypothesis stopped, in its statistics, when the shrink budget ran out.
+SLOW_SHRINKING = "shrinking was very slow"
+#: Replays of a failure Hypothesis could not reproduce, to say how intermittent it is.
+INTERMITTENT_REPLAYS = 4
 
 RECORD_KEY = pytest.StashKey[RunRecord]()
 REPORT_DIR_KEY = pytest.StashKey[Path | None]()
@@ -60,6 +71,7 @@ CURRENT_TEST_KEY = pytest.StashKey[str]()
 #: Whether the current test is a Hypothesis property (its last failing example is shrunk).
 SHRINKING_KEY = pytest.StashKey[bool]()
 PROGRESS_KEY = pytest.StashKey[Progress]()
+EXAMPLE_LOG_KEY = pytest.StashKey["ExampleLog"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -94,6 +106,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="seconds every accepted message may take after links heal "
         f"(default {Bounds.recovery:g}; a scenario file's own wins over the default)",
+    )
+    group.addoption(
+        "--require-recovery",
+        action="store_true",
+        help="make slow recovery (mail delivered more than the recovery bound after its "
+        "link healed) a failure, not a warning",
+    )
+    group.addoption(
+        "--shrink-budget",
+        type=float,
+        default=DEFAULT_SHRINK_BUDGET,
+        help="seconds Hypothesis may spend shrinking a failure against a real MTA before it "
+        f"reports the best counterexample so far (default {DEFAULT_SHRINK_BUDGET:g})",
     )
     group.addoption(
         "--scenario",
@@ -148,6 +173,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if profile:
         settings.load_profile(profile)
     _database_per_worker(_worker(config))
+    _shrink_budget(float(config.getoption("--shrink-budget")))
     # SIGTERM tears down like Ctrl-C does: fixtures finalise, every process is stopped.
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)
@@ -164,6 +190,18 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.pluginmanager.register(_CollectionWatch(record), "mta-harness-collection-watch")
     config.pluginmanager.register(_ProgressEraser(config), "mta-harness-progress-eraser")
+
+
+def _shrink_budget(seconds: float) -> None:
+    """Cap Hypothesis's shrinking time. It has no setting for it: its engine stops shrinking
+    after ``MAX_SHRINKING_SECONDS`` (5 minutes) and reports the best example so far, and
+    that module constant is read when shrinking starts."""
+    if seconds <= 0:
+        raise pytest.UsageError("--shrink-budget must be more than 0 seconds")
+    from hypothesis.internal.conjecture import engine
+
+    if hasattr(engine, "MAX_SHRINKING_SECONDS"):
+        engine.MAX_SHRINKING_SECONDS = int(max(1.0, seconds))
 
 
 def _database_per_worker(worker: str | None) -> None:
@@ -188,6 +226,8 @@ def _run_bounds(config: pytest.Config, fallback: Bounds | None = None) -> Bounds
     return Bounds(
         config.getoption("--bound") or fallback.delivery,
         config.getoption("--recovery-bound") or fallback.recovery,
+        fallback.retry,
+        bool(config.getoption("--require-recovery")) or fallback.require_recovery,
     )
 
 
@@ -227,10 +267,35 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             record.errors.append(f"{item.nodeid}: {call.excinfo.exconly()}")
         elif outcome == "failed" and call.excinfo is not None:
             record.failures[item.nodeid] = _first_lines(call.excinfo.exconly())
+            _after_failure(item, call.excinfo.value)
         if report.when == "call" or outcome in ("error", "skipped"):
             record.tests[item.nodeid] = outcome
         _save(item.config)
     return report
+
+
+def _after_failure(item: pytest.Item, exc: BaseException) -> None:
+    """Say whether shrinking ran out of its budget, and replay a failure Hypothesis could not
+    reproduce to measure how intermittent it is (never hidden, never dropped)."""
+    log = item.config.stash.get(EXAMPLE_LOG_KEY, None)
+    if log is None:
+        return
+    record = item.config.stash[RECORD_KEY]
+    budget = float(item.config.getoption("--shrink-budget"))
+    # Hypothesis's pytest plugin leaves its statistics on the item: they say why it stopped.
+    if SLOW_SHRINKING in str(getattr(item, "hypothesis_statistics", "")):
+        for counterexample in record.counterexamples.values():
+            if counterexample.get("test") == item.nodeid and counterexample.get("shrunk"):
+                counterexample["shrink_budget_ran_out"] = budget
+    world = getattr(item, "funcargs", {}).get("world")
+    if _is_flaky(exc) and isinstance(world, World):
+        log.replay_intermittent(item.nodeid, world)
+
+
+def _is_flaky(exc: BaseException) -> bool:
+    if isinstance(exc, Flaky):
+        return True
+    return isinstance(exc, BaseExceptionGroup) and any(_is_flaky(e) for e in exc.exceptions)
 
 
 def _judged(exc: BaseException) -> bool:
@@ -284,7 +349,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if junit:
         from harness.report.junit import mark_harness_errors
 
-        mark_harness_errors(Path(junit), record.tests)
+        mark_harness_errors(Path(junit), record.tests, claim_verdicts(record.examples))
 
 
 def _progress(config: pytest.Config) -> Progress:
@@ -356,43 +421,64 @@ def harness_record(request: pytest.FixtureRequest) -> RunRecord:
 
 
 class ExampleLog:
-    """Adds example results to the run record and keeps the last failure (the shrunk one)."""
+    """Adds example results to the run record and keeps, per test and per broken claim, the
+    last failure (Hypothesis replays each distinct failure's shrunk example last)."""
 
     def __init__(self, config: pytest.Config) -> None:
         self._config = config
+        #: The last failing result per counterexample key, to replay an intermittent one.
+        self.last_failures: dict[str, ExampleResult] = {}
 
     def add(self, result: ExampleResult) -> None:
         record = self._config.stash[RECORD_KEY]
-        data = result.to_json()
+        data = {**result.to_json(), "logged_at": time.time()}
         record.examples.append(data)
         history = data["history"]  # in time order: its last event ends the example
         _progress(self._config).example_done(result, history[-1]["at"] if history else 0.0)
         if not result.holds:
-            # Hypothesis replays the minimal failing example last: the last failure is it.
             test = self._config.stash.get(CURRENT_TEST_KEY, "?")
+            key = counterexample_key(test, result.broken_claim or "?")
             counterexample = {
                 **data,
+                "test": test,
                 "explanation": result.explain(),
                 "shrunk": self._config.stash.get(SHRINKING_KEY, False),
             }
-            written = self._export(test, result, counterexample["explanation"])
+            written = self._export(key, result, counterexample["explanation"])
             if written is not None:
                 counterexample["file"] = str(written)
-            record.counterexamples[test] = counterexample
+            record.counterexamples[key] = counterexample
+            self.last_failures[key] = result
         _save(self._config)
 
-    def _export(self, test: str, result: ExampleResult, explanation: str) -> Path | None:
+    def replay_intermittent(self, test: str, world: World) -> None:
+        """A failure Hypothesis could not reproduce: replay each of the test's last failures
+        a few times and record how often it came back ("seen in 2 of 5 replays")."""
+        record = self._config.stash[RECORD_KEY]
+        for key, failed in list(self.last_failures.items()):
+            if record.counterexamples.get(key, {}).get("test") != test:
+                continue
+            again = 0
+            for _ in range(INTERMITTENT_REPLAYS):
+                replayed = play(world, failed.outage, failed.bounds)
+                again += replayed.broken_claim == failed.broken_claim
+            record.counterexamples[key]["intermittent"] = (
+                f"seen in {again + 1} of {INTERMITTENT_REPLAYS + 1} replays"
+            )
+        _save(self._config)
+
+    def _export(self, key: str, result: ExampleResult, explanation: str) -> Path | None:
         """Write the failing example as a scenario file into the run folder, to replay."""
         folder = self._config.stash.get(REPORT_DIR_KEY, None)
         if folder is None:
             return None
         record = self._config.stash[RECORD_KEY]
-        slug = re.sub(r"[^A-Za-z0-9]+", "-", test.rpartition("::")[2]).strip("-")[:60]
+        slug = re.sub(r"[^A-Za-z0-9]+", "-", key.rpartition("::")[2]).strip("-")[:80]
         path = folder / f"counterexample-{slug or 'test'}.toml"
         header = "\n".join(
             [
                 f"Counterexample found by mta-harness {__version__} in run {record.run_id},",
-                f"test {test}, MTA {record.mta} on {record.backend}.",
+                f"{key}, MTA {record.mta} on {record.backend}.",
                 f"Replay it:  mta-harness replay {path}",
                 "Keep it as a regression test: copy it into fixtures/scenarios/.",
                 "",
@@ -402,7 +488,8 @@ class ExampleLog:
         )
         outage = result.outage
         if outage.name in ("drawn", "outage"):
-            outage = replace(outage, name=f"counterexample-{slug}")
+            # A scenario file's name is at most 80 characters.
+            outage = replace(outage, name=f"counterexample-{slug}"[:80].rstrip("-"))
         path.write_text(
             dump_outage(
                 outage,
@@ -416,10 +503,17 @@ class ExampleLog:
         return path
 
 
+def counterexample_key(test: str, claim: str) -> str:
+    """How a run record names one test's counterexample for one broken claim."""
+    return f"{test} [{claim}]"
+
+
 @pytest.fixture(scope="session")
 def example_log(request: pytest.FixtureRequest) -> ExampleLog:
     """Where property suites report each example's result."""
-    return ExampleLog(request.config)
+    if EXAMPLE_LOG_KEY not in request.config.stash:
+        request.config.stash[EXAMPLE_LOG_KEY] = ExampleLog(request.config)
+    return request.config.stash[EXAMPLE_LOG_KEY]
 
 
 @pytest.fixture(scope="session")

@@ -35,6 +35,61 @@ def write_json_atomic(path: Path, data: Any) -> None:
     write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
 
 
+#: How a run's verdict on one claim reads, from the verdicts of its examples: any broken
+#: example breaks it; else a claim not proven anywhere is "not proven", a warning anywhere
+#: is "warning", and a claim judged nowhere is "not judged".
+_CLAIM_ORDER = ("broken", "not proven", "warning", "holds", "not judged")
+
+
+def claim_verdicts(examples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each claim's verdict over a run's examples, with counts and figures (pure data)."""
+    by_name: dict[str, dict[str, Any]] = {}
+    for example in examples:
+        for claim in example.get("claims", []):
+            entry = by_name.setdefault(
+                claim["name"], {"name": claim["name"], "counts": {}, "figures": {}}
+            )
+            counts = entry["counts"]
+            counts[claim["verdict"]] = counts.get(claim["verdict"], 0) + 1
+            for key, value in claim.get("figures", {}).items():
+                entry["figures"].setdefault(key, []).append(float(value))
+    out = []
+    for entry in by_name.values():
+        counts = entry["counts"]
+        verdict = next(v for v in _CLAIM_ORDER if counts.get(v))
+        figures = entry["figures"]
+        summary: dict[str, float] = {}
+        if "worst" in figures:
+            summary["worst"] = max(figures["worst"])
+        if "median" in figures:
+            medians = sorted(figures["median"])
+            summary["median"] = medians[len(medians) // 2]
+        for key in ("stuck", "lost", "after_retry", "healthy"):
+            if key in figures:
+                summary[key] = sum(figures[key])
+        out.append(
+            {"name": entry["name"], "verdict": verdict, "counts": counts, "figures": summary}
+        )
+    return out
+
+
+def describe_claim(claim: dict[str, Any]) -> str:
+    """One claim's run verdict in one line: "no_loss: holds (19 examples; 2 after a retry)"."""
+    counts = ", ".join(f"{n} {v}" for v, n in claim["counts"].items())
+    figures = claim["figures"]
+    extra = []
+    if claim["name"] == "prompt_recovery" and "worst" in figures:
+        extra.append(f"median {figures.get('median', 0):.2f} s, worst {figures['worst']:.2f} s")
+    if figures.get("after_retry"):
+        extra.append(f"{figures['after_retry']:g} delivered only after a retry was asked for")
+    if figures.get("stuck") or figures.get("lost"):
+        extra.append(f"{figures.get('stuck', 0):g} stuck, {figures.get('lost', 0):g} lost")
+    if claim["name"] == "healthy_sites_keep_flowing" and "worst" in figures:
+        extra.append(f"worst healthy latency {figures['worst']:.2f} s")
+    tail = "; ".join([counts, *extra])
+    return f"{claim['name']}: {claim['verdict']} ({tail})"
+
+
 @dataclass
 class RunRecord:
     """Everything a run learned, as it goes; :meth:`save` may be called at any time."""
@@ -86,6 +141,7 @@ class RunRecord:
             "errors": self.errors,
             "examples_run": len(self.examples),
             "failing_examples": sum(1 for e in self.examples if not e["holds"]),
+            "claims": claim_verdicts(self.examples),
             "counterexamples": self.counterexamples,
             "failures": self.failures,
             "examples": self.examples,

@@ -7,21 +7,25 @@ take, so a shrunk counterexample can be written out as a file and replayed.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from harness import interrupts
+from harness.claims import (
+    Bounds,
+    Claim,
+    ClaimBroken,
+    ClaimResult,
+    ExampleFacts,
+    Retry,
+    Settlement,
+    Verdict,
+    default_claims,
+)
 from harness.clock import Deadline, now
 from harness.errors import HarnessError
 from harness.faults import fault_kinds, make_fault
-from harness.properties import (
-    Bounds,
-    PropertyResult,
-    healthy_sites_keep_flowing,
-    no_duplicates,
-    no_misdelivery,
-    recovery_without_loss,
-)
+from harness.ledger import MessageRecord
 from harness.timeline import Cut, Heal, Misbehave, Outage, Send, Step, Tame
 from harness.topology import MAX_SITES, Site, remote_sites
 from harness.world import Example, World
@@ -87,18 +91,28 @@ class Scenario:
         return Outage(self.sites, tuple(steps), name=name, description=self.describe())
 
 
+class MtaDied(ClaimBroken):
+    """The MTA under test died during the example."""
+
+
 @dataclass
 class ExampleResult:
-    """What happened in one example and every property's verdict on it."""
+    """What happened in one example and every claim's verdict on it."""
 
     outage: Outage
-    properties: list[PropertyResult]
+    claims: list[ClaimResult]
     messages: list[dict[str, Any]]
     timeline: list[dict[str, Any]]
     mta_died: str | None = None
     #: What the MTA's own queue held, at moments named by ``label``.
     queue_snapshots: list[dict[str, Any]] = field(default_factory=list)
     bounds: Bounds = field(default_factory=Bounds)
+    #: The claim objects behind ``claims``, in the same order: each raises its own failure.
+    judges: list[Claim] = field(default_factory=list, repr=False)
+    #: Figures the search steers by (``harness.strategies.steer``).
+    figures: dict[str, float] = field(default_factory=dict)
+    #: When the faults healed and whether (and when) the MTA was asked to retry now.
+    settlement: Settlement | None = None
 
     def __repr__(self) -> str:  # short: pytest prints it under a failed assert
         broken = ", ".join(p.name for p in self.failures()) or "none"
@@ -106,18 +120,46 @@ class ExampleResult:
 
     @property
     def holds(self) -> bool:
-        return self.mta_died is None and all(p.holds for p in self.properties)
+        return self.mta_died is None and all(p.holds for p in self.claims)
 
-    def failures(self) -> list[PropertyResult]:
-        return [p for p in self.properties if not p.holds]
+    def failures(self) -> list[ClaimResult]:
+        return [p for p in self.claims if not p.holds]
+
+    def notes(self) -> list[ClaimResult]:
+        """Claims that held but with a warning, were not judged, or could not be proven."""
+        return [p for p in self.claims if p.verdict not in (Verdict.HOLDS, Verdict.BROKEN)]
+
+    @property
+    def broken_claim(self) -> str | None:
+        """The claim this example fails by: the first broken one (the MTA's death first)."""
+        if self.mta_died is not None:
+            return "mta_alive"
+        failures = self.failures()
+        return failures[0].name if failures else None
+
+    def check(self) -> None:
+        """Raise the first broken claim's own exception, so Hypothesis tracks and shrinks
+        each claim's failures apart; do nothing if every claim held."""
+        if self.mta_died is not None:
+            raise MtaDied(self.explain())
+        for judge, verdict in zip(self.judges, self.claims, strict=True):
+            if not verdict.holds:
+                judge.fail(self.explain())
 
     def explain(self) -> str:
-        """The failure in words: the scenario, then each broken property and its evidence."""
+        """The failure in words: the scenario, then each broken claim and its evidence."""
         lines = [self.outage.describe()]
         if self.mta_died:
             lines.append(f"the MTA died: {self.mta_died}")
-        for result in self.failures():
-            lines.append(f"{result.name}: {result.summary}")
+        in_flight = int(self.figures.get("mail_to_sick", 0))
+        if in_flight and self.broken_claim == "healthy_sites_keep_flowing":
+            lines.append(
+                f"{in_flight} message(s) were in flight to faulted links when healthy mail "
+                "waited (what fills a delivery pool)"
+            )
+        for result in self.failures() + [n for n in self.notes() if n.verdict is Verdict.WARNING]:
+            label = "" if result.verdict is Verdict.BROKEN else f" ({result.verdict.value})"
+            lines.append(f"{result.name}{label}: {result.summary}")
             for item in result.evidence[:5]:
                 if "waited" in item:
                     lines.append("  " + self._late_message(item))
@@ -183,6 +225,9 @@ class ExampleResult:
             )
         for q in self.queue_snapshots:
             events.append({"event": "queue", **q})
+        retry = self.settlement.retry if self.settlement else None
+        if retry is not None and retry.asked_at is not None:
+            events.append({"at": retry.asked_at, "event": "retry", "answer": retry.answer.strip()})
         return sorted(events, key=lambda e: e["at"])
 
     def to_json(self) -> dict[str, Any]:
@@ -192,7 +237,10 @@ class ExampleResult:
             "holds": self.holds,
             "mta_died": self.mta_died,
             "bounds": asdict(self.bounds),
-            "properties": [p.to_json() for p in self.properties],
+            "claims": [p.to_json() for p in self.claims],
+            "broken_claim": self.broken_claim,
+            "figures": self.figures,
+            "settlement": _settlement_json(self.settlement),
             "messages": self.messages,
             "timeline": self.timeline,
             "queue_snapshots": self.queue_snapshots,
@@ -205,30 +253,37 @@ def play(
     outage: Outage | Scenario,
     bounds: Bounds,
     strict_duplicates: bool = False,
+    claims: list[Claim] | None = None,
 ) -> ExampleResult:
-    """Run ``outage`` in a clean ``world`` and judge it against every property.
+    """Run ``outage`` in a clean ``world`` and judge it against every claim.
 
-    Steps run in order, each at its ``at`` time if it has one. Then the healthy sites' mail is
-    judged (failing the moment one message passes ``bounds.delivery``), every fault still
-    active is healed, and recovery is judged. ``strict_duplicates`` makes even SMTP's
-    at-least-once duplicates (a fault cut the link after the final dot) a failure.
+    Steps run in order, each at its ``at`` time if it has one. Then the claims judged under
+    the faults run (the seed's claim fails the moment one healthy message passes
+    ``bounds.delivery``), every fault still active is healed, the mail is settled (the
+    recovery bound, then a retry-now and the retry window for what is left), and the other
+    claims judge that. ``strict_duplicates`` makes even SMTP's at-least-once duplicates (a
+    fault cut the link after the final dot) a failure.
     """
     if isinstance(outage, Scenario):
         outage = outage.to_outage()
+    judges = claims if claims is not None else default_claims()
     with world.example() as example:
+        facts = ExampleFacts(
+            example.ledger, bounds, example.fault_windows, strict_duplicates=strict_duplicates
+        )
         for step in outage.steps:
             if step.at is not None:
                 _wait_until(example.started_at + step.at)
+            if not isinstance(step, Send):
+                example.wait_for_sends()
             _run_step(world, example, step, bounds)
-        results = [healthy_sites_keep_flowing(example.ledger, outage.healthy, bounds.delivery)]
+        example.wait_for_sends()
+        verdicts = {j.name: j.judge(facts) for j in judges if j.before_heal}
         snapshots = [_queue_snapshot(world, example, "before the heal")]
-        example.heal_all()
-        results.append(recovery_without_loss(example.ledger, bounds.recovery, world.held_messages))
-        records = example.ledger.records()
-        results += [
-            no_misdelivery(records),
-            no_duplicates(records, example.faulted_windows, strict_duplicates),
-        ]
+        in_flight = _in_flight_to_sick(example)
+        healed_at = example.heal_all()
+        facts.settlement = settle(world, example, bounds, healed_at)
+        verdicts |= {j.name: j.judge(facts) for j in judges if not j.before_heal}
         world.check_alive()
         snapshots.append(_queue_snapshot(world, example, "at the end"))
         service = world.mta_service
@@ -238,13 +293,77 @@ def play(
         t0 = example.started_at
         return ExampleResult(
             outage,
-            results,
-            [_relative(r.to_json(), t0) for r in records],
+            [verdicts[j.name] for j in judges],
+            [_relative(r.to_json(), t0) for r in example.ledger.records()],
             [{**asdict(e), "at": round(e.at - t0, 3)} for e in example.timeline],
             died,
             snapshots,
             bounds,
+            judges,
+            _figures(verdicts, bounds, in_flight),
+            _relative_settlement(facts.settlement, t0),
         )
+
+
+#: Seconds a site's report of a message may take to reach the ledger (it is sent before the
+#: site's 250, so by the time the MTA dropped the message from its queue it is on its way).
+ARRIVAL_LAG = 1.0
+
+
+def settle(world: World, example: Example, bounds: Bounds, healed_at: float) -> Settlement:
+    """After the heal: wait the recovery bound for every accepted message to settle; if some
+    did not, note what the MTA holds, ask it to retry now, and wait the retry window."""
+    ledger = example.ledger
+
+    def all_settled(records: list[MessageRecord]) -> bool:
+        return all(r.settled for r in records)
+
+    if ledger.wait_until(all_settled, Deadline(healed_at + bounds.recovery)):
+        return Settlement(healed_at, True, {})
+    held = world.held_messages()
+    answer = world.retry_now()
+    if answer is None:
+        retry = Retry(None, f"{world.adapter.name} has no retry-now command", held)
+        return Settlement(healed_at, False, held, retry)
+    asked_at = now()
+    listed = world.held_messages()
+    pending = [r for r in ledger.records() if not r.settled]
+    if listed is not None and not any(r.rcpt in listed for r in pending):
+        # Asked to retry, the MTA holds none of them: nothing is left to deliver them. Wait
+        # only for arrivals already on their way to the ledger (a site reports a message
+        # before it answers 250), then the listing is the proof.
+        ledger.wait_until(all_settled, Deadline.after(ARRIVAL_LAG))
+    else:
+        ledger.wait_until(all_settled, Deadline(asked_at + bounds.retry))
+    return Settlement(healed_at, False, held, Retry(asked_at, answer, world.held_messages()))
+
+
+def _relative_settlement(settlement: Settlement, t0: float) -> Settlement:
+    retry = settlement.retry
+    if retry is not None and retry.asked_at is not None:
+        retry = replace(retry, asked_at=round(retry.asked_at - t0, 3))
+    return replace(settlement, healed_at=round(settlement.healed_at - t0, 3), retry=retry)
+
+
+def _in_flight_to_sick(example: Example) -> int:
+    """Messages accepted for a site while its own link was faulted and still undelivered."""
+    windows = example.fault_windows()
+    return sum(
+        1
+        for r in example.ledger.records()
+        if r.accepted_at is not None
+        and not r.arrivals
+        and any(w.site == r.site and w.start <= r.accepted_at for w in windows)
+    )
+
+
+def _figures(verdicts: dict[str, ClaimResult], bounds: Bounds, in_flight: int) -> dict[str, float]:
+    healthy = verdicts.get("healthy_sites_keep_flowing")
+    worst = healthy.figures.get("worst", 0.0) if healthy is not None else 0.0
+    return {
+        "worst_healthy_over_bound": round(worst / bounds.delivery, 3),
+        "mail_to_sick": in_flight,
+    }
 
 
 def _wait_until(moment: float) -> None:
@@ -258,9 +377,9 @@ def _run_step(world: World, example: Example, step: Step, bounds: Bounds) -> Non
 
     if isinstance(step, Send):
         for name in step.to:
-            example.submit(site(name))
+            example.send(site(name), step.session)
     elif isinstance(step, Cut):
-        example.apply(site(step.link), make_fault(step.fault, bounds.delivery))
+        example.apply(site(step.link), make_fault(step.fault, step.seconds or bounds.delivery))
     elif isinstance(step, Heal):
         example.heal(site(step.link))
     elif isinstance(step, Misbehave):
@@ -277,6 +396,18 @@ def _queue_snapshot(world: World, example: Example, label: str) -> dict[str, Any
     except HarnessError as exc:
         return {"at": at, "label": label, "error": str(exc)}
     return {"at": at, "label": label, "held": held}
+
+
+def _settlement_json(settlement: Settlement | None) -> dict[str, Any] | None:
+    if settlement is None:
+        return None
+    retry = settlement.retry
+    return {
+        "healed_at": settlement.healed_at,
+        "settled_in_time": settlement.settled_in_time,
+        "retry_asked_at": retry.asked_at if retry else None,
+        "retry_answer": retry.answer.strip() if retry else None,
+    }
 
 
 def _relative(message: dict[str, Any], t0: float) -> dict[str, Any]:

@@ -11,7 +11,9 @@
 
     [expect]                  # optional; defaults are the harness's bounds
     bound = 3.0               # seconds a healthy site's message may take
-    recovery = 30.0           # seconds everything may take once the links heal
+    recovery = 30.0           # recovery is graded against this (heal to delivery)
+    retry = 30.0              # after asking the MTA to retry now, to deliver what it holds
+    require_recovery = false  # true: slow recovery fails instead of warning
 
     [[timeline]]              # steps, in order; "at" = seconds since the start
     at = 0.0
@@ -34,12 +36,13 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.backends import BACKENDS
+from harness.claims.base import Bounds
 from harness.errors import UsageError
 from harness.faults import fault_kinds
 from harness.mta import ADAPTERS
-from harness.properties import Bounds
 from harness.sites.protocol import Behaviour
 from harness.timeline import (
+    MAX_SESSIONS,
     Cut,
     Heal,
     Misbehave,
@@ -75,6 +78,8 @@ class Topology(_Model):
 class Expect(_Model):
     bound: Bound = Bounds.delivery
     recovery: Bound = Bounds.recovery
+    retry: Bound = Bounds.retry
+    require_recovery: bool = False
     strict_duplicates: bool = False
 
 
@@ -82,6 +87,7 @@ class SendStep(_Model):
     do: Literal["send"]
     at: Seconds | None = None
     to: Annotated[list[str], Field(min_length=1, max_length=200)]
+    session: Annotated[int, Field(ge=0, lt=MAX_SESSIONS)] = 0
 
 
 class FaultStep(_Model):
@@ -89,6 +95,7 @@ class FaultStep(_Model):
     at: Seconds | None = None
     link: str
     fault: str
+    seconds: Annotated[float, Field(gt=0, le=600)] | None = None
 
 
 class HealStep(_Model):
@@ -207,9 +214,9 @@ def _behaviour(step: MisbehaveStep) -> Behaviour:
 
 def _step(model: SendStep | FaultStep | HealStep | MisbehaveStep | TameStep) -> Step:
     if isinstance(model, SendStep):
-        return Send(tuple(model.to), model.at)
+        return Send(tuple(model.to), model.at, model.session)
     if isinstance(model, FaultStep):
-        return Cut(model.link, model.fault, model.at)
+        return Cut(model.link, model.fault, model.at, model.seconds)
     if isinstance(model, HealStep):
         return Heal(model.link, model.at)
     if isinstance(model, MisbehaveStep):
@@ -223,7 +230,12 @@ def _to_outage(model: ScenarioFile, stem: str) -> Outage:
         steps=tuple(_step(s) for s in model.timeline),
         name=model.name or stem,
         description=model.description.strip(),
-        bounds=Bounds(model.expect.bound, model.expect.recovery),
+        bounds=Bounds(
+            model.expect.bound,
+            model.expect.recovery,
+            model.expect.retry,
+            model.expect.require_recovery,
+        ),
         strict_duplicates=model.expect.strict_duplicates,
         mta=model.run.mta,
         backend=model.run.backend,
@@ -340,6 +352,8 @@ def dump_outage(
     data["expect"] = {
         "bound": bounds.delivery,
         "recovery": bounds.recovery,
+        "retry": bounds.retry,
+        "require_recovery": bounds.require_recovery,
         "strict_duplicates": strict_duplicates,
     }
     data["timeline"] = [step_to_json(step) for step in outage.steps]

@@ -9,24 +9,32 @@ sites' mail is judged, every fault still active is healed, and recovery is judge
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from harness.properties import Bounds
+from harness.claims.base import Bounds
 from harness.sites.protocol import Behaviour
 from harness.topology import remote_sites
+
+#: Submission sessions an outage may use at once (``Send.session`` is 0..MAX_SESSIONS-1).
+MAX_SESSIONS = 4
 
 
 @dataclass(frozen=True)
 class Send:
-    """Submit one message to each site named in ``to``, in that order."""
+    """Submit one message to each site named in ``to``, in that order, over SMTP session
+    ``session``. Consecutive sends on different sessions run at the same time; any other
+    step waits until every message sent before it was answered."""
 
     to: tuple[str, ...]
     at: float | None = None
+    session: int = 0
 
     def describe(self) -> str:
-        return f"send to {', '.join(self.to)}"
+        over = f" (session {self.session})" if self.session else ""
+        return f"send to {', '.join(self.to)}{over}"
 
 
 @dataclass(frozen=True)
@@ -36,9 +44,13 @@ class Cut:
     link: str
     fault: str
     at: float | None = None
+    #: The fault's own time where it has one (latency: each reply's delay), in seconds;
+    #: default the delivery bound.
+    seconds: float | None = None
 
     def describe(self) -> str:
-        return f"{self.fault} on the link to {self.link}"
+        size = f" ({self.seconds:g} s)" if self.seconds is not None else ""
+        return f"{self.fault}{size} on the link to {self.link}"
 
 
 @dataclass(frozen=True)
@@ -139,8 +151,12 @@ def step_to_json(step: Step) -> dict[str, Any]:
         out["at"] = step.at
     if isinstance(step, Send):
         out.update(do="send", to=list(step.to))
+        if step.session:
+            out["session"] = step.session
     elif isinstance(step, Cut):
         out.update(do="fault", link=step.link, fault=step.fault)
+        if step.seconds is not None:
+            out["seconds"] = step.seconds
     elif isinstance(step, Heal):
         out.update(do="heal", link=step.link)
     elif isinstance(step, Misbehave):
@@ -212,20 +228,22 @@ def check_steps(sites: int, steps: tuple[Step, ...]) -> list[tuple[int, str, str
 
 
 def fault_windows(
-    events: Iterable[tuple[str, str, str, float]], end: float
+    events: Iterable[tuple[str, str, str, float]], end: float = math.inf
 ) -> list[tuple[str, str, float, float]]:
     """Pair recorded fault events into windows.
 
     ``events`` are (site, kind, action, at) in time order, ``action`` being "apply" or
     "heal"; returns (site, kind, start, end) for each fault, in the order they closed, then
-    the ones still open, which end at ``end``.
+    the ones still open, which end at ``end``. A link fault and a site's own misbehaviour
+    (kinds ``site:...``) are paired apart, so one never cuts the other's window short.
     """
-    open_: dict[str, tuple[str, float]] = {}
+    open_: dict[tuple[str, bool], tuple[str, float]] = {}
     windows: list[tuple[str, str, float, float]] = []
     for site, kind, action, at in events:
+        key = (site, kind.startswith("site"))
         if action == "apply":
-            open_[site] = (kind, at)
-        elif site in open_:
-            applied_kind, start = open_.pop(site)
+            open_[key] = (kind, at)
+        elif key in open_:
+            applied_kind, start = open_.pop(key)
             windows.append((site, applied_kind, start, at))
-    return windows + [(site, kind, start, end) for site, (kind, start) in open_.items()]
+    return windows + [(site, kind, start, end) for (site, _), (kind, start) in open_.items()]

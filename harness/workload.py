@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import smtplib
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from email.utils import formatdate
 
 from harness.clock import now
@@ -78,6 +80,50 @@ class Submitter:
             except (smtplib.SMTPException, OSError):
                 self._smtp.close()
             self._smtp = None
+
+
+class Session:
+    """One SMTP session of the workload, submitting in a thread of its own, in order.
+
+    The connection stays open while messages are queued on it and is closed (QUIT) once the
+    last one is answered, as a sender does after a batch: an idle session must not hold one
+    of the MTA's intake processes while another session waits for its greeting.
+    """
+
+    def __init__(self, submitter: Submitter) -> None:
+        self.submitter = submitter
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="submit")
+        self._pending: list[Future[MessageRecord]] = []
+        self._queued = 0
+        self._lock = threading.Lock()
+
+    def send(self, site: Site) -> Future[MessageRecord]:
+        with self._lock:
+            self._queued += 1
+        future = self._pool.submit(self._submit, site)
+        self._pending.append(future)
+        return future
+
+    def _submit(self, site: Site) -> MessageRecord:
+        try:
+            return self.submitter.submit(site)
+        finally:
+            with self._lock:
+                self._queued -= 1
+                idle = self._queued == 0
+            if idle:
+                self.submitter.close()
+
+    def wait(self) -> None:
+        """Return once every message handed to this session was answered; re-raise what a
+        submission raised (the harness's own trouble, never booked against the MTA)."""
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.submitter.close()
 
 
 def _text(reply: bytes | str) -> str:

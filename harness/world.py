@@ -22,6 +22,7 @@ from typing import Any
 from harness import interrupts
 from harness.backends.base import Backend, Service
 from harness.backends.chroot import RootLayers
+from harness.claims.facts import FaultWindow
 from harness.clock import now
 from harness.errors import HarnessError, UsageError
 from harness.faults.base import BELOW_TCP_FAULTS, Fault
@@ -36,7 +37,7 @@ from harness.sites.handle import SiteHandle
 from harness.sites.protocol import Behaviour
 from harness.timeline import fault_windows
 from harness.topology import BOUNCE_SINK, MAX_SITES, Site, remote_sites
-from harness.workload import Submitter
+from harness.workload import Session, Submitter
 
 START_TIMEOUT = 20.0
 
@@ -248,21 +249,30 @@ class World:
         return base + tuple(k for k in BELOW_TCP_FAULTS if k not in base)
 
     def queued_recipients(self) -> set[str]:
-        entries = self.adapter.queue(self.plan, self.backend.run)
+        """The recipients the MTA's queue holds (empty if it cannot list its queue)."""
+        entries = self.adapter.queue(self.plan, self.backend.run) or []
         return {rcpt for entry in entries for rcpt in entry.recipients}
 
-    def held_messages(self) -> dict[str, dict[str, str]]:
+    def held_messages(self) -> dict[str, dict[str, str]] | None:
         """Every recipient the MTA still holds, with why, in its own words (one queue
         listing): its queue id, the reason the listing gives, and its last log lines about
-        that queue id."""
+        that queue id. None if this MTA cannot list its queue."""
+        entries = self.adapter.queue(self.plan, self.backend.run)
+        if entries is None:
+            return None
         held: dict[str, dict[str, str]] = {}
-        for entry in self.adapter.queue(self.plan, self.backend.run):
+        for entry in entries:
             detail = {"queue_id": entry.queue_id, "reason": entry.reason}
             about = [line.strip() for line in self._mta_lines if entry.queue_id in line]
             if about:
                 detail["mta_log"] = " | ".join(about[-3:])
             held.update(dict.fromkeys(entry.recipients, detail))
         return held
+
+    def retry_now(self) -> str | None:
+        """Ask the MTA to retry everything it holds now (Postfix ``postqueue -f``, ...): what
+        its command printed, or None if this MTA cannot be asked."""
+        return self.adapter.retry_now(self.plan, self.backend.run)
 
     # -- examples -------------------------------------------------------------------------
 
@@ -311,15 +321,31 @@ class Example:
     started_at: float = field(default_factory=now)
     _active: dict[str, Fault] = field(default_factory=dict)
     _misbehaving: set[str] = field(default_factory=set)
-    _submitter: Submitter | None = None
+    _sessions: dict[int, Session] = field(default_factory=dict)
 
     def site(self, index: int) -> Site:
         return self.world.remote_sites[index]
 
-    def submit(self, site: Site) -> MessageRecord:
-        if self._submitter is None:
-            self._submitter = Submitter(self.world.plan.smtp, self.ledger)
-        return self._submitter.submit(site)
+    def _session(self, number: int) -> Session:
+        if number not in self._sessions:
+            self._sessions[number] = Session(Submitter(self.world.plan.smtp, self.ledger))
+        return self._sessions[number]
+
+    def send(self, site: Site, session: int = 0) -> None:
+        """Submit a message to ``site`` over SMTP session ``session``, in the background:
+        sessions run side by side, messages on one session one after another."""
+        self._session(session).send(site)
+
+    def wait_for_sends(self) -> None:
+        """Return once every message sent so far was answered (accepted or refused)."""
+        for session in list(self._sessions.values()):
+            session.wait()
+
+    def submit(self, site: Site, session: int = 0) -> MessageRecord:
+        """Submit a message to ``site`` and wait for the MTA's answer."""
+        record = self._session(session).send(site)
+        self._session(session).wait()
+        return record.result()
 
     def apply(self, site: Site, fault: Fault) -> None:
         if site.name in self._active:
@@ -356,11 +382,11 @@ class Example:
             self.tame(sites[name].site)
         return now()
 
-    def faulted_windows(self, site: str) -> list[tuple[float, float]]:
-        """When the link to ``site`` was faulted: (applied, healed) pairs; open ones end now."""
+    def fault_windows(self) -> list[FaultWindow]:
+        """Every fault of this example so far, link or site; those still on end at inf."""
         events = ((e.site, e.kind, e.action, e.at) for e in self.timeline)
         return [
-            (start, end) for name, _, start, end in fault_windows(events, now()) if name == site
+            FaultWindow(site, kind, start, end) for site, kind, start, end in fault_windows(events)
         ]
 
     @property
@@ -373,5 +399,5 @@ class Example:
         return now_active + [f"{name}: misbehaving" for name in sorted(self._misbehaving)]
 
     def close(self) -> None:
-        if self._submitter is not None:
-            self._submitter.close()
+        for session in self._sessions.values():
+            session.close()

@@ -30,4 +30,4 @@ def test_scenario(
         outage_settings.strict_duplicates(outage),
     )
     example_log.add(result)
-    assert result.holds, result.explain()
+    result.check()

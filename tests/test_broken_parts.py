@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.claims import Bounds
 from harness.errors import HarnessError
-from harness.properties import Bounds
 from harness.reaper import labelled_processes
 from harness.scenario import play
 from harness.timeline import Cut, Heal, Outage, Send

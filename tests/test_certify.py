@@ -14,8 +14,8 @@ from .conftest import run_cli
 pytestmark = pytest.mark.integration
 
 
-def certify(tmp_path: Path, mta: str) -> tuple[subprocess.CompletedProcess[str], dict]:
-    done = run_cli("certify", "--mta", mta, "--reports", str(tmp_path), timeout=600)
+def certify(tmp_path: Path, mta: str, *extra: str) -> tuple[subprocess.CompletedProcess[str], dict]:
+    done = run_cli("certify", "--mta", mta, "--reports", str(tmp_path), *extra, timeout=900)
     (run_dir,) = tmp_path.iterdir()
     assert (run_dir / "junit.xml").exists()
     return done, json.loads((run_dir / "results.json").read_text())
@@ -39,7 +39,8 @@ def sync_run(
 ) -> tuple[Path, subprocess.CompletedProcess[str], dict]:
     """One certification of the seed's bug, shared by the tests that read it."""
     reports = tmp_path_factory.mktemp("certify-sync")
-    done, results = certify(reports, "seedmta-sync")
+    # Budget enough to shrink all the way (the default minute may stop a step short).
+    done, results = certify(reports, "seedmta-sync", "--shrink-budget", "180")
     return reports, done, results
 
 
@@ -52,22 +53,27 @@ def test_the_seed_bug_is_caught_and_shrunk_to_two_sites_one_dead_link(
     assert results["verdict"] == "FAIL"
     (counterexample,) = [
         c
-        for test, c in results["counterexamples"].items()
-        if test.endswith("test_one_dead_link_never_stalls_healthy_sites")
+        for c in results["counterexamples"].values()
+        if c["test"].endswith("test_one_dead_link_never_stalls_healthy_sites")
     ]
     assert counterexample["scenario"]["sites"] == 2
     assert len([s for s in counterexample["scenario"]["steps"] if s["do"] == "fault"]) == 1
-    broken = [p["name"] for p in counterexample["properties"] if not p["holds"]]
+    broken = [p["name"] for p in counterexample["claims"] if not p["holds"]]
     assert broken == ["healthy_sites_keep_flowing"]
     # The fixed long-session outage catches it too.
     assert any(
-        t.endswith("test_a_long_session_keeps_healthy_mail_flowing")
-        for t in results["counterexamples"]
+        c["test"].endswith("test_a_long_session_keeps_healthy_mail_flowing")
+        for c in results["counterexamples"].values()
     )
     assert "Counterexample (shrunk) from" in done.stdout
     assert "healthy message" in done.stdout and "site-b" in done.stdout
     junit = ET.parse(next(tmp_path.iterdir()) / "junit.xml").getroot()
     assert junit.find(".//failure") is not None
+    claims = {p.get("name"): p.get("value") for p in junit.iter("property")}
+    assert claims["claim:healthy_sites_keep_flowing"].startswith(
+        "healthy_sites_keep_flowing: broken"
+    )
+    assert claims["claim:no_loss"].startswith("no_loss: holds")
 
 
 @pytest.mark.xdist_group("seedmta-sync-certification")  # one run, one worker
@@ -77,12 +83,15 @@ def test_a_failing_certification_leaves_a_counterexample_that_replays_to_the_sam
     reports, done, results = sync_run
     assert done.returncode == 1, done.stdout[-3000:]
     (run_dir,) = reports.iterdir()
-    test = next(t for t in results["counterexamples"] if t.endswith("never_stalls_healthy_sites"))
-    counterexample = results["counterexamples"][test]
+    counterexample = next(
+        c
+        for c in results["counterexamples"].values()
+        if c["test"].endswith("never_stalls_healthy_sites")
+    )
     written = Path(counterexample["file"])
     assert written.parent == run_dir and written.suffix == ".toml"
     assert f"mta-harness replay {written}" in done.stdout
-    broken = {p["name"] for p in counterexample["properties"] if not p["holds"]}
+    broken = {p["name"] for p in counterexample["claims"] if not p["holds"]}
 
     replayed = run_cli("replay", str(written), "--reports", str(tmp_path / "replay"), timeout=300)
     assert replayed.returncode == 1, replayed.stdout[-3000:]
@@ -90,7 +99,7 @@ def test_a_failing_certification_leaves_a_counterexample_that_replays_to_the_sam
     (replay_dir,) = (tmp_path / "replay").iterdir()
     again = json.loads((replay_dir / "results.json").read_text())
     (example,) = again["examples"]
-    assert {p["name"] for p in example["properties"] if not p["holds"]} == broken
+    assert {p["name"] for p in example["claims"] if not p["holds"]} == broken
     assert example["scenario"]["steps"] == counterexample["scenario"]["steps"]
 
     # What was certified, in both forms, with the seed that repeats the run.
@@ -100,7 +109,17 @@ def test_a_failing_certification_leaves_a_counterexample_that_replays_to_the_sam
     assert certificate["mta"]["config_digest"].startswith("sha256:")
     assert isinstance(certificate["seed"], int)
     assert certificate["examples_run"] == results["examples_run"]
-    assert certificate["bounds"] == {"delivery": 3.0, "recovery": 30.0}
+    assert certificate["bounds"] == {
+        "delivery": 3.0,
+        "recovery": 30.0,
+        "retry": 30.0,
+        "require_recovery": False,
+    }
+    assert certificate["canary"]["verdict"] == "FAIL"
+    assert [c["name"] for c in certificate["claims"]][:2] == [
+        "healthy_sites_keep_flowing",
+        "no_loss",
+    ]
     markdown = (run_dir / "certificate.md").read_text()
     assert "**FAIL**" in markdown and f"--seed {certificate['seed']}" in markdown
     assert (run_dir / "report.html").exists()

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from harness.backends.docker.backend import LABELS, DockerBackend, engine
+from harness.claims import Bounds
 from harness.clock import Deadline
 from harness.faults import make_fault
 from harness.mta import get_adapter
-from harness.properties import Bounds
 from harness.runtime import RUN_LABEL
 from harness.scenario import Scenario, play
 from harness.world import World

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from harness.backends import open_backend
+from harness.claims import Bounds
 from harness.errors import UsageError
 from harness.mta import get_adapter
-from harness.properties import Bounds
 from harness.scenario import Scenario, play
 from harness.world import World
 

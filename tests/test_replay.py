@@ -44,7 +44,7 @@ def test_the_seed_outage_file_passes_the_fix_and_fails_the_bug(
     results = json.loads((run_dir / "results.json").read_text())
     assert results["verdict"] == verdict
     (example,) = results["examples"]
-    broken = [p["name"] for p in example["properties"] if not p["holds"]]
+    broken = [p["name"] for p in example["claims"] if not p["holds"]]
     assert broken == ([] if verdict == "PASS" else ["healthy_sites_keep_flowing"])
     assert example["scenario"]["healthy"] == ["site-b", "site-c"]
     assert (run_dir / "junit.xml").exists() and (run_dir / "report.html").exists()

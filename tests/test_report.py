@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -155,7 +156,9 @@ def test_text_from_the_run_is_escaped() -> None:
         "description": "<script>alert(1)</script>",
         "holds": True,
         "scenario": {"sites": 2},
-        "properties": [{"name": "p", "holds": True, "summary": "<b>", "evidence": []}],
+        "claims": [
+            {"name": "p", "verdict": "holds", "holds": True, "summary": "<b>", "evidence": []}
+        ],
         "messages": [],
         "timeline": [],
         "bounds": {"delivery": 3.0},
@@ -164,19 +167,19 @@ def test_text_from_the_run_is_escaped() -> None:
     assert "<script>" not in page and "&lt;script&gt;" in page and "x&lt;y" in page
 
 
-def test_the_table_counts_only_healthy_sites_latency() -> None:
+def test_the_table_counts_only_healthy_mail_latency() -> None:
     from harness.table import worst_healthy_latency
 
-    example = {
-        "scenario": {"sites": 2, "healthy": ["site-b"]},
-        "properties": [],
-        "messages": [
-            {"site": "site-a", "latency": 9.0},  # the faulted site's mail: not counted
-            {"site": "site-b", "latency": 0.25},
-            {"site": "site-b", "latency": None},
-        ],
-    }
-    assert worst_healthy_latency({"examples": [example]}) == "0.25 s"
+    def example(worst: float, faulted_site_latency: float) -> dict[str, Any]:
+        return {
+            "claims": [
+                {"name": "healthy_sites_keep_flowing", "figures": {"worst": worst}},
+                {"name": "prompt_recovery", "figures": {"worst": faulted_site_latency}},
+            ],
+            "messages": [{"site": "site-a", "latency": faulted_site_latency}],
+        }
+
+    assert worst_healthy_latency({"examples": [example(0.25, 9.0), example(0.1, 1)]}) == "0.25 s"
 
 
 def checked(done: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.claims import Bounds
 from harness.cli import main
-from harness.properties import Bounds
 from harness.scenario import Scenario
 from harness.scenario_file import SCENARIOS, dump_outage, find_line, load_outage, parse_outage
 from harness.timeline import Cut, Heal, Send

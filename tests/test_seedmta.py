@@ -57,7 +57,8 @@ def test_queued_mail_survives_a_restart(start_world: StartWorld, mode: str) -> N
 def test_a_site_dropping_after_the_final_dot_gets_the_message_twice(
     start_world: StartWorld,
 ) -> None:
-    from harness.properties import no_duplicates
+    from harness.claims import Bounds, ExampleFacts
+    from harness.claims.duplicates import NoDuplicates
 
     world = start_world()
     with world.example() as example:
@@ -69,8 +70,10 @@ def test_a_site_dropping_after_the_final_dot_gets_the_message_twice(
         assert example.ledger.wait_until(lambda rs: len(rs[0].arrivals) >= 2, Deadline.after(10)), (
             "the MTA should retry a message whose 250 it never saw"
         )
-        lenient = no_duplicates(example.ledger.records(), example.faulted_windows)
-        strict = no_duplicates(example.ledger.records(), example.faulted_windows, strict=True)
+        seen = ExampleFacts(example.ledger, Bounds(), example.fault_windows)
+        lenient = NoDuplicates().judge(seen)
+        seen.strict_duplicates = True
+        strict = NoDuplicates().judge(seen)
         assert lenient.holds and "at-least-once" in lenient.summary
         assert not strict.holds
         assert record.status is Status.DELIVERED

@@ -22,8 +22,11 @@ ADAPTERS: dict[str, Callable[[], MtaAdapter]] = {
     "opensmtpd": lambda: OpenSmtpd(),
     "postfix": lambda: Postfix(),
     "postfix-hol": lambda: Postfix(hol=True),
+    "postfix-pool": lambda: Postfix(preset="postfix-pool"),
     "seedmta-async": lambda: SeedMta("async"),
+    "seedmta-pool": lambda: SeedMta("pool"),
     "seedmta-sync": lambda: SeedMta("sync"),
+    "seedmta-sync-lossy": lambda: SeedMta("sync", lossy=True),
 }
 
 

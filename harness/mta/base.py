@@ -99,8 +99,13 @@ class MtaAdapter(Protocol):
     def wait_ready(self, service: Service, plan: MtaPlan, timeout: float) -> None:
         """Return once the MTA accepts mail on ``plan.listen``; raise if it cannot."""
 
-    def queue(self, plan: MtaPlan, run: CommandRunner) -> list[QueueEntry]:
-        """The messages the MTA still holds."""
+    def queue(self, plan: MtaPlan, run: CommandRunner) -> list[QueueEntry] | None:
+        """The messages the MTA still holds; None if it has no way to list them."""
+
+    def retry_now(self, plan: MtaPlan, run: CommandRunner) -> str | None:
+        """Ask the MTA to retry everything it holds now, ignoring its back-off (Postfix
+        ``postqueue -f``); return what the command printed, None if the MTA cannot be asked.
+        This is how the harness proves loss instead of waiting out the MTA's schedule."""
 
     def purge(self, plan: MtaPlan) -> None:
         """Empty the queue; called only while the MTA is stopped. For an MTA in its own root

@@ -176,6 +176,11 @@ class Exim:
     def queue(self, plan: MtaPlan, run: CommandRunner) -> list[QueueEntry]:
         return parse_bp(run("mta", ["/usr/sbin/exim4", "-bp"]))
 
+    def retry_now(self, plan: MtaPlan, run: CommandRunner) -> str:
+        # A forced queue run (frozen mail included); it delivers in the foreground, so it
+        # returns once Exim tried everything it holds.
+        return run("mta", ["/usr/sbin/exim4", "-qff"]) or "exim4 -qff"
+
     def purge(self, plan: MtaPlan) -> None:
         pass  # the spool lives in the run's writable layer, which the harness wipes
 

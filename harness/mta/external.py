@@ -7,6 +7,7 @@
     smtp = "127.0.0.1:2525"      # where the harness submits (loopback only)
     queue = ["postqueue", "-j"]   # optional: how to list its queue, run on this machine
     queue_format = "postfix-json"
+    flush = ["postqueue", "-f"]   # optional: retry everything now, so loss can be proven
 
     [links]                       # where it routes each domain: the harness's links go there
     "site-a.test" = "127.0.0.111:2525"
@@ -53,6 +54,8 @@ class ExternalMta:
     links: dict[str, Endpoint]
     queue_command: list[str] = field(default_factory=list)
     queue_format: str = "lines"
+    #: Asks the MTA to retry everything now (``flush = [...]``); empty if it cannot.
+    flush_command: list[str] = field(default_factory=list)
 
     @classmethod
     def load(cls, path: Path, data: dict[str, object]) -> ExternalMta:
@@ -63,10 +66,9 @@ class ExternalMta:
             raise UsageError(f"{where}: 'smtp' must be the MTA's HOST:PORT")
         if not isinstance(links, dict) or not links:
             raise UsageError(f"{where}: [links] must map each domain to a HOST:PORT")
-        queue = data.get("queue", [])
+        queue = _strings(data, "queue", where)
+        flush = _strings(data, "flush", where)
         queue_format = data.get("queue_format", "lines")
-        if not isinstance(queue, list) or not all(isinstance(a, str) for a in queue):
-            raise UsageError(f"{where}: 'queue' is a list of strings")
         if queue_format not in QUEUE_FORMATS:
             raise UsageError(f"{where}: 'queue_format' is one of {', '.join(QUEUE_FORMATS)}")
         return cls(
@@ -77,8 +79,9 @@ class ExternalMta:
                 str(d).lower(): parse_endpoint(str(e), f"{where}: links.{d}")
                 for d, e in links.items()
             },
-            queue_command=[str(a) for a in queue],
+            queue_command=queue,
             queue_format=str(queue_format),
+            flush_command=flush,
         )
 
     def fixed_routes(self, sites: list[Site]) -> dict[str, Endpoint]:
@@ -110,16 +113,28 @@ class ExternalMta:
     def wait_ready(self, service: Service, plan: MtaPlan, timeout: float) -> None:
         wait_for_smtp(service, plan, timeout, self.label)
 
-    def queue(self, plan: MtaPlan, run: CommandRunner) -> list[QueueEntry]:
+    def queue(self, plan: MtaPlan, run: CommandRunner) -> list[QueueEntry] | None:
         if not self.queue_command:
-            return []
+            return None
         return parse_queue(run("mta", self.queue_command), self.queue_format)
+
+    def retry_now(self, plan: MtaPlan, run: CommandRunner) -> str | None:
+        if not self.flush_command:
+            return None
+        return run("mta", self.flush_command) or " ".join(self.flush_command)
 
     def purge(self, plan: MtaPlan) -> None:
         pass  # not ours to purge
 
     def identity(self, plan: MtaPlan, run: CommandRunner) -> MtaIdentity:
         return MtaIdentity(self.label, "external", digest(self.source.read_text()))
+
+
+def _strings(data: dict[str, object], key: str, where: str) -> list[str]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(a, str) for a in value):
+        raise UsageError(f"{where}: '{key}' is a list of strings")
+    return [str(a) for a in value]
 
 
 def routes_to_configure(count: int, first: int = 111) -> str:

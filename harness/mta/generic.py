@@ -7,6 +7,7 @@
     command = ["/usr/sbin/postfix", "start-fg"]
     queue = ["/usr/sbin/postqueue", "-j"]    # optional: lists the queue
     queue_format = "postfix-json"            # postfix-json | exim-bp | smtpctl | lines
+    flush = ["/usr/sbin/postqueue", "-f"]    # optional: retry everything now (proves loss)
     route = "{domain}=smtp:[{host}]:{port}"  # how one route is written ...
     route_separator = ", "                   # ... and how routes are joined
 
@@ -57,6 +58,8 @@ class GenericMta:
     root: str | None = None
     queue_command: list[str] = field(default_factory=list)
     queue_format: str = "lines"
+    #: Asks the MTA to retry everything now (``flush = [...]``); empty if it cannot.
+    flush_command: list[str] = field(default_factory=list)
     route: str = "{domain} {host}:{port}"
     route_separator: str = "\n"
 
@@ -76,8 +79,9 @@ class GenericMta:
         command = get("command", list)
         files = get("files", dict, {})
         queue = get("queue", list, [])
-        if not command or not all(isinstance(a, str) for a in command + queue):
-            raise UsageError(f"--mta {path}: 'command' and 'queue' are lists of strings")
+        flush = get("flush", list, [])
+        if not command or not all(isinstance(a, str) for a in command + queue + flush):
+            raise UsageError(f"--mta {path}: 'command', 'queue' and 'flush' are lists of strings")
         if not all(isinstance(v, str) for v in files.values()):
             raise UsageError(f"--mta {path}: every entry of [files] is a text")
         queue_format = get("queue_format", str, "lines")
@@ -94,6 +98,7 @@ class GenericMta:
             root=root,
             queue_command=queue,
             queue_format=queue_format,
+            flush_command=flush,
             route=get("route", str, cls.route),
             route_separator=get("route_separator", str, cls.route_separator),
         )
@@ -136,10 +141,15 @@ class GenericMta:
     def wait_ready(self, service: Service, plan: MtaPlan, timeout: float) -> None:
         wait_for_smtp(service, plan, timeout, self.label)
 
-    def queue(self, plan: MtaPlan, run: CommandRunner) -> list[QueueEntry]:
+    def queue(self, plan: MtaPlan, run: CommandRunner) -> list[QueueEntry] | None:
         if not self.queue_command:
-            return []  # no way to look: pending mail is then reported as "lost", never hidden
+            return None  # no way to look: unsettled mail is then "not proven", never hidden
         return parse_queue(run("mta", self.queue_command), self.queue_format)
+
+    def retry_now(self, plan: MtaPlan, run: CommandRunner) -> str | None:
+        if not self.flush_command:
+            return None
+        return run("mta", self.flush_command) or " ".join(self.flush_command)
 
     def purge(self, plan: MtaPlan) -> None:
         pass  # a rooted MTA's writable layer is wiped by the harness; a host MTA's is its own

@@ -91,6 +91,9 @@ class OpenSmtpd:
                 entries.append(QueueEntry(fields[0], (fields[5],), fields[13]))
         return entries
 
+    def retry_now(self, plan: MtaPlan, run: CommandRunner) -> str:
+        return run("mta", ["/usr/sbin/smtpctl", "schedule", "all"]) or "smtpctl schedule all"
+
     def purge(self, plan: MtaPlan) -> None:
         pass  # the spool lives in the run's writable layer, which the harness wipes
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from harness.backends.base import Service
 from harness.clock import Deadline
@@ -25,6 +26,9 @@ from harness.mta.base import (
     write_files,
 )
 from harness.mta.selfcheck import CheckerOutput, refuse_if_the_mta_does
+
+#: Shipped configuration fragments that make known-bad builds (``Postfix.preset``).
+PRESETS = Path(__file__).resolve().parent.parent.parent / "fixtures" / "mta-config"
 
 
 def main_cf_overrides(plan: MtaPlan) -> dict[str, str]:
@@ -166,13 +170,21 @@ def render_master_cf(stock: str, plan: MtaPlan, smtp_maxproc: int | None = None)
 
 @dataclass
 class Postfix:
-    """Postfix with Debian's stock configuration; ``hol`` caps smtp processes at one."""
+    """Postfix with Debian's stock configuration; ``hol`` caps smtp processes at one;
+    ``preset`` names a shipped fragment (``fixtures/mta-config/<preset>.cf``) layered under
+    the user's: a known-bad build described as configuration."""
 
     hol: bool = False
+    preset: str | None = None
 
     @property
     def name(self) -> str:
-        return "postfix-hol" if self.hol else "postfix"
+        return self.preset or ("postfix-hol" if self.hol else "postfix")
+
+    def _preset(self) -> dict[str, str]:
+        if self.preset is None:
+            return {}
+        return parse_fragment((PRESETS / f"{self.preset}.cf").read_text())
 
     @property
     def rootfs(self) -> str | None:
@@ -210,7 +222,7 @@ class Postfix:
         user = parse_fragment(plan.fragment)
         return {
             "/etc/postfix/main.cf": merge_main_cf(
-                plan.stock("/etc/postfix/main.cf"), main_cf_overrides(plan), user
+                plan.stock("/etc/postfix/main.cf"), main_cf_overrides(plan), self._preset(), user
             ),
             "/etc/postfix/master.cf": render_master_cf(
                 plan.stock("/etc/postfix/master.cf"), plan, 1 if self.hol else None
@@ -241,6 +253,11 @@ class Postfix:
                     )
                 )
         return entries
+
+    def retry_now(self, plan: MtaPlan, run: CommandRunner) -> str:
+        # Asks qmgr to scan the deferred queue ignoring the files' times: also what its
+        # "skipped, still being delivered" case put back with a fixed 60 s delay.
+        return run("mta", ["/usr/sbin/postqueue", "-f"]) or "postqueue -f"
 
     def purge(self, plan: MtaPlan) -> None:
         pass  # the queue lives in the run's writable layer, which the harness wipes

@@ -11,13 +11,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.results import write_json_atomic, write_text_atomic
+from harness.results import describe_claim, write_json_atomic, write_text_atomic
 
 CLAIM = "one dead link never stalls delivery to healthy sites, and no mail is lost"
 
 
 def certificate(
-    results: dict[str, Any], suites: list[str], faults: str, seed: int
+    results: dict[str, Any],
+    suites: list[str],
+    faults: str,
+    seed: int,
+    canary: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The certificate's content, from a finished run record."""
     identity = results.get("identity") or {}
@@ -41,9 +45,22 @@ def certificate(
         "failing_examples": results.get("failing_examples"),
         "seed": seed,
         "bounds": results.get("bounds"),
+        "claims": results.get("claims", []),
+        "judged_examples": judged_examples(results),
+        "canary": canary,
         "run_id": results.get("run_id"),
         "issued": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(results.get("finished"))),
     }
+
+
+def judged_examples(results: dict[str, Any]) -> int:
+    """Examples in which the seed's claim had healthy mail in flight while a link was down."""
+    return sum(
+        1
+        for example in results.get("examples", [])
+        for claim in example.get("claims", [])
+        if claim["name"] == "healthy_sites_keep_flowing" and claim["verdict"] != "not judged"
+    )
 
 
 def markdown(cert: dict[str, Any]) -> str:
@@ -67,17 +84,44 @@ Claim: {cert["claim"]}.
 | seed | {cert["seed"]} |
 | bounds | healthy sites {bounds.get("delivery")} s; recovery {bounds.get("recovery")} s |
 | run | {cert["run_id"]}, {cert["issued"]} |
+| canary | {_canary(cert.get("canary"))} |
+
+Claims:
+
+{_claims(cert.get("claims", []))}
 
 Repeat it: `mta-harness certify --mta {mta["requested"]} --backend {cert["backend"]} \
 --profile {cert["profile"]} --faults {cert["faults"]} --seed {cert["seed"]}`
 """
 
 
+def _canary(canary: dict[str, Any] | None) -> str:
+    if canary is None:
+        return "not played"
+    return f"{canary['mta']} on the seed outage: {canary['verdict']} (must be FAIL)"
+
+
+def _claims(claims: list[dict[str, Any]]) -> str:
+    lines = [f"- {describe_claim(c)}" for c in claims]
+    for c in claims:
+        if c["name"] == "no_loss" and c["verdict"] == "not proven":
+            lines.append(
+                "- **loss could not be proven**: this MTA cannot list its queue or "
+                "be asked to retry now"
+            )
+    return "\n".join(lines) or "- none judged"
+
+
 def write_certificate(
-    folder: Path, results: dict[str, Any], suites: list[str], faults: str, seed: int
+    folder: Path,
+    results: dict[str, Any],
+    suites: list[str],
+    faults: str,
+    seed: int,
+    canary: dict[str, Any] | None = None,
 ) -> Path:
     """Write both files into the run folder; returns the JSON one's path."""
-    cert = certificate(results, suites, faults, seed)
+    cert = certificate(results, suites, faults, seed, canary)
     path = folder / "certificate.json"
     write_json_atomic(path, cert)
     write_text_atomic(folder / "certificate.md", markdown(cert))

@@ -1,7 +1,7 @@
 """``report.html``: one self-contained page a person can read (and send on) after a run.
 
 Verdict and MTA identity at the top; for a failure, the counterexample in words, the healthy
-messages that waited and for how long, and its latency timeline; then every property's
+messages that waited and for how long, and its latency timeline; then every claim's
 verdict with its evidence; then every example, folded. No script and no external resource:
 it opens the same offline, in a mail attachment, or in a CI artefact viewer.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.report.plot import latency_plot, legend
-from harness.results import write_text_atomic
+from harness.results import describe_claim, write_text_atomic
 from harness.topology import remote_sites
 
 VERDICT_COLOURS = {"PASS": "#1a7f37", "FAIL": "#cf222e", "ERROR": "#bf8700"}
@@ -29,7 +29,8 @@ h2 { font-size: 17px; margin: 28px 0 8px; border-bottom: 1px solid #d0d7de; }
 table { border-collapse: collapse; margin: 6px 0 12px; }
 td, th { border: 1px solid #d0d7de; padding: 3px 8px; text-align: left; vertical-align: top; }
 th { background: #f6f8fa; }
-.holds { color: #1a7f37; font-weight: 600; } .broken { color: #cf222e; font-weight: 600; }
+.holds { color: #1a7f37; font-weight: 600; } .note { color: #9a6700; font-weight: 600; }
+.broken { color: #cf222e; font-weight: 600; }
 pre { background: #f6f8fa; padding: 10px; overflow-x: auto; white-space: pre-wrap; }
 .swatch { display: inline-block; width: 12px; height: 12px; margin-right: 4px;
           vertical-align: -1px; border-radius: 2px; }
@@ -53,12 +54,17 @@ def render_report(results: dict[str, Any]) -> str:
         f"{escape(identity.get('version', ''))}</h1>",
         f"<p>{escape(_verdict_sentence(results))}</p>",
         _meta_table(results, identity),
+        _run_claims(results),
     ]
     featured = _featured(results)
     if results.get("counterexamples"):
         parts.append("<h2>Counterexample</h2>")
         for test, example in results["counterexamples"].items():
             how = ", shrunk by Hypothesis" if example.get("shrunk") else ""
+            if example.get("shrink_budget_ran_out"):
+                how += " (the shrink budget ran out: the best found in time)"
+            if example.get("intermittent"):
+                how += f"; intermittent, {example['intermittent']}"
             parts.append(f"<p>From <code>{escape(test)}</code>{how}.")
             if "file" in example:
                 parts.append(
@@ -73,14 +79,15 @@ def render_report(results: dict[str, Any]) -> str:
             f"<p>{escape(featured.get('description', ''))}</p>",
             legend(_sites_of(featured), _faulted_of(featured)),
             latency_plot(featured),
-            "<h2>Properties</h2>",
-            _properties_table(featured),
+            "<h2>Claims</h2>",
+            _claims_table(featured),
         ]
-    parts.append(_property_counts(results))
+    parts.append(_claim_counts(results))
     for error in results.get("errors", []):
         parts.append(f"<pre class='error'>harness error: {escape(str(error))}</pre>")
+    explained = {c.get("test") for c in results.get("counterexamples", {}).values()}
     for test, failure in results.get("failures", {}).items():
-        if test not in results.get("counterexamples", {}):
+        if test not in explained:
             parts.append(f"<h2>Failed: {escape(test)}</h2><pre>{escape(failure)}</pre>")
     parts.append(_all_examples(results))
     parts.append(
@@ -99,6 +106,24 @@ def write_report(folder: Path, results: dict[str, Any], suffix: str = "") -> Pat
     return path
 
 
+def _css(state: str) -> str:
+    return "broken" if state == "broken" else "holds" if state == "holds" else "note"
+
+
+def _run_claims(results: dict[str, Any]) -> str:
+    """Each claim's verdict over the whole run, one line each."""
+    claims = results.get("claims", [])
+    if not claims:
+        return ""
+    rows = "".join(
+        f'<tr><td>{escape(c["name"])}</td><td class="{_css(c["verdict"])}">'
+        f"{escape(c['verdict'])}</td><td>{escape(describe_claim(c))}</td></tr>"
+        for c in claims
+    )
+    head = "<tr><th>claim</th><th>verdict</th><th>detail</th></tr>"
+    return f"<h2>Claims</h2><table>{head}{rows}</table>"
+
+
 def _verdict_sentence(results: dict[str, Any]) -> str:
     verdict = results.get("verdict")
     n = results.get("examples_run", 0)
@@ -108,7 +133,7 @@ def _verdict_sentence(results: dict[str, Any]) -> str:
         return f"One dead link did not stall healthy sites, and no mail was lost: {n} example(s)."
     if verdict == "FAIL":
         failing = results.get("failing_examples", 0)
-        return f"The MTA broke a property in {failing} of {n} example(s)."
+        return f"The MTA broke a claim in {failing} of {n} example(s)."
     return "The harness could not test (see the errors below); this is not a pass."
 
 
@@ -164,7 +189,7 @@ def _faulted_of(example: dict[str, Any]) -> set[str]:
 def _waited_table(example: dict[str, Any]) -> str:
     """For a failure: the healthy messages that waited, and for how long."""
     rows = []
-    for prop in example.get("properties", []):
+    for prop in example.get("claims", []):
         if prop["name"] == "healthy_sites_keep_flowing" and not prop["holds"]:
             for item in prop["evidence"]:
                 if "waited" not in item:
@@ -191,12 +216,12 @@ def _waited_table(example: dict[str, Any]) -> str:
     )
 
 
-def _properties_table(example: dict[str, Any]) -> str:
+def _claims_table(example: dict[str, Any]) -> str:
     out = []
-    for prop in example.get("properties", []):
-        state = "holds" if prop["holds"] else "broken"
+    for prop in example.get("claims", []):
+        state = prop.get("verdict", "holds" if prop["holds"] else "broken")
         out.append(
-            f'<h3>{escape(prop["name"])}: <span class="{state}">{state}</span></h3>'
+            f'<h3>{escape(prop["name"])}: <span class="{_css(state)}">{state}</span></h3>'
             f"<p>{escape(prop['summary'])}</p>"
         )
         evidence = prop.get("evidence", [])
@@ -219,22 +244,19 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _property_counts(results: dict[str, Any]) -> str:
-    counts: dict[str, list[int]] = {}
-    for example in results.get("examples", []):
-        for prop in example.get("properties", []):
-            held, broken = counts.setdefault(prop["name"], [0, 0])
-            counts[prop["name"]] = [held + prop["holds"], broken + (not prop["holds"])]
-    if not counts:
+def _claim_counts(results: dict[str, Any]) -> str:
+    claims = results.get("claims", [])
+    if not claims:
         return ""
+    states = ("holds", "broken", "warning", "not judged", "not proven")
+    head = "".join(f"<th>{s}</th>" for s in states)
     rows = "".join(
-        f"<tr><td>{escape(name)}</td><td>{held}</td><td>{broken}</td></tr>"
-        for name, (held, broken) in counts.items()
+        f"<tr><td>{escape(c['name'])}</td>"
+        + "".join(f"<td>{c['counts'].get(s, 0)}</td>" for s in states)
+        + "</tr>"
+        for c in claims
     )
-    return (
-        "<h2>Every example, by property</h2><table><tr><th>property</th><th>held</th>"
-        f"<th>broken</th></tr>{rows}</table>"
-    )
+    return f"<h2>Every example, by claim</h2><table><tr><th>claim</th>{head}</tr>{rows}</table>"
 
 
 def _all_examples(results: dict[str, Any]) -> str:
@@ -248,6 +270,6 @@ def _all_examples(results: dict[str, Any]) -> str:
             f'<details><summary>example {number}: <span class="{state}">{state}</span> '
             f"{escape(example.get('description', ''))}</summary>"
             f"{latency_plot(example, width=860, height=300)}"
-            f"{_properties_table(example)}</details>"
+            f"{_claims_table(example)}</details>"
         )
     return "\n".join(out)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -12,7 +13,22 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 
 from harness.seedmta.queue import DiskQueue, read_queue
-from harness.seedmta.relay import AsyncScheduler, IntakeHandler, Policy, Route, SyncScheduler, log
+from harness.seedmta.relay import (
+    AsyncScheduler,
+    IntakeHandler,
+    Policy,
+    PoolScheduler,
+    Route,
+    Scheduler,
+    SyncScheduler,
+    log,
+)
+
+#: The model's modes: ``sync`` has the seed's bug, ``async`` the fix, ``pool`` a delivery
+#: pool that mail for dead hops can exhaust (found only by a search that sends enough).
+MODES = ("sync", "async", "pool")
+#: Where ``serve`` writes its pid, beside the queue, so ``retry`` can signal it.
+PID_FILE = "seedmta.pid"
 
 
 def parse_route(text: str) -> tuple[str, Route]:
@@ -27,9 +43,16 @@ def serve(args: argparse.Namespace) -> int:
     host, _, port = args.listen.rpartition(":")
     routes = dict(args.route)
     queue = DiskQueue(Path(args.queue))
-    policy = Policy(args.timeout, args.min_backoff, args.max_backoff)
-    scheduler_type = SyncScheduler if args.mode == "sync" else AsyncScheduler
-    scheduler = scheduler_type(queue, routes, policy)
+    policy = Policy(
+        args.timeout, args.min_backoff, args.max_backoff, drop_deferred=args.drop_deferred
+    )
+    scheduler: Scheduler
+    if args.mode == "sync":
+        scheduler = SyncScheduler(queue, routes, policy)
+    elif args.mode == "pool":
+        scheduler = PoolScheduler(queue, routes, policy, workers=args.workers)
+    else:
+        scheduler = AsyncScheduler(queue, routes, policy)
     controller = Controller(
         IntakeHandler(queue, routes, scheduler.wake),
         hostname=host,
@@ -40,6 +63,9 @@ def serve(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    # The harness's retry-now (``seedmta retry``): every queued message due at once.
+    signal.signal(signal.SIGUSR2, lambda *_: threading.Thread(target=scheduler.retry_now).start())
+    (Path(args.queue) / PID_FILE).write_text(f"{os.getpid()}\n")
     controller.start()
     scheduler.start()
     log(f"ready on {args.listen} mode={args.mode} queued={len(queue.snapshot())}")
@@ -64,18 +90,33 @@ def main(argv: list[str] | None = None) -> int:
         help="next hop for a domain (repeatable)",
     )
     run.add_argument("--queue", required=True, help="queue folder")
-    run.add_argument("--mode", choices=("sync", "async"), required=True)
+    run.add_argument("--mode", choices=MODES, required=True)
+    run.add_argument(
+        "--workers", type=int, default=2, help="delivery workers in pool mode (default 2)"
+    )
     run.add_argument(
         "--timeout",
         type=float,
         default=10.0,
         help="connect and reply timeout per attempt, seconds (default 10)",
     )
+    run.add_argument(
+        "--drop-deferred",
+        action="store_true",
+        help="a second bug: drop a message whose delivery failed for a transient reason",
+    )
     run.add_argument("--min-backoff", type=float, default=0.5)
     run.add_argument("--max-backoff", type=float, default=2.0)
     show = commands.add_parser("queue", help="print the queue as JSON")
     show.add_argument("--queue", required=True)
+    retry = commands.add_parser("retry", help="ask the running model to retry everything now")
+    retry.add_argument("--queue", required=True)
     args = parser.parse_args(argv)
+    if args.command == "retry":
+        pid = int((Path(args.queue) / PID_FILE).read_text())
+        os.kill(pid, signal.SIGUSR2)
+        print(f"seedmta: asked {pid} to retry everything now")
+        return 0
     if args.command == "queue":
         json.dump(read_queue(Path(args.queue)), sys.stdout)
         sys.stdout.write("\n")

@@ -95,14 +95,25 @@ class DiskQueue:
             ]
         return sorted(entries, key=lambda e: e.seq)
 
-    def next_due(self, domain: str | None = None) -> float | None:
+    def next_due(
+        self, domain: str | None = None, skip: frozenset[str] = frozenset()
+    ) -> float | None:
+        """When the next entry (for ``domain``, not in ``skip``) falls due; None if none."""
         with self._lock:
             times = [
                 e.next_attempt
                 for e in self._entries.values()
-                if domain is None or e.domain == domain
+                if (domain is None or e.domain == domain) and e.qid not in skip
             ]
         return min(times, default=None)
+
+    def make_all_due(self) -> int:
+        """Clear every entry's back-off (retry now); how many entries there are."""
+        with self._lock:
+            for entry in self._entries.values():
+                entry.next_attempt = 0.0
+                self._write(entry)
+            return len(self._entries)
 
     def snapshot(self) -> list[dict[str, Any]]:
         with self._lock:

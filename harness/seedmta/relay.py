@@ -28,6 +28,9 @@ class Policy:
     min_backoff: float = 0.5
     max_backoff: float = 2.0
     hostname: str = "seedmta.test"
+    #: A second bug, for a build that breaks two claims: a message whose delivery failed
+    #: for a transient reason is dropped (no retry, no bounce): lost.
+    drop_deferred: bool = False
 
 
 class Deliverer:
@@ -71,6 +74,10 @@ class Deliverer:
             log(f"delivered {entry.qid} to {entry.domain} via {host}:{port}")
 
     def _defer(self, entry: Entry, reason: str) -> None:
+        if self.policy.drop_deferred:
+            self.queue.remove(entry)
+            log(f"dropped {entry.qid} to {entry.domain} (the lossy build's bug): {reason}")
+            return
         entry.attempts += 1
         backoff = min(self.policy.min_backoff * 2 ** (entry.attempts - 1), self.policy.max_backoff)
         entry.next_attempt = time.time() + backoff
@@ -143,6 +150,13 @@ class Scheduler:
                 wait = None if next_due is None else max(0.0, next_due - time.time())
                 self._changed.wait(wait)
 
+    def retry_now(self) -> int:
+        """Make everything queued due now (the harness's retry-now); how many entries."""
+        count = self.queue.make_all_due()
+        self.wake()
+        log(f"retry now: {count} entries scheduled")
+        return count
+
     def start(self) -> None:
         raise NotImplementedError
 
@@ -162,6 +176,53 @@ class AsyncScheduler(Scheduler):
             threading.Thread(
                 target=self._loop, args=(domain,), name=f"delivery-{domain}", daemon=True
             ).start()
+
+
+class PoolScheduler(Scheduler):
+    """Exhaustible: a fixed pool of delivery workers shared by every next hop. Each worker
+    takes the oldest due message not already being delivered, whatever its hop, so enough
+    mail for dead hops occupies every worker and healthy hops wait (Postfix with a small
+    process limit, a delivery pool of N threads)."""
+
+    def __init__(
+        self, queue: DiskQueue, routes: dict[str, Route], policy: Policy, workers: int = 2
+    ) -> None:
+        super().__init__(queue, routes, policy)
+        self.workers = workers
+        self._in_flight: set[str] = set()
+
+    def _take(self) -> Entry | None:
+        """The oldest due entry no worker has; None to wait (with the lock held)."""
+        for entry in self.queue.due(time.time()):
+            if entry.qid not in self._in_flight:
+                self._in_flight.add(entry.qid)
+                return entry
+        return None
+
+    def _worker(self) -> None:
+        while True:
+            with self._changed:
+                entry = self._take()
+                while entry is None:
+                    if self._stopped:
+                        return
+                    # Woken by new mail, a retry-now, or a worker finishing an attempt.
+                    next_due = self.queue.next_due(skip=frozenset(self._in_flight))
+                    wait = None if next_due is None else max(0.0, next_due - time.time())
+                    self._changed.wait(wait)
+                    entry = self._take()
+                if self._stopped:
+                    return
+            try:
+                self.deliverer.attempt(entry)
+            finally:
+                with self._changed:
+                    self._in_flight.discard(entry.qid)
+                    self._changed.notify_all()
+
+    def start(self) -> None:
+        for number in range(self.workers):
+            threading.Thread(target=self._worker, name=f"worker-{number}", daemon=True).start()
 
 
 class IntakeHandler:

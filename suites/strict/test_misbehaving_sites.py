@@ -1,24 +1,23 @@
 """Strict profile: a site that misbehaves at the SMTP level never stalls the others.
 
-Written with the plugin's fixtures, as a user would write their own outage test: one site
-refuses, answers slowly, or cuts the connection after the final dot; mail to the healthy site
-must keep flowing, and once the site behaves again every accepted message is delivered or
-bounced. A message the site took before cutting the connection comes twice (SMTP's
-at-least-once case): reported as a duplicate, never counted as lost.
+Written as a user would write their own outage test: a timeline (``harness.timeline``) played
+with ``harness.scenario.play`` and judged by every claim. One site refuses, answers slowly,
+or cuts the connection after the final dot; mail to the healthy site must keep flowing, and
+once the site behaves again every accepted message is delivered or bounced. A message the
+site took before cutting the connection comes twice (SMTP's at-least-once case): reported as
+a duplicate, never counted as lost.
 """
 
 from collections.abc import Callable
 
 import pytest
 
-from harness.properties import (
-    Bounds,
-    healthy_sites_keep_flowing,
-    no_duplicates,
-    recovery_without_loss,
-)
+from harness.claims import Bounds
+from harness.plugin import ExampleLog
+from harness.scenario import play
 from harness.sites.protocol import Behaviour
-from harness.world import Example, World
+from harness.timeline import Misbehave, Outage, Send
+from harness.world import World
 
 #: How the sick site behaves, given the bounds (a slow reply takes twice the delivery bound).
 CASES: dict[str, Callable[[Bounds], Behaviour]] = {
@@ -33,19 +32,17 @@ CASES: dict[str, Callable[[Bounds], Behaviour]] = {
 
 @pytest.mark.parametrize("case", CASES)
 def test_a_misbehaving_site_never_stalls_healthy_sites(
-    world: World, example: Example, bounds: Bounds, strict_duplicates: bool, case: str
+    world: World, bounds: Bounds, strict_duplicates: bool, example_log: ExampleLog, case: str
 ) -> None:
-    behaviour = CASES[case](bounds)
-    sick, healthy = example.site(0), example.site(1)
-    example.misbehave(sick, behaviour)
-    for site in (sick, healthy, sick, healthy):
-        example.submit(site)
-
-    flowing = healthy_sites_keep_flowing(example.ledger, {healthy.name}, bounds.delivery)
-    assert flowing.holds, f"{flowing.summary} {flowing.evidence}"
-
-    example.tame(sick)
-    recovered = recovery_without_loss(example.ledger, bounds.recovery, world.held_messages)
-    assert recovered.holds, f"{recovered.summary} {recovered.evidence}"
-    once = no_duplicates(example.ledger.records(), example.faulted_windows, strict_duplicates)
-    assert once.holds, f"{once.summary} {once.evidence}"
+    sick, healthy = (site.name for site in world.remote_sites[:2])
+    outage = Outage(
+        2,
+        (
+            Misbehave(sick, CASES[case](bounds)),
+            Send((sick, healthy, sick, healthy)),
+        ),
+        name=f"misbehaving-{case}",
+    )
+    result = play(world, outage, bounds, strict_duplicates)
+    example_log.add(result)
+    result.check()

@@ -4,11 +4,11 @@ those beyond the seed's (a thin link: bandwidth)."""
 from hypothesis import given
 from hypothesis import strategies as st
 
+from harness.claims import Bounds
 from harness.faults import BELOW_TCP_FAULTS, fault_kinds
 from harness.plugin import ExampleLog
-from harness.properties import Bounds
 from harness.scenario import play
-from harness.strategies import scenarios
+from harness.strategies import outages, steer
 from harness.world import World
 
 LINK_FAULTS = tuple(kind for kind in fault_kinds() if kind not in BELOW_TCP_FAULTS)
@@ -22,7 +22,8 @@ def test_no_link_fault_stalls_healthy_sites(
     example_log: ExampleLog,
     data: st.DataObject,
 ) -> None:
-    scenario = data.draw(scenarios(kinds=world.fault_kinds(LINK_FAULTS)), "scenario")
-    result = play(world, scenario, bounds, strict_duplicates)
+    outage = data.draw(outages(kinds=world.fault_kinds(LINK_FAULTS)), "outage")
+    result = play(world, outage, bounds, strict_duplicates)
     example_log.add(result)
-    assert result.holds, result.explain()
+    steer(result)
+    result.check()

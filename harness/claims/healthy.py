@@ -1,0 +1,114 @@
+"""``healthy_sites_keep_flowing``, the seed's claim: one dead link never stalls healthy mail.
+
+A message is *healthy mail* when its own site was unfaulted (link and site) from its
+acceptance to its deadline (acceptance + the delivery bound) while some other site was
+faulted at some moment between its submission and that deadline. Faults come and go within
+an example, so whether a message is judged depends on its own window, not on its site alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from harness.claims.base import ClaimBroken, ClaimResult, Verdict, result
+from harness.claims.facts import ExampleFacts, FaultWindow
+from harness.clock import Deadline, now
+from harness.ledger import MessageRecord, Status
+
+
+class HealthyMailStalled(ClaimBroken):
+    """Healthy mail waited past its bound while another link was down."""
+
+
+def is_healthy(record: MessageRecord, bound: float, windows: list[FaultWindow]) -> bool:
+    """Whether ``record`` is judged as healthy mail (see the module's docstring)."""
+    start = record.accepted_at if record.accepted_at is not None else record.submitted_at
+    deadline = start + bound
+    own = [w for w in windows if w.site == record.site]
+    if any(w.overlaps(start, deadline) for w in own):
+        return False
+    others = [w for w in windows if w.site != record.site]
+    return any(w.overlaps(record.submitted_at, deadline) for w in others)
+
+
+class HealthySitesKeepFlowing:
+    """Wait until every healthy message arrived, or fail the moment one passes its bound."""
+
+    name = "healthy_sites_keep_flowing"
+    before_heal = True
+
+    def judge(self, facts: ExampleFacts) -> ClaimResult:
+        bound = facts.bounds.delivery
+        while True:
+            windows = facts.windows()
+            records = [r for r in facts.ledger.records() if is_healthy(r, bound, windows)]
+            refused = [r for r in records if r.status is Status.REFUSED]
+            if refused:
+                return result(
+                    self.name,
+                    Verdict.BROKEN,
+                    f"{len(refused)} message(s) to healthy sites refused at submission",
+                    [{"id": r.id, "site": r.site, "refusal": r.refusal} for r in refused],
+                )
+            late = [r for r in records if (r.latency() or 0.0) > bound]
+            if late:
+                return self._late(late, bound)
+            waiting = [r for r in records if not r.arrivals]
+            if not waiting:
+                return self._all_arrived(records, bound)
+            first_due = min(r.accepted_at or r.submitted_at for r in waiting) + bound
+            if now() >= first_due:
+                overdue = [r for r in waiting if (r.accepted_at or r.submitted_at) + bound <= now()]
+                return self._late(overdue, bound)
+            ids = {r.id for r in waiting}
+            facts.ledger.wait_until(_any_arrived(ids), Deadline(first_due))
+
+    def _all_arrived(self, records: list[MessageRecord], bound: float) -> ClaimResult:
+        if not records:
+            return result(
+                self.name,
+                Verdict.NOT_JUDGED,
+                "no healthy mail was in flight while a link was faulted",
+            )
+        latencies = [r.latency() or 0.0 for r in records]
+        return result(
+            self.name,
+            Verdict.HOLDS,
+            f"all {len(records)} healthy message(s) arrived within {bound:g} s "
+            f"(worst {max(latencies):.2f} s)",
+            [{"id": r.id, "site": r.site, "latency": r.latency()} for r in records],
+            {"healthy": len(records), "worst": max(latencies)},
+        )
+
+    def _late(self, late: list[MessageRecord], bound: float) -> ClaimResult:
+        at = now()
+        evidence: list[dict[str, Any]] = []
+        for r in late:
+            latency = r.latency()
+            start = r.accepted_at or r.submitted_at
+            waited = latency if latency is not None else at - start
+            evidence.append(
+                {
+                    "id": r.id,
+                    "site": r.site,
+                    "waited": round(waited, 3),
+                    "arrived": bool(r.arrivals),
+                }
+            )
+        worst = max(float(e["waited"]) for e in evidence)
+        return result(
+            self.name,
+            Verdict.BROKEN,
+            f"{len(late)} message(s) to healthy sites waited past the {bound:g} s bound "
+            f"(worst {worst:.2f} s so far)",
+            evidence,
+            {"worst": worst},
+        )
+
+    def fail(self, explanation: str) -> NoReturn:
+        raise HealthyMailStalled(explanation)
+
+
+def _any_arrived(ids: set[str]) -> Callable[[list[MessageRecord]], bool]:
+    return lambda records: any(r.arrivals for r in records if r.id in ids)

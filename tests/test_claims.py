@@ -1,0 +1,262 @@
+"""Unit tests of the claims on hand-made ledgers: each can hold, each can break, each says
+"not judged" or "not proven" where it has nothing to go on."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from harness.claims import (
+    Bounds,
+    ClaimBroken,
+    ExampleFacts,
+    FaultWindow,
+    Retry,
+    Settlement,
+    Verdict,
+    default_claims,
+)
+from harness.claims.duplicates import NoDuplicates
+from harness.claims.healthy import HealthySitesKeepFlowing
+from harness.claims.loss import NoLoss
+from harness.claims.misdelivery import NoMisdelivery
+from harness.claims.recovery import PromptRecovery
+from harness.clock import now
+from harness.ledger import Ledger
+from harness.timeline import fault_windows
+
+
+def arrive(ledger: Ledger, rcpt: str, site: str, t: float, connection: str = "c") -> None:
+    ledger.on_site_event(
+        {
+            "event": "message",
+            "site": site,
+            "mail_from": "h@bounces.test",
+            "rcpts": [rcpt],
+            "harness_ids": [],
+            "t": t,
+            "connection": connection,
+        }
+    )
+
+
+def accepted(ledger: Ledger, site: str, at: float) -> str:
+    record = ledger.open(site, f"{site}.test", at)
+    ledger.accepted(record.id, at)
+    return record.rcpt
+
+
+def facts(
+    ledger: Ledger,
+    windows: list[FaultWindow] | None = None,
+    bounds: Bounds | None = None,
+    settlement: Settlement | None = None,
+    strict: bool = False,
+) -> ExampleFacts:
+    shown = [FaultWindow("site-a", "blackhole", -math.inf)] if windows is None else windows
+    return ExampleFacts(ledger, bounds or Bounds(), lambda: shown, settlement, strict)
+
+
+# -- healthy_sites_keep_flowing ------------------------------------------------------------
+
+
+def test_healthy_sites_hold_when_every_healthy_message_arrived_in_time() -> None:
+    ledger = Ledger("e1")
+    t = now()
+    arrive(ledger, accepted(ledger, "site-b", t), "site-b", t + 0.01)
+    accepted(ledger, "site-a", t)  # to the faulted site: not healthy mail
+    result = HealthySitesKeepFlowing().judge(facts(ledger, bounds=Bounds(delivery=5.0)))
+    assert result.verdict is Verdict.HOLDS, result.summary
+    assert result.figures["healthy"] == 1
+
+
+def test_healthy_sites_break_as_soon_as_a_message_passes_its_bound() -> None:
+    ledger = Ledger("e1")
+    accepted(ledger, "site-b", now())
+    result = HealthySitesKeepFlowing().judge(facts(ledger, bounds=Bounds(delivery=0.05)))
+    assert result.verdict is Verdict.BROKEN
+    assert result.evidence[0]["id"] == "e1m1" and result.evidence[0]["arrived"] is False
+    assert result.evidence[0]["waited"] >= 0.05
+
+
+def test_a_late_arrival_breaks_it_even_if_it_arrived() -> None:
+    ledger = Ledger("e1")
+    arrive(ledger, accepted(ledger, "site-b", 100.0), "site-b", 110.0)
+    result = HealthySitesKeepFlowing().judge(facts(ledger))
+    assert result.verdict is Verdict.BROKEN and result.evidence[0]["waited"] == 10.0
+
+
+def test_a_healthy_message_refused_at_submission_breaks_it() -> None:
+    ledger = Ledger("e1")
+    record = ledger.open("site-b", "site-b.test", now())
+    ledger.refused(record.id, "451 try later")
+    result = HealthySitesKeepFlowing().judge(facts(ledger))
+    assert result.verdict is Verdict.BROKEN and "refused" in result.summary
+
+
+def test_with_no_healthy_mail_in_flight_it_is_not_judged_never_held() -> None:
+    ledger = Ledger("e1")
+    accepted(ledger, "site-a", 0.0)  # only mail for the faulted site
+    result = HealthySitesKeepFlowing().judge(facts(ledger))
+    assert result.verdict is Verdict.NOT_JUDGED
+    # Nothing faulted at all: healthy-looking mail judges nothing either.
+    ledger = Ledger("e2")
+    arrive(ledger, accepted(ledger, "site-b", 0.0), "site-b", 9.0)
+    assert HealthySitesKeepFlowing().judge(facts(ledger, [])).verdict is Verdict.NOT_JUDGED
+
+
+def test_healthy_mail_is_judged_by_its_own_window_as_faults_come_and_go() -> None:
+    ledger = Ledger("e1")
+    early = accepted(ledger, "site-b", 10.0)  # site-b was cut at 11 s: not healthy mail
+    late = accepted(ledger, "site-b", 30.0)  # site-b healed at 20 s, site-a still down
+    arrive(ledger, early, "site-b", 25.0)
+    arrive(ledger, late, "site-b", 40.0)
+    windows = [
+        FaultWindow("site-a", "blackhole", 0.0),
+        FaultWindow("site-b", "refuse", 11.0, 20.0),
+    ]
+    result = HealthySitesKeepFlowing().judge(facts(ledger, windows))
+    assert result.verdict is Verdict.BROKEN
+    assert [e["id"] for e in result.evidence] == ["e1m2"]
+
+
+# -- no_loss ---------------------------------------------------------------------------------
+
+
+def test_no_loss_holds_when_everything_settled_in_time() -> None:
+    ledger = Ledger("e1")
+    rcpt = accepted(ledger, "site-a", 1.0)
+    arrive(ledger, rcpt, "site-a", 2.0)
+    result = NoLoss().judge(facts(ledger, settlement=Settlement(1.5, True, {})))
+    assert result.verdict is Verdict.HOLDS, result.summary
+
+
+def test_no_loss_tells_stuck_from_lost_after_a_retry() -> None:
+    ledger = Ledger("e1")
+    stuck = accepted(ledger, "site-a", 1.0)
+    accepted(ledger, "site-a", 1.0)
+    held = {stuck: {"queue_id": "ABC123", "reason": "deferred: connection refused"}}
+    retry = Retry(5.0, "postqueue -f", held)
+    result = NoLoss().judge(facts(ledger, settlement=Settlement(2.0, False, held, retry)))
+    assert result.verdict is Verdict.BROKEN
+    assert [e["state"] for e in result.evidence] == ["stuck", "lost"]
+    assert result.evidence[0]["queue_id"] == "ABC123"
+    assert "1 stuck in the MTA's queue, 1 lost" in result.summary
+
+
+def test_mail_delivered_only_after_a_retry_holds_and_says_so() -> None:
+    ledger = Ledger("e1")
+    rcpt = accepted(ledger, "site-a", 1.0)
+    arrive(ledger, rcpt, "site-a", 40.0)
+    retry = Retry(39.0, "postqueue -f", {})
+    result = NoLoss().judge(facts(ledger, settlement=Settlement(2.0, False, {rcpt: {}}, retry)))
+    assert result.verdict is Verdict.HOLDS
+    assert result.evidence[0]["state"] == "delivered only after a retry was asked for"
+
+
+def test_loss_is_not_proven_where_the_mta_cannot_retry_or_list() -> None:
+    ledger = Ledger("e1")
+    rcpt = accepted(ledger, "site-a", 1.0)
+    cannot_retry = Settlement(2.0, False, {rcpt: {}}, Retry(None, "no command", {rcpt: {}}))
+    result = NoLoss().judge(facts(ledger, settlement=cannot_retry))
+    assert result.verdict is Verdict.NOT_PROVEN and result.holds
+    cannot_list = Settlement(2.0, False, None, Retry(None, "no command", None))
+    assert NoLoss().judge(facts(ledger, settlement=cannot_list)).verdict is Verdict.NOT_PROVEN
+    # Not in a queue the MTA can list: lost, whether or not it can be asked to retry.
+    gone = Settlement(2.0, False, {}, Retry(None, "no command", {}))
+    assert NoLoss().judge(facts(ledger, settlement=gone)).verdict is Verdict.BROKEN
+
+
+# -- prompt_recovery -------------------------------------------------------------------------
+
+
+def test_slow_recovery_is_a_warning_unless_required() -> None:
+    ledger = Ledger("e1")
+    rcpt = accepted(ledger, "site-a", 1.0)
+    arrive(ledger, rcpt, "site-a", 70.0)
+    windows = [FaultWindow("site-a", "refuse", 0.0, 5.0)]
+    settled = Settlement(5.0, False, {rcpt: {"reason": "skipped, still being delivered"}})
+    graded = PromptRecovery().judge(facts(ledger, windows, settlement=settled))
+    assert graded.verdict is Verdict.WARNING and graded.holds
+    assert graded.figures["worst"] == 65.0
+    assert graded.evidence[0]["reason"] == "skipped, still being delivered"
+    required = Bounds(require_recovery=True)
+    hard = PromptRecovery().judge(facts(ledger, windows, required, settled))
+    assert hard.verdict is Verdict.BROKEN
+
+
+def test_prompt_recovery_holds_with_its_figures_and_judges_nothing_without_a_heal() -> None:
+    ledger = Ledger("e1")
+    for at in (6.0, 8.0):
+        arrive(ledger, accepted(ledger, "site-a", 1.0), "site-a", at)
+    windows = [FaultWindow("site-a", "refuse", 0.0, 5.0)]
+    result = PromptRecovery().judge(facts(ledger, windows, settlement=Settlement(5.0, True)))
+    assert result.verdict is Verdict.HOLDS
+    assert result.figures == {"waited_for_heal": 2, "median": 2.0, "worst": 3.0}
+    nothing = PromptRecovery().judge(facts(ledger, [], settlement=Settlement(5.0, True)))
+    assert nothing.verdict is Verdict.NOT_JUDGED
+
+
+# -- misdelivery, duplicates -----------------------------------------------------------------
+
+
+def test_misdelivery_and_duplicates_are_caught_separately() -> None:
+    ledger = Ledger("e1")
+    rcpt = accepted(ledger, "site-a", 0.0)
+    arrive(ledger, rcpt, "site-a", 1.0, "1@x")
+    assert NoMisdelivery().judge(facts(ledger, [])).holds
+    assert NoDuplicates().judge(facts(ledger, [])).holds
+    arrive(ledger, rcpt, "site-b", 2.0, "2@x")
+    wrong = NoMisdelivery().judge(facts(ledger, []))
+    twice = NoDuplicates().judge(facts(ledger, []))
+    assert not wrong.holds and wrong.evidence == [
+        {"id": "e1m1", "addressed_to": "site-a", "arrived_at": "site-b"}
+    ]
+    assert not twice.holds and twice.evidence[0]["copies"] == 2
+
+
+def test_a_duplicate_after_a_fault_cut_the_link_is_at_least_once_not_a_failure() -> None:
+    ledger = Ledger("e1")
+    rcpt = accepted(ledger, "site-a", 0.0)
+    arrive(ledger, rcpt, "site-a", 1.0, "1@x")
+    arrive(ledger, rcpt, "site-a", 3.0, "2@x")
+    cut = [FaultWindow("site-a", "cut-mid-data", 1.5, 2.0)]
+    cut_between = NoDuplicates().judge(facts(ledger, cut))
+    assert cut_between.holds and "at-least-once" in cut_between.summary
+    never_cut = NoDuplicates().judge(facts(ledger, [FaultWindow("site-a", "refuse", 5.0, 6.0)]))
+    assert not never_cut.holds
+    assert not NoDuplicates().judge(facts(ledger, cut, strict=True)).holds
+
+
+# -- the protocol ----------------------------------------------------------------------------
+
+
+def test_every_claim_fails_with_an_exception_type_of_its_own() -> None:
+    types = []
+    for claim in default_claims():
+        with pytest.raises(ClaimBroken) as raised:
+            claim.fail("broken")
+        types.append(type(raised.value))
+        assert isinstance(raised.value, AssertionError)  # a verdict, not a harness error
+    assert len(set(types)) == len(types) == 5
+
+
+def test_bounds_must_be_positive() -> None:
+    with pytest.raises(ValueError):
+        Bounds(delivery=0)
+    with pytest.raises(ValueError):
+        Bounds(retry=-1)
+
+
+def test_a_link_fault_and_a_misbehaving_site_are_windows_of_their_own() -> None:
+    events = [
+        ("site-a", "refuse", "apply", 1.0),
+        ("site-a", "site:RCPT", "apply", 2.0),
+        ("site-a", "site", "heal", 3.0),
+        ("site-a", "refuse", "heal", 9.0),
+    ]
+    assert fault_windows(events) == [
+        ("site-a", "site:RCPT", 2.0, 3.0),
+        ("site-a", "refuse", 1.0, 9.0),
+    ]
