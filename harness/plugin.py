@@ -460,7 +460,7 @@ class ExampleLog:
                 continue
             again = 0
             for _ in range(INTERMITTENT_REPLAYS):
-                replayed = play(world, failed.outage, failed.bounds)
+                replayed = play(world, failed.outage, failed.bounds, claims=failed.judges)
                 again += replayed.broken_claim == failed.broken_claim
             record.counterexamples[key]["intermittent"] = (
                 f"seen in {again + 1} of {INTERMITTENT_REPLAYS + 1} replays"

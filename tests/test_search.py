@@ -148,3 +148,52 @@ def test_a_drawn_outage_round_trips_through_a_scenario_file(outage: Any) -> None
 
     text = dump_outage(outage, "drawn", None, None, Bounds(), False)
     assert parse_outage(text, "drawn.toml").steps == outage.steps
+
+
+FLAKY_SUITE = """
+from hypothesis import given, strategies as st
+
+from harness.claims import ClaimBroken, Verdict
+from harness.claims.healthy import HealthySitesKeepFlowing
+from harness.scenario import Scenario, play
+
+
+class BrokenOnce(ClaimBroken):
+    pass
+
+
+class BreaksOnce(HealthySitesKeepFlowing):
+    name = "breaks_once"
+    judged = 0
+
+    def judge(self, facts):
+        result = super().judge(facts)
+        BreaksOnce.judged += 1
+        if BreaksOnce.judged == 1:
+            result.verdict = Verdict.BROKEN
+        return result
+
+    def fail(self, explanation):
+        raise BrokenOnce(explanation)
+
+
+@given(st.just(0))
+def test_flaky(world, bounds, example_log, _):
+    outage = Scenario(2, ((0, "blackhole"),), (0, 1))
+    result = play(world, outage, bounds, claims=[BreaksOnce()])
+    example_log.add(result)
+    result.check()
+"""
+
+
+def test_a_failure_that_does_not_repeat_is_reported_as_intermittent_never_hidden(
+    tmp_path: Path,
+) -> None:
+    suite = tmp_path / "suite" / "test_flaky.py"
+    suite.parent.mkdir()
+    suite.write_text(FLAKY_SUITE)
+    done, results = certify(tmp_path / "reports", "seedmta-async", "--suites", str(suite))
+    assert done.returncode == 1, done.stdout[-3000:]
+    (counterexample,) = results["counterexamples"].values()
+    assert counterexample["intermittent"] == "seen in 1 of 5 replays"
+    assert "intermittent: seen in 1 of 5 replays" in done.stdout
