@@ -155,7 +155,7 @@ class ExampleResult:
         if in_flight and self.broken_claim == "healthy_sites_keep_flowing":
             lines.append(
                 f"{in_flight} message(s) were in flight to faulted links when healthy mail "
-                "waited (what fills a delivery pool)"
+                "waited (mail that can hold a delivery pool or a queue runner)"
             )
         for result in self.failures() + [n for n in self.notes() if n.verdict is Verdict.WARNING]:
             label = "" if result.verdict is Verdict.BROKEN else f" ({result.verdict.value})"
