@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from harness.claims.base import Bounds
-from harness.ledger import Ledger, MessageRecord
+from harness.ledger import Ledger
 
 #: What the MTA says of a recipient it still holds: queue id, reason, log lines.
 Held = Mapping[str, Mapping[str, str]]
@@ -68,10 +68,12 @@ class ExampleFacts:
     #: Set once the faults healed and the mail settled (or was retried).
     settlement: Settlement | None = None
     strict_duplicates: bool = False
-    records: list[MessageRecord] = field(default_factory=list)
 
-    def sick_sites(self) -> set[str]:
-        return {w.site for w in self.windows()}
+    def after_heal(self, claim: str) -> Settlement:
+        """The settlement, for a claim judged after the heal (which cannot go without it)."""
+        if self.settlement is None:
+            raise ValueError(f"{claim} is judged after the heal: the settlement is missing")
+        return self.settlement
 
     def windows_of(self, site: str) -> list[FaultWindow]:
         return [w for w in self.windows() if w.site == site]

@@ -27,9 +27,7 @@ class NoLoss:
     before_heal = False
 
     def judge(self, facts: ExampleFacts) -> ClaimResult:
-        settlement = facts.settlement
-        if settlement is None:
-            raise ValueError("no_loss is judged after the heal: the settlement is missing")
+        settlement = facts.after_heal(self.name)
         records = facts.ledger.records()
         accepted = [r for r in records if r.status is not Status.REFUSED]
         pending = [r for r in accepted if r.status is Status.PENDING]

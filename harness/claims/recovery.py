@@ -24,9 +24,7 @@ class PromptRecovery:
     before_heal = False
 
     def judge(self, facts: ExampleFacts) -> ClaimResult:
-        settlement = facts.settlement
-        if settlement is None:
-            raise ValueError("prompt_recovery is judged after the heal: the settlement is missing")
+        settlement = facts.after_heal(self.name)
         bound = facts.bounds.recovery
         heals: dict[str, float] = {}
         for window in facts.windows():
