@@ -108,17 +108,18 @@ def test_with_no_healthy_mail_in_flight_it_is_not_judged_never_held() -> None:
 
 def test_healthy_mail_is_judged_by_its_own_window_as_faults_come_and_go() -> None:
     ledger = Ledger("e1")
-    early = accepted(ledger, "site-b", 10.0)  # site-b was cut at 11 s: not healthy mail
-    late = accepted(ledger, "site-b", 30.0)  # site-b healed at 20 s, site-a still down
-    arrive(ledger, early, "site-b", 25.0)
-    arrive(ledger, late, "site-b", 40.0)
+    before = accepted(ledger, "site-b", 1.0)  # site-b is cut only at 11 s: healthy mail
+    cut = accepted(ledger, "site-b", 10.0)  # cut at 11 s, before its deadline: not judged
+    after = accepted(ledger, "site-b", 30.0)  # healed at 20 s: recovery's to grade
+    for rcpt in (before, cut, after):
+        arrive(ledger, rcpt, "site-b", 25.0)
     windows = [
         FaultWindow("site-a", "blackhole", 0.0),
         FaultWindow("site-b", "refuse", 11.0, 20.0),
     ]
     result = HealthySitesKeepFlowing().judge(facts(ledger, windows))
     assert result.verdict is Verdict.BROKEN
-    assert [e["id"] for e in result.evidence] == ["e1m2"]
+    assert [e["id"] for e in result.evidence] == ["e1m1"]
 
 
 # -- no_loss ---------------------------------------------------------------------------------

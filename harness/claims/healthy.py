@@ -1,9 +1,12 @@
 """``healthy_sites_keep_flowing``, the seed's claim: one dead link never stalls healthy mail.
 
-A message is *healthy mail* when its own site was unfaulted (link and site) from its
-acceptance to its deadline (acceptance + the delivery bound) while some other site was
-faulted at some moment between its submission and that deadline. Faults come and go within
-an example, so whether a message is judged depends on its own window, not on its site alone.
+A message is *healthy mail* when its own site (link and site) had not been faulted at any
+moment up to its deadline (acceptance + the delivery bound) while some other site was faulted
+at some moment between its submission and that deadline. Faults come and go within an
+example, so whether a message is judged depends on its own window, not on its site alone: a
+site cut later is healthy before its cut. A site whose link healed a moment ago is not: an
+MTA rightly backs off a destination that just failed (OpenSMTPD disables its route for a
+while), and how fast that mail moves once the link is back is ``prompt_recovery``'s to grade.
 """
 
 from __future__ import annotations
@@ -25,8 +28,7 @@ def is_healthy(record: MessageRecord, bound: float, windows: list[FaultWindow]) 
     """Whether ``record`` is judged as healthy mail (see the module's docstring)."""
     start = record.accepted_at if record.accepted_at is not None else record.submitted_at
     deadline = start + bound
-    own = [w for w in windows if w.site == record.site]
-    if any(w.overlaps(start, deadline) for w in own):
+    if any(w.site == record.site and w.start <= deadline for w in windows):
         return False
     others = [w for w in windows if w.site != record.site]
     return any(w.overlaps(record.submitted_at, deadline) for w in others)
