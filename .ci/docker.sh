@@ -12,7 +12,7 @@ if ! command -v dockerd >/dev/null 2>&1; then
     exit 1
   fi
   echo "setup: installing Debian's docker.io" >&2
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io) >/dev/null || {
+  (apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq docker.io) >/dev/null || {
     echo "setup: apt-get install docker.io failed" >&2; exit 1; }
 fi
 mkdir -p .tools

@@ -29,7 +29,7 @@ fi
 if [ "$(id -u)" = 0 ] && ! command -v mmdebstrap >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing Debian's mmdebstrap (builds the MTAs' root filesystems)" >&2
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap) >/dev/null \
+    (apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq mmdebstrap) >/dev/null \
       || { echo "setup: apt-get install mmdebstrap failed" >&2; fail=1; }
   else
     echo "setup: mmdebstrap not found and this is not Debian: real MTAs need it (seedmta does not)" >&2
@@ -39,7 +39,7 @@ fi
 if [ "$(id -u)" = 0 ] && ! command -v chromium >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing Debian's chromium (the report tests render report.html in it)" >&2
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null \
+    (apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium) >/dev/null \
       || { echo "setup: apt-get install chromium failed" >&2; fail=1; }
   fi
 fi

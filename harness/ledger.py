@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.clock import Deadline
+from harness.topology import BOUNCE_SINK
 
 
 class Status(enum.Enum):
@@ -35,6 +36,30 @@ class Arrival:
     connection: str
 
 
+@dataclass(frozen=True)
+class SiteRefusal:
+    """A site refused at some SMTP stage (it was told to misbehave): with the recipients
+    that stage knew of (none at MAIL)."""
+
+    site: str
+    at: float
+    stage: str
+    code: int
+    rcpts: tuple[str, ...]
+
+    @property
+    def permanent(self) -> bool:
+        return 500 <= self.code <= 599
+
+
+@dataclass(frozen=True)
+class Closure:
+    """A site saw a connection end: when, and whether the client said QUIT first."""
+
+    at: float
+    quit: bool
+
+
 @dataclass
 class MessageRecord:
     """One message: where it was addressed, when it was submitted, what became of it."""
@@ -46,7 +71,10 @@ class MessageRecord:
     accepted_at: float | None = None
     refusal: str | None = None
     arrivals: list[Arrival] = field(default_factory=list)
+    #: When a DSN reporting this message failed reached the bounce sink.
     bounces: list[float] = field(default_factory=list)
+    #: When a DSN that only warned (``Action: delayed``) reached it: not a bounce.
+    warnings: list[float] = field(default_factory=list)
 
     @property
     def status(self) -> Status:
@@ -68,11 +96,17 @@ class MessageRecord:
         return min(self.arrivals, key=lambda a: a.at) if self.arrivals else None
 
     def latency(self) -> float | None:
-        """Seconds from acceptance to the first arrival anywhere."""
+        """Seconds from the start of the message's submission (its SMTP transaction, and the
+        connection if one was opened for it) to its first arrival anywhere. From the start,
+        not from acceptance: an MTA that holds its 250 while stuck has stalled the message."""
         first = self.first_arrival
         if first is None or self.accepted_at is None:
             return None
-        return first.at - self.accepted_at
+        return first.at - self.submitted_at
+
+    def acceptance(self) -> float | None:
+        """Seconds the MTA took to accept the message (None if it did not)."""
+        return None if self.accepted_at is None else self.accepted_at - self.submitted_at
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -84,8 +118,10 @@ class MessageRecord:
             "accepted_at": self.accepted_at,
             "refusal": self.refusal,
             "latency": self.latency(),
+            "acceptance": self.acceptance(),
             "arrivals": [a.__dict__ for a in self.arrivals],
             "bounces": self.bounces,
+            "warnings": self.warnings,
         }
 
 
@@ -96,6 +132,8 @@ class Ledger:
         self.prefix = prefix
         self._records: dict[str, MessageRecord] = {}
         self._strays: list[dict[str, Any]] = []
+        self._refusals: list[SiteRefusal] = []
+        self._closures: dict[tuple[str, str], Closure] = {}
         self._numbers = itertools.count(1)
         self._changed = threading.Condition()
 
@@ -120,17 +158,32 @@ class Ledger:
             self._changed.notify_all()
 
     def on_site_event(self, event: dict[str, Any]) -> None:
-        """Book a ``message`` event from a site: a delivery, or a bounce at the bounce sink."""
-        if event.get("event") != "message":
+        """Book a site's event: a delivery, a DSN at the bounce sink, or a refusal."""
+        kind = event.get("event")
+        if kind == "refused":
+            with self._changed:
+                self._refusals.append(
+                    SiteRefusal(
+                        str(event["site"]),
+                        float(event["t"]),
+                        str(event.get("stage", "")),
+                        int(event["code"]),
+                        tuple(str(r) for r in event.get("rcpts", [])),
+                    )
+                )
+                self._changed.notify_all()
+            return
+        if kind == "closed":
+            with self._changed:
+                key = (str(event["site"]), str(event.get("connection", "")))
+                self._closures[key] = Closure(float(event["t"]), bool(event.get("quit")))
+                self._changed.notify_all()
+            return
+        if kind != "message":
             return
         with self._changed:
-            if event.get("mail_from") == "":
-                # A DSN: the original's id is quoted in its headers.
-                ids = [i for i in event.get("harness_ids", []) if i in self._records]
-                for message_id in ids:
-                    self._records[message_id].bounces.append(float(event["t"]))
-                if not ids:
-                    self._strays.append(event)
+            if event.get("mail_from") == "" and event.get("site") == BOUNCE_SINK.name:
+                self._book_dsn(event)
             else:
                 booked = False
                 for rcpt in event.get("rcpts", []):
@@ -148,11 +201,34 @@ class Ledger:
                     self._strays.append(event)
             self._changed.notify_all()
 
+    def _book_dsn(self, event: dict[str, Any]) -> None:
+        # The original's id is quoted in its headers. A DSN whose every action is "delayed"
+        # (or delivered, relayed, expanded) is a warning; one without Action fields is taken
+        # at its word as a failure report (a bare bounce).
+        actions = set(event.get("dsn_actions", []))
+        failed = not actions or "failed" in actions
+        ids = [i for i in event.get("harness_ids", []) if i in self._records]
+        for message_id in ids:
+            record = self._records[message_id]
+            (record.bounces if failed else record.warnings).append(float(event["t"]))
+        if not ids:
+            self._strays.append(event)
+
     # -- reading ---------------------------------------------------------------------------
 
     def records(self) -> list[MessageRecord]:
         with self._changed:
             return list(self._records.values())
+
+    def refusals(self) -> list[SiteRefusal]:
+        """Every refusal the sites reported during this example, in order."""
+        with self._changed:
+            return list(self._refusals)
+
+    def closure(self, site: str, connection: str) -> Closure | None:
+        """How connection ``connection`` to ``site`` ended, if the site saw it end."""
+        with self._changed:
+            return self._closures.get((site, connection))
 
     def strays(self) -> list[dict[str, Any]]:
         """Site events that match no message of this ledger."""

@@ -16,7 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.clock import Deadline
+from harness.errors import HarnessError
 from harness.runtime import OWNER_LABEL, ROOT_LABEL, RUN_LABEL, owner_alive, runtime_root
+
+#: How long a reaping pass may keep finding processes of killed runs before it gives up.
+REAP_SECONDS = 20.0
 
 
 @dataclass
@@ -88,12 +92,27 @@ def reap_orphans() -> ReapReport:
     """Kill labelled processes and delete scratch folders whose owner has died."""
     report = ReapReport()
     me = os.getpid()
-    # Only this runtime folder's runs: another project's or test's runs are not ours to reap.
-    for pid, (_run, owner) in labelled_processes(runtime_root()).items():
-        if pid != me and not owner_alive(owner):
+    # A killed run's process tree may still be spawning (an MTA's start script forking its
+    # daemon, which then leaves the group we kill): sweep until a pass finds nothing.
+    deadline = Deadline.after(REAP_SECONDS)
+    while True:
+        # Only this runtime folder's runs: another project's or test's are not ours to reap.
+        orphans = [
+            pid
+            for pid, (_run, owner) in labelled_processes(runtime_root()).items()
+            if pid != me and not owner_alive(owner)
+        ]
+        if not orphans:
+            break
+        if deadline.passed():
+            raise HarnessError(
+                f"processes of killed runs survive SIGKILL for {REAP_SECONDS:.0f} s: "
+                + ", ".join(map(str, orphans))
+            )
+        for pid in orphans:
             _kill(pid)
-            report.processes.append(pid)
-    _wait_gone(report.processes)
+        _wait_gone(orphans, deadline.remaining())
+        report.processes += [pid for pid in orphans if pid not in report.processes]
     runs = runtime_root() / "runs"
     if runs.is_dir():
         for folder in runs.iterdir():

@@ -58,6 +58,13 @@ class Scenario:
                 raise ValueError(f"message to site {index}, but there are {self.sites} sites")
         if not 0 <= self.cut_after <= len(self.messages):
             raise ValueError(f"cut_after must be 0..{len(self.messages)}")
+        # Else every example is a pass with nothing judged: no fault, or no healthy mail.
+        if not self.faults:
+            raise ValueError("a scenario faults at least one link")
+        if len(self.faulted) >= self.sites:
+            raise ValueError(f"every one of the {self.sites} sites is faulted: leave one healthy")
+        if not set(self.messages) - self.faulted:
+            raise ValueError("no message goes to a healthy site: there is nothing to judge")
 
     @property
     def faulted(self) -> frozenset[int]:
@@ -169,18 +176,26 @@ class ExampleResult:
 
     def _late_message(self, item: dict[str, Any]) -> str:
         head = f"healthy message {item['id']} to {item['site']}"
+        accepted = item.get("acceptance")
+        held = f" (the MTA took {accepted:.2f} s to accept it)" if accepted else ""
         if item["arrived"]:
-            return f"{head} arrived {item['waited']:.2f} s after acceptance, past the bound"
+            return (
+                f"{head} arrived {item['waited']:.2f} s after its submission began{held}, "
+                "past the bound"
+            )
         final = next((m for m in self.messages if m["id"] == item["id"]), {})
         heals = [e["at"] for e in self.timeline if e["action"] == "heal"]
         tail = ""
         if final.get("latency") is not None:
-            tail = f"; it arrived {final['latency']:.2f} s after acceptance"
+            tail = f"; it arrived {final['latency']:.2f} s after its submission began"
             if heals:
                 tail += f", after the faults were healed at t={max(heals):.2f} s"
         elif final:
             tail = f"; in the end it was {final['status']}"
-        return f"{head} was still undelivered {item['waited']:.2f} s after acceptance{tail}"
+        return (
+            f"{head} was still undelivered {item['waited']:.2f} s after its submission "
+            f"began{held}{tail}"
+        )
 
     def history(self) -> list[dict[str, Any]]:
         """Everything that happened, in time order: submissions, acceptances, deliveries,

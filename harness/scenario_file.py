@@ -52,6 +52,7 @@ from harness.timeline import (
     Tame,
     check_steps,
     step_to_json,
+    vacuous,
 )
 from harness.topology import MAX_SITES
 
@@ -205,6 +206,8 @@ def _semantic_problems(model: ScenarioFile) -> list[tuple[tuple[str | int, ...],
         problems.append((("timeline", index, key), message))
     if steps and not any(isinstance(s, Send) for s in steps):
         problems.append((("timeline",), 'expected at least one step with do = "send"'))
+    elif steps:
+        problems += [(("timeline",), message) for message in vacuous(model.topology.sites, steps)]
     return problems
 
 

@@ -227,6 +227,42 @@ def check_steps(sites: int, steps: tuple[Step, ...]) -> list[tuple[int, str, str
     return problems
 
 
+def vacuous(sites: int, steps: tuple[Step, ...]) -> list[str]:
+    """Why these steps could not test the seed's claim (empty if they can): they must fault
+    something, leave some site unfaulted, and send mail to a site not faulted so far, else
+    every example of them is a pass with nothing judged."""
+    names = [site.name for site in remote_sites(sites)]
+    problems = []
+    faulting = [s for s in steps if isinstance(s, Cut | Misbehave)]
+    if not faulting:
+        problems.append(
+            'expected a step that faults a link (do = "fault") or a site (do = "misbehave")'
+        )
+    touched = {
+        s.link if isinstance(s, Cut) else s.site for s in faulting if isinstance(s, Cut | Misbehave)
+    }
+    if touched >= set(names):
+        problems.append(
+            f"every site ({', '.join(names)}) is faulted at some step: leave one unfaulted, "
+            "its mail is what the claim judges"
+        )
+    faulted_so_far: set[str] = set()
+    healthy_mail = False
+    for step in steps:
+        if isinstance(step, Cut):
+            faulted_so_far.add(step.link)
+        elif isinstance(step, Misbehave):
+            faulted_so_far.add(step.site)
+        elif isinstance(step, Send) and set(step.to) - faulted_so_far:
+            healthy_mail = True
+    if faulting and not healthy_mail:
+        problems.append(
+            "no message goes to a site that was not faulted before it was sent: "
+            "there is no healthy mail to judge"
+        )
+    return problems
+
+
 def fault_windows(
     events: Iterable[tuple[str, str, str, float]], end: float = math.inf
 ) -> list[tuple[str, str, float, float]]:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import errno
 import smtplib
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from email.utils import formatdate
+from typing import TYPE_CHECKING
 
 from harness.clock import now
+from harness.errors import HarnessError
 from harness.ledger import Ledger, MessageRecord
 from harness.sites.protocol import ID_HEADER
 from harness.topology import SENDER, Endpoint, Site
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 SUBMIT_TIMEOUT = 30.0
 #: Every message carries a kilobyte of text, so a link cut after a few hundred bytes of a
@@ -21,6 +27,39 @@ BODY_PADDING = "".join(
 )
 
 
+class _Smtp(smtplib.SMTP):
+    """smtplib's client, noting whether the message's final dot went out: after it, the MTA
+    may have taken the message even if the connection then drops, so it must never be sent
+    again (the harness would make the duplicate and blame the MTA)."""
+
+    dot_sent = False
+
+    def send(self, s: Buffer | str) -> None:
+        super().send(s)
+        data = s.encode() if isinstance(s, str) else bytes(s)
+        if data.endswith(b"\r\n.\r\n"):
+            self.dot_sent = True
+
+
+#: Errors of the harness's own process (its descriptors, ports, memory), never the MTA's.
+_HARNESS_ERRNOS = {
+    errno.EMFILE,
+    errno.ENFILE,
+    errno.EADDRNOTAVAIL,
+    errno.EADDRINUSE,
+    errno.ENOBUFS,
+    errno.ENOMEM,
+}
+
+
+def _mta_trouble(exc: OSError) -> bool:
+    """Whether ``exc`` is the MTA's doing: it refused or dropped the connection, or did not
+    answer within the submission timeout. Anything else is the harness's own trouble."""
+    if exc.errno in _HARNESS_ERRNOS:
+        return False
+    return isinstance(exc, ConnectionError | TimeoutError | smtplib.SMTPException)
+
+
 class Submitter:
     """Submits messages over one SMTP session, reconnecting if the MTA drops it."""
 
@@ -28,17 +67,22 @@ class Submitter:
         self.mta = mta
         self.ledger = ledger
         self.timeout = timeout
-        self._smtp: smtplib.SMTP | None = None
+        self._smtp: _Smtp | None = None
 
-    def _session(self) -> smtplib.SMTP:
+    def _session(self) -> _Smtp:
         if self._smtp is None:
-            self._smtp = smtplib.SMTP(
+            self._smtp = _Smtp(
                 self.mta.host, self.mta.port, timeout=self.timeout, local_hostname="harness.test"
             )
         return self._smtp
 
     def submit(self, site: Site) -> MessageRecord:
-        """Submit one message to ``site``; the ledger shows it accepted or refused, never lost."""
+        """Submit one message to ``site``; the ledger shows it accepted or refused, never lost.
+
+        Its clock starts here, before connecting: an MTA that holds its greeting or its 250
+        while stuck on a dead link has stalled that message, and the claims see it. The
+        harness's own trouble (no descriptors left, no local port) raises HarnessError.
+        """
         record = self.ledger.open(site.name, site.domain, now())
         body = (
             f"From: <{SENDER}>\r\n"
@@ -52,13 +96,22 @@ class Submitter:
         )
         for attempt in (1, 2):
             try:
-                self._session().sendmail(SENDER, [record.rcpt], body)
+                smtp = self._session()
+                smtp.dot_sent = False
+                smtp.sendmail(SENDER, [record.rcpt], body)
             except smtplib.SMTPServerDisconnected as exc:
+                after_dot = self._smtp is not None and self._smtp.dot_sent
                 self.close()
+                if after_dot:
+                    # The MTA may have the message: sending it again would be our duplicate.
+                    self.ledger.refused(
+                        record.id, f"connection lost after the final dot, no reply: {exc}"
+                    )
+                    return record
                 if attempt == 2:
                     self.ledger.refused(record.id, f"connection lost: {exc}")
                     return record
-                continue  # an idle session timed out at the MTA: one fresh try
+                continue  # an idle session timed out at the MTA before the message: once more
             except smtplib.SMTPRecipientsRefused as exc:
                 code, text = exc.recipients[record.rcpt]
                 self.ledger.refused(record.id, f"{code} {_text(text)}")
@@ -66,8 +119,12 @@ class Submitter:
                 self.ledger.refused(record.id, f"{exc.smtp_code} {_text(exc.smtp_error)}")
                 self.close()
             except OSError as exc:
-                self.ledger.refused(record.id, f"{type(exc).__name__}: {exc}")
                 self.close()
+                if not _mta_trouble(exc):
+                    raise HarnessError(
+                        f"the harness could not submit {record.id}: {type(exc).__name__}: {exc}"
+                    ) from exc
+                self.ledger.refused(record.id, f"{type(exc).__name__}: {exc}")
             else:
                 self.ledger.accepted(record.id, now())
             return record

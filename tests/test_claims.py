@@ -217,17 +217,110 @@ def test_misdelivery_and_duplicates_are_caught_separately() -> None:
     assert not twice.holds and twice.evidence[0]["copies"] == 2
 
 
-def test_a_duplicate_after_a_fault_cut_the_link_is_at_least_once_not_a_failure() -> None:
+def closed(ledger: Ledger, site: str, connection: str, t: float, quit: bool) -> None:
+    ledger.on_site_event(
+        {"event": "closed", "site": site, "connection": connection, "quit": quit, "t": t}
+    )
+
+
+def test_a_duplicate_is_excused_only_if_its_first_connection_closed_without_quit() -> None:
+    def twice() -> Ledger:
+        ledger = Ledger("e1")
+        rcpt = accepted(ledger, "site-a", 0.0)
+        arrive(ledger, rcpt, "site-a", 1.0, "1@x")
+        arrive(ledger, rcpt, "site-a", 3.0, "2@x")
+        return ledger
+
+    cut = twice()
+    closed(cut, "site-a", "1@x", 1.2, quit=False)  # the 250 never reached the MTA
+    judged = NoDuplicates().judge(facts(cut))
+    assert judged.holds and "at-least-once" in judged.summary
+    assert not NoDuplicates().judge(facts(cut, strict=True)).holds
+    # A fault window overlapping the copies is no evidence: a latency fault cannot cut a
+    # transaction after the final dot.
+    windowed = twice()
+    lag = [FaultWindow("site-a", "latency", 0.5, 4.0)]
+    assert not NoDuplicates().judge(facts(windowed, lag)).holds
+    quit_first = twice()
+    closed(quit_first, "site-a", "1@x", 1.2, quit=True)  # the MTA read the 250 and said QUIT
+    assert not NoDuplicates().judge(facts(quit_first)).holds
+    before = twice()
+    closed(before, "site-a", "1@x", 0.5, quit=False)  # an earlier use of the name: no
+    assert not NoDuplicates().judge(facts(before)).holds
+    other_site = twice()
+    closed(other_site, "site-b", "1@x", 1.2, quit=False)
+    assert not NoDuplicates().judge(facts(other_site)).holds
+
+
+# -- bounces -----------------------------------------------------------------------------------
+
+
+def dsn(ledger: Ledger, message_id: str, t: float, site: str = "bounces", **more: object) -> None:
+    ledger.on_site_event(
+        {
+            "event": "message",
+            "site": site,
+            "mail_from": "",
+            "rcpts": ["harness@bounces.test"],
+            "harness_ids": [message_id],
+            "t": t,
+            "connection": "9@x",
+            **more,
+        }
+    )
+
+
+def refusal(ledger: Ledger, site: str, code: int, rcpts: list[str], t: float) -> None:
+    ledger.on_site_event(
+        {"event": "refused", "site": site, "stage": "RCPT", "code": code, "rcpts": rcpts, "t": t}
+    )
+
+
+SETTLED = Settlement(healed_at=5.0, settled_in_time=True)
+
+
+def test_a_bounce_counts_only_after_a_permanent_refusal_of_that_message() -> None:
+    permanent = Ledger("e1")
+    rcpt = accepted(permanent, "site-a", 0.0)
+    refusal(permanent, "site-a", 550, [rcpt], 0.5)
+    dsn(permanent, rcpt.partition("@")[0], 1.0, dsn_actions=["failed"])
+    assert NoLoss().judge(facts(permanent, settlement=SETTLED)).verdict is Verdict.HOLDS
+
+    for code, rcpts in ((451, [rcpt]), (550, ["someone-else@site-a.test"])):
+        transient = Ledger("e1")
+        rcpt = accepted(transient, "site-a", 0.0)
+        refusal(transient, "site-a", code, rcpts, 0.5)
+        dsn(transient, rcpt.partition("@")[0], 1.0)
+        judged = NoLoss().judge(facts(transient, settlement=SETTLED))
+        assert judged.verdict is Verdict.BROKEN, (code, rcpts)
+        assert "bounced on a transient fault" in judged.summary
+    blackholed = Ledger("e1")  # no refusal at all: the link was down, the MTA gave up
+    rcpt = accepted(blackholed, "site-a", 0.0)
+    dsn(blackholed, rcpt.partition("@")[0], 1.0, dsn_actions=["failed"])
+    assert NoLoss().judge(facts(blackholed, settlement=SETTLED)).verdict is Verdict.BROKEN
+
+
+def test_a_delayed_dsn_is_a_warning_and_a_dsn_elsewhere_no_bounce() -> None:
     ledger = Ledger("e1")
     rcpt = accepted(ledger, "site-a", 0.0)
-    arrive(ledger, rcpt, "site-a", 1.0, "1@x")
-    arrive(ledger, rcpt, "site-a", 3.0, "2@x")
-    cut = [FaultWindow("site-a", "cut-mid-data", 1.5, 2.0)]
-    cut_between = NoDuplicates().judge(facts(ledger, cut))
-    assert cut_between.holds and "at-least-once" in cut_between.summary
-    never_cut = NoDuplicates().judge(facts(ledger, [FaultWindow("site-a", "refuse", 5.0, 6.0)]))
-    assert not never_cut.holds
-    assert not NoDuplicates().judge(facts(ledger, cut, strict=True)).holds
+    message_id = rcpt.partition("@")[0]
+    dsn(ledger, message_id, 1.0, dsn_actions=["delayed"])
+    record = ledger.records()[0]
+    assert not record.settled and record.warnings == [1.0]
+    dsn(ledger, message_id, 2.0, site="site-b", dsn_actions=["failed"])
+    assert not record.settled and record.bounces == []
+    unsettled = Settlement(5.0, False, {rcpt: {"queue_id": "Q1"}}, Retry(6.0, "ok", {rcpt: {}}))
+    assert NoLoss().judge(facts(ledger, settlement=unsettled)).verdict is Verdict.BROKEN
+
+
+def test_healthy_mail_is_timed_from_the_start_of_its_submission() -> None:
+    ledger = Ledger("e1")
+    record = ledger.open("site-b", "site-b.test", 0.0)
+    ledger.accepted(record.id, 5.0)  # the MTA held its 250 for 5 s, then delivered at once
+    arrive(ledger, record.rcpt, "site-b", 5.1)
+    judged = HealthySitesKeepFlowing().judge(facts(ledger))
+    assert judged.verdict is Verdict.BROKEN
+    assert judged.evidence[0]["acceptance"] == 5.0
 
 
 # -- the protocol ----------------------------------------------------------------------------

@@ -33,6 +33,13 @@ def test_the_simplest_scenario_is_the_seed_outage() -> None:
         ({"sites": 2, "faults": ((0, "melt"),), "messages": ()}, "unknown fault kind"),
         ({"sites": 2, "faults": (), "messages": (3,)}, "message to site 3"),
         ({"sites": 2, "faults": (), "messages": (0,), "cut_after": 2}, "cut_after"),
+        # Vacuous: nothing faulted, every site faulted, or no mail to a healthy site.
+        ({"sites": 2, "faults": (), "messages": (0, 1)}, "faults at least one link"),
+        (
+            {"sites": 2, "faults": ((0, "refuse"), (1, "refuse")), "messages": (0, 1)},
+            "leave one healthy",
+        ),
+        ({"sites": 3, "faults": ((0, "refuse"),), "messages": (0, 0)}, "nothing to judge"),
     ],
 )
 def test_invalid_scenarios_say_what_is_wrong(kwargs: dict, message: str) -> None:

@@ -70,6 +70,20 @@ MALFORMED: list[tuple[str, tuple[str, str], int | None, str]] = [
         'timeline: expected at least one step with do = "send"',
     ),
     ("empty-send", ('to = ["site-a", "site-b"]', "to = []"), 18, "at least 1 item"),
+    # Files whose every example would pass with nothing judged.
+    (
+        "nothing-faulted",
+        ('do = "fault"\nlink = "site-a"\nfault = "blackhole"', 'do = "send"\nto = ["site-c"]'),
+        9,
+        'timeline: expected a step that faults a link (do = "fault")',
+    ),
+    ("every-site-faulted", ("sites = 3", "sites = 1"), 9, "every site (site-a) is faulted"),
+    (
+        "only-faulted-mail",
+        ('to = ["site-a", "site-b"]', 'to = ["site-a"]'),
+        9,
+        "no message goes to a site that was not faulted before it was sent",
+    ),
     (
         "bad-backend",
         ('name = "good"', 'name = "good"\n[run]\nbackend = "kubernetes"'),

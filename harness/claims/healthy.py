@@ -1,10 +1,12 @@
 """``healthy_sites_keep_flowing``, the seed's claim: one dead link never stalls healthy mail.
 
 A message is *healthy mail* when its own site (link and site) had not been faulted at any
-moment up to its deadline (acceptance + the delivery bound) while some other site was faulted
-at some moment between its submission and that deadline. Faults come and go within an
-example, so whether a message is judged depends on its own window, not on its site alone: a
-site cut later is healthy before its cut. A site whose link healed a moment ago is not: an
+moment up to its deadline (the start of its submission + the delivery bound) while some other
+site was faulted at some moment between its submission and that deadline. The clock starts
+when the harness begins to submit it, not at the MTA's 250: an MTA stuck on a dead link may
+stall healthy mail by holding its greeting or its answer to the final dot. Faults come and go
+within an example, so whether a message is judged depends on its own window, not on its site
+alone: a site cut later is healthy before its cut. A site whose link healed a moment ago is not: an
 MTA rightly backs off a destination that just failed (OpenSMTPD disables its route for a
 while), and how fast that mail moves once the link is back is ``prompt_recovery``'s to grade.
 """
@@ -26,8 +28,7 @@ class HealthyMailStalled(ClaimBroken):
 
 def is_healthy(record: MessageRecord, bound: float, windows: list[FaultWindow]) -> bool:
     """Whether ``record`` is judged as healthy mail (see the module's docstring)."""
-    start = record.accepted_at if record.accepted_at is not None else record.submitted_at
-    deadline = start + bound
+    deadline = record.submitted_at + bound
     if any(w.site == record.site and w.start <= deadline for w in windows):
         return False
     others = [w for w in windows if w.site != record.site]
@@ -59,9 +60,9 @@ class HealthySitesKeepFlowing:
             waiting = [r for r in records if not r.arrivals]
             if not waiting:
                 return self._all_arrived(records, bound)
-            first_due = min(r.accepted_at or r.submitted_at for r in waiting) + bound
+            first_due = min(r.submitted_at for r in waiting) + bound
             if now() >= first_due:
-                overdue = [r for r in waiting if (r.accepted_at or r.submitted_at) + bound <= now()]
+                overdue = [r for r in waiting if r.submitted_at + bound <= now()]
                 return self._late(overdue, bound)
             ids = {r.id for r in waiting}
             facts.ledger.wait_until(_any_arrived(ids), Deadline(first_due))
@@ -88,14 +89,16 @@ class HealthySitesKeepFlowing:
         evidence: list[dict[str, Any]] = []
         for r in late:
             latency = r.latency()
-            start = r.accepted_at or r.submitted_at
-            waited = latency if latency is not None else at - start
+            waited = latency if latency is not None else at - r.submitted_at
+            acceptance = r.acceptance()
             evidence.append(
                 {
                     "id": r.id,
                     "site": r.site,
                     "waited": round(waited, 3),
                     "arrived": bool(r.arrivals),
+                    # How much of the wait was the MTA holding its answer to the submission.
+                    "acceptance": None if acceptance is None else round(acceptance, 3),
                 }
             )
         worst = max(float(e["waited"]) for e in evidence)

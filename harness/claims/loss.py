@@ -1,5 +1,11 @@
 """``no_loss``: every accepted message ends delivered or bounced. Proven, never waited out.
 
+A bounce counts only where the site refused that message permanently (a 5xx; at MAIL, where
+a site cannot know the recipient yet, any 5xx of that site while the message was on its
+way): an MTA that bounces mail after a transient fault (a refused or reset connection, a
+blackhole of seconds, a 4xx) has lost that delivery. A DSN that only warns
+(``Action: delayed``) is no bounce at all (see :mod:`harness.ledger`).
+
 After the heal the harness waits the recovery bound; whatever is still unsettled, it asks the
 MTA to retry now and waits the retry window. Then a message is *delivered* (perhaps only after
 the retry: said so in the evidence), *stuck* (still in the MTA's queue: broken, with the MTA's
@@ -13,7 +19,7 @@ from typing import Any, NoReturn
 
 from harness.claims.base import ClaimBroken, ClaimResult, Verdict, result
 from harness.claims.facts import ExampleFacts
-from harness.ledger import MessageRecord, Status
+from harness.ledger import MessageRecord, SiteRefusal, Status
 
 
 class MailLost(ClaimBroken):
@@ -29,12 +35,31 @@ class NoLoss:
     def judge(self, facts: ExampleFacts) -> ClaimResult:
         settlement = facts.after_heal(self.name)
         records = facts.ledger.records()
+        refusals = facts.ledger.refusals()
         accepted = [r for r in records if r.status is not Status.REFUSED]
         pending = [r for r in accepted if r.status is Status.PENDING]
         retry = settlement.retry
         late = []
         if retry is not None and retry.asked_at is not None:
             late = [r for r in accepted if _settled_after(r, retry.asked_at)]
+        wrongly = [r for r in accepted if _bounced_on_a_transient_fault(r, refusals)]
+        if wrongly:
+            return result(
+                self.name,
+                Verdict.BROKEN,
+                f"{len(wrongly)} message(s) bounced on a transient fault: the site never "
+                "refused them permanently (5xx)"
+                + (f"; {len(pending)} more still unsettled" if pending else ""),
+                [
+                    {
+                        "id": r.id,
+                        "site": r.site,
+                        "state": "bounced on a transient fault",
+                    }
+                    for r in wrongly
+                ],
+                {"wrongly_bounced": len(wrongly)},
+            )
         if not pending:
             delivered = sum(1 for r in accepted if r.status is Status.DELIVERED)
             bounced = len(accepted) - delivered
@@ -84,3 +109,16 @@ class NoLoss:
 def _settled_after(record: MessageRecord, moment: float) -> bool:
     times = [a.at for a in record.arrivals] + list(record.bounces)
     return bool(times) and min(times) >= moment
+
+
+def _bounced_on_a_transient_fault(record: MessageRecord, refusals: list[SiteRefusal]) -> bool:
+    if record.status is not Status.BOUNCED:
+        return False
+    bounced = min(record.bounces)
+    return not any(
+        f.permanent
+        and f.site == record.site
+        and (not f.rcpts or record.rcpt in f.rcpts)
+        and record.submitted_at <= f.at <= bounced
+        for f in refusals
+    )

@@ -97,6 +97,7 @@ class Deliverer:
                     f"Date: {formatdate()}\r\n"
                     "Subject: Undelivered Mail Returned to Sender\r\n\r\n"
                     f"Delivery to {', '.join(rcpts)} failed: {reason}\r\n\r\n"
+                    "Action: failed\r\n\r\n"
                     "--- original message headers ---\r\n"
                 ).encode()
                 + original

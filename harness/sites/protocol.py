@@ -17,6 +17,9 @@ from typing import Any
 ID_HEADER = "X-Harness-Id"
 ID_PATTERN = re.compile(rb"^X-Harness-Id:[ \t]*([A-Za-z0-9.-]+)", re.MULTILINE | re.IGNORECASE)
 
+#: A DSN's ``Action:`` field (RFC 3464): failed, delayed, delivered, relayed or expanded.
+DSN_ACTION = re.compile(rb"^Action:[ \t]*([A-Za-z]+)", re.MULTILINE | re.IGNORECASE)
+
 STAGES = ("MAIL", "RCPT", "DATA")
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from harness.sites.protocol import ID_PATTERN, Behaviour, encode
+from harness.sites.protocol import DSN_ACTION, ID_PATTERN, Behaviour, encode
 
 
 class Recorder:
@@ -46,6 +46,7 @@ class SiteHandler:
         self._counter = itertools.count(1)
         # Connections numbered in order of first use; weak keys, so closed sessions drop out.
         self._numbers: weakref.WeakKeyDictionary[Session, int] = weakref.WeakKeyDictionary()
+        self._quit: weakref.WeakSet[Session] = weakref.WeakSet()
 
     def _connection(self, session: Session) -> str:
         number = self._numbers.get(session)
@@ -55,7 +56,7 @@ class SiteHandler:
         where = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
         return f"{number}@{where}"
 
-    async def _misbehave(self, stage: str, session: Session) -> str | None:
+    async def _misbehave(self, stage: str, session: Session, rcpts: list[str]) -> str | None:
         behaviour = self.behaviours.get(stage)
         if behaviour is None:
             return None
@@ -63,15 +64,21 @@ class SiteHandler:
             await asyncio.sleep(behaviour.delay)
         if behaviour.code is None:
             return None
+        # With the recipients where the stage knows them: a bounce is only excused by a
+        # permanent refusal of that very message.
         self.recorder.emit(
-            "refused", stage=stage, code=behaviour.code, connection=self._connection(session)
+            "refused",
+            stage=stage,
+            code=behaviour.code,
+            rcpts=rcpts,
+            connection=self._connection(session),
         )
         return f"{behaviour.code} {behaviour.text}"
 
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
-        refusal = await self._misbehave("MAIL", session)
+        refusal = await self._misbehave("MAIL", session, [])
         if refusal:
             return refusal
         # Keep "<>" as given: aiosmtpd takes an empty mail_from to mean "no MAIL yet".
@@ -82,15 +89,28 @@ class SiteHandler:
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
-        refusal = await self._misbehave("RCPT", session)
+        refusal = await self._misbehave("RCPT", session, [address])
         if refusal:
             return refusal
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(options)
         return "250 OK"
 
+    async def handle_QUIT(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self._quit.add(session)
+        return "221 Bye"
+
+    def closed(self, session: Session) -> None:
+        """The connection is gone: say whether the client said QUIT first. A message whose
+        connection closed without QUIT after the site took it may rightly come again (the
+        sender never read the 250): the only evidence that excuses a duplicate."""
+        if session in self._numbers:
+            self.recorder.emit(
+                "closed", connection=self._connection(session), quit=session in self._quit
+            )
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        refusal = await self._misbehave("DATA", session)
+        refusal = await self._misbehave("DATA", session, list(envelope.rcpt_tos))
         if refusal:
             return refusal
         data = envelope.original_content or b""
@@ -101,6 +121,8 @@ class SiteHandler:
             mail_from="" if envelope.mail_from == "<>" else envelope.mail_from,  # null sender
             rcpts=list(envelope.rcpt_tos),
             harness_ids=[m.decode() for m in ID_PATTERN.findall(data)],
+            # A DSN's per-recipient actions: "delayed" is a warning, not a bounce.
+            dsn_actions=[a.decode().lower() for a in DSN_ACTION.findall(data)],
             connection=self._connection(session),
             size=len(data),
             dropped=dropped,
@@ -111,6 +133,21 @@ class SiteHandler:
             if isinstance(transport, asyncio.Transport):
                 transport.abort()
         return "250 OK recorded"
+
+
+class SiteSMTP(SMTP):
+    """aiosmtpd's SMTP server, telling the handler when a connection is gone."""
+
+    def connection_lost(self, error: Exception | None) -> None:
+        handler = self.event_handler
+        if isinstance(handler, SiteHandler) and self.session is not None:
+            handler.closed(self.session)
+        super().connection_lost(error)
+
+
+class SiteController(Controller):
+    def factory(self) -> SMTP:
+        return SiteSMTP(self.handler, **self.SMTP_kwargs)
 
 
 def serve_commands(
@@ -147,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
 
     recorder = Recorder(args.name)
     handler = SiteHandler(recorder)
-    controller = Controller(
+    controller = SiteController(
         handler, hostname=host, port=int(port), server_hostname=args.name, ready_timeout=10
     )
     controller.start()
