@@ -27,7 +27,16 @@ from harness.mta import ADAPTERS, get_adapter, read_fragment
 from harness.mta.external import ExternalMta
 from harness.profiles import PROFILES
 from harness.reaper import reap_orphans
-from harness.results import ERROR, EXIT_CODES, EXIT_INTERRUPTED, FAIL, PASS, describe_claim
+from harness.results import (
+    ERROR,
+    EXIT_CODES,
+    EXIT_INTERRUPTED,
+    FAIL,
+    PASS,
+    agree_with_pytest,
+    describe_claim,
+    write_json_atomic,
+)
 from harness.runtime import new_run_id
 from harness.topology import MAX_SITES, remote_sites
 
@@ -266,7 +275,10 @@ def _run_suites(run_dir: Path, suites: list[Path], options: list[str]) -> dict[s
     if not results:
         print(f"\nERROR: the suites wrote no results (pytest exit status {code})")
         return EXIT_CODES[ERROR]
-    return results
+    checked = agree_with_pytest(results, code)
+    if checked is not results:
+        write_json_atomic(results_path, checked)
+    return checked
 
 
 def _common_options(args: argparse.Namespace) -> list[str]:
@@ -462,6 +474,8 @@ def summarise(results: dict[str, Any], run_dir: Path) -> str:
         f"{results['verdict']}: {results['mta']} "
         f"(version {identity.get('version', '?')}, config {identity.get('config_digest', '?')})"
         f" after {results['examples_run']} example(s), {results['failing_examples']} failing",
+        f"  {results.get('examples_judged', 0)} example(s) had healthy mail in flight while a "
+        "link was faulted",
     ]
     if results["verdict"] == PASS:
         lines.append("  One dead link did not stall healthy sites, and no mail was lost.")
@@ -485,6 +499,9 @@ def summarise(results: dict[str, Any], run_dir: Path) -> str:
             lines += ["  " + line for line in failure.splitlines()]
     for error in results.get("errors", []):
         lines.append(f"  harness error: {error}")
+    if results["verdict"] == ERROR:
+        for reason in results.get("unjudged", []):
+            lines.append(f"  no verdict: {reason}")
     lines.append(f"Run record: {run_dir / 'results.json'} and {run_dir / 'junit.xml'}")
     if (run_dir / "report.html").exists():
         lines.append(f"Report: {run_dir / 'report.html'}")
@@ -631,7 +648,25 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C before the suites took over: nothing ran yet
         print("\nINTERRUPTED: no verdict.", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except HarnessError as exc:
+        print(f"mta-harness: ERROR: {exc}", file=sys.stderr)
+        return EXIT_CODES[ERROR]
+    except Exception as exc:
+        # Never exit 1 (FAIL) for the harness's own trouble (a run folder it cannot create,
+        # a certificate it cannot write): ERROR, in one line. MTA_HARNESS_TRACEBACK=1 shows
+        # the traceback for whoever debugs the harness.
+        if os.environ.get("MTA_HARNESS_TRACEBACK"):
+            raise
+        print(
+            f"mta-harness: ERROR: the harness failed: {type(exc).__name__}: {_one_line(exc)}",
+            file=sys.stderr,
+        )
+        return EXIT_CODES[ERROR]
     raise AssertionError(f"unhandled command {args.command}")
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 if __name__ == "__main__":

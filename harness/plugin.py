@@ -431,12 +431,12 @@ class ExampleLog:
 
     def add(self, result: ExampleResult) -> None:
         record = self._config.stash[RECORD_KEY]
-        data = {**result.to_json(), "logged_at": time.time()}
+        test = self._config.stash.get(CURRENT_TEST_KEY, "?")
+        data = {**result.to_json(), "test": test, "logged_at": time.time()}
         record.examples.append(data)
         history = data["history"]  # in time order: its last event ends the example
         _progress(self._config).example_done(result, history[-1]["at"] if history else 0.0)
         if not result.holds:
-            test = self._config.stash.get(CURRENT_TEST_KEY, "?")
             key = counterexample_key(test, result.broken_claim or "?")
             counterexample = {
                 **data,

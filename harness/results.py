@@ -73,6 +73,52 @@ def claim_verdicts(examples: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+#: The seed's claim, whose examples decide whether a run tested anything at all.
+SEED_CLAIM = "healthy_sites_keep_flowing"
+
+
+def _seed_claim_judged(example: dict[str, Any]) -> bool:
+    return any(
+        c["name"] == SEED_CLAIM and c["verdict"] in ("holds", "broken")
+        for c in example.get("claims", [])
+    )
+
+
+def child_verdict(results: dict[str, Any] | None, status: int) -> str:
+    """The verdict of a certification run in a child process, from its exit status and its
+    run record together (``table``, ``stability``): a record left partial, or an exit status
+    that says something else than the record, is no verdict about the MTA."""
+    if status == EXIT_INTERRUPTED or (results or {}).get("interrupted"):
+        return "INTERRUPTED"
+    if results is None or results.get("partial", True):
+        return ERROR  # killed before it finished its record: it judged what, exactly?
+    verdict = str(results.get("verdict"))
+    return verdict if EXIT_CODES.get(verdict) == status else ERROR
+
+
+#: What pytest's exit status must be for each verdict of the run record.
+PYTEST_STATUS = {PASS: 0, FAIL: 1}
+
+
+def agree_with_pytest(results: dict[str, Any], status: int | None) -> dict[str, Any]:
+    """The run record's verdict, checked against pytest's own exit status: an internal
+    error, a usage error or no tests collected after some test passed is no PASS, and any
+    disagreement is ERROR, with why."""
+    verdict = results.get("verdict")
+    expected = PYTEST_STATUS.get(str(verdict))
+    if expected is None or status == expected:
+        return results
+    return {
+        **results,
+        "verdict": ERROR,
+        "errors": [
+            *results.get("errors", []),
+            f"pytest ended with exit status {status} while the record said {verdict}: "
+            "the run cannot be trusted",
+        ],
+    }
+
+
 def describe_claim(claim: dict[str, Any]) -> str:
     """One claim's run verdict in one line: "no_loss: holds (19 examples; 2 after a retry)"."""
     counts = ", ".join(f"{n} {v}" for v, n in claim["counts"].items())
@@ -117,10 +163,34 @@ class RunRecord:
         if self.interrupted or self.errors or any(o == "error" for o in self.tests.values()):
             return ERROR
         if any(o == "failed" for o in self.tests.values()):
-            return FAIL
-        if not self.tests or not any(o == "passed" for o in self.tests.values()):
-            return ERROR  # nothing was tested: never a pass
-        return PASS
+            return FAIL  # a broken claim is evidence, whatever else was judged
+        return ERROR if self.unjudged() else PASS
+
+    def judged_examples(self) -> int:
+        """Examples that had healthy mail in flight while a link was faulted: the only ones
+        in which the seed's claim was put to the test."""
+        return sum(1 for e in self.examples if _seed_claim_judged(e))
+
+    def unjudged(self) -> list[str]:
+        """Why this run's evidence cannot carry a PASS (empty if it can): nothing passed, a
+        passing test that judged no example, no example that tested the seed's claim.
+        Skipped tests count for nothing."""
+        passed = [t for t, o in self.tests.items() if o == "passed"]
+        if not passed:
+            return ["no test passed: nothing was tested (skipped tests count for nothing)"]
+        reasons = []
+        per_test = {e.get("test") for e in self.examples}
+        for test in passed:
+            if test not in per_test:
+                reasons.append(f"{test} passed without recording an example: it judged nothing")
+        if not self.examples:
+            reasons.append("no example was judged")
+        elif not self.judged_examples():
+            reasons.append(
+                f"none of the {len(self.examples)} example(s) had healthy mail in flight while "
+                "a link was faulted: the seed's claim was never put to the test"
+            )
+        return reasons
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -140,6 +210,8 @@ class RunRecord:
             "tests": self.tests,
             "errors": self.errors,
             "examples_run": len(self.examples),
+            "examples_judged": self.judged_examples(),
+            "unjudged": self.unjudged(),
             "failing_examples": sum(1 for e in self.examples if not e["holds"]),
             "claims": claim_verdicts(self.examples),
             "counterexamples": self.counterexamples,

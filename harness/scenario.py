@@ -315,7 +315,7 @@ def play(
             snapshots,
             bounds,
             judges,
-            _figures(verdicts, bounds, in_flight),
+            _figures(verdicts, bounds, in_flight, example.ledger.records()),
             _relative_settlement(facts.settlement, t0),
         )
 
@@ -372,12 +372,20 @@ def _in_flight_to_sick(example: Example) -> int:
     )
 
 
-def _figures(verdicts: dict[str, ClaimResult], bounds: Bounds, in_flight: int) -> dict[str, float]:
+def _figures(
+    verdicts: dict[str, ClaimResult],
+    bounds: Bounds,
+    in_flight: int,
+    records: list[MessageRecord],
+) -> dict[str, float]:
     healthy = verdicts.get("healthy_sites_keep_flowing")
     worst = healthy.figures.get("worst", 0.0) if healthy is not None else 0.0
+    acceptances = [a for a in (r.acceptance() for r in records) if a is not None]
     return {
         "worst_healthy_over_bound": round(worst / bounds.delivery, 3),
         "mail_to_sick": in_flight,
+        # How long the MTA took to answer a submission: a stall can hide there too.
+        "worst_acceptance": round(max(acceptances, default=0.0), 3),
     }
 
 
@@ -431,6 +439,9 @@ def _relative(message: dict[str, Any], t0: float) -> dict[str, Any]:
     for key in ("submitted_at", "accepted_at"):
         if out[key] is not None:
             out[key] = round(out[key] - t0, 3)
+    if out["acceptance"] is not None:
+        out["acceptance"] = round(out["acceptance"], 3)
+    out["warnings"] = [round(w - t0, 3) for w in out["warnings"]]
     out["arrivals"] = [{**a, "at": round(a["at"] - t0, 3)} for a in out["arrivals"]]
     out["bounces"] = [round(b - t0, 3) for b in out["bounces"]]
     if out["latency"] is not None:

@@ -176,7 +176,9 @@ def outages(
 
 
 def steer(result: ExampleResult) -> None:
-    """Steer the search towards stalls: the worst healthy latency against the bound, and the
-    mail sent into sick links (what fills a delivery pool). Call once per example."""
+    """Steer the search towards stalls: the worst healthy latency against the bound, the
+    mail sent into sick links (what fills a delivery pool) and the longest the MTA took to
+    accept a message (a stall moved into submission). Call once per example."""
     target(result.figures.get("worst_healthy_over_bound", 0.0), label="worst healthy / bound")
     target(result.figures.get("mail_to_sick", 0.0), label="mail to sick links")
+    target(result.figures.get("worst_acceptance", 0.0), label="worst acceptance")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.results import EXIT_INTERRUPTED
+from harness.results import EXIT_INTERRUPTED, child_verdict
 
 BEGIN = "<!-- certification-table:begin -->"
 END = "<!-- certification-table:end -->"
@@ -128,7 +128,7 @@ def certify_one(
         mta,
         backend,
         expected,
-        "INTERRUPTED" if results.get("interrupted") else results["verdict"],
+        child_verdict(results, status),
         broken_properties(results),
         worst_healthy_latency(results),
         seconds,

@@ -123,3 +123,23 @@ def test_a_failing_certification_leaves_a_counterexample_that_replays_to_the_sam
     markdown = (run_dir / "certificate.md").read_text()
     assert "**FAIL**" in markdown and f"--seed {certificate['seed']}" in markdown
     assert (run_dir / "report.html").exists()
+
+
+def test_a_suite_that_judges_nothing_is_no_pass(tmp_path: Path) -> None:
+    # A suite whose test passes without playing an example, beside an empty scenario
+    # library (a skipped parametrisation): nothing was judged, so no PASS.
+    suite = tmp_path / "suite" / "test_nothing.py"
+    suite.parent.mkdir()
+    suite.write_text(
+        "import pytest\n\n"
+        "def test_passes_without_judging(world):\n"
+        "    assert world.adapter.name\n\n"
+        "@pytest.mark.parametrize('path', [])\n"
+        "def test_empty_library(path):\n"
+        "    raise AssertionError(path)\n"
+    )
+    done, results = certify(tmp_path / "reports", "seedmta-async", "--suites", str(suite))
+    assert done.returncode == 3, done.stdout[-3000:]
+    assert results["verdict"] == "ERROR"
+    assert "passed without recording an example" in done.stdout
+    assert results["examples_judged"] == 0

@@ -46,21 +46,25 @@ def certificate(
         "seed": seed,
         "bounds": results.get("bounds"),
         "claims": results.get("claims", []),
-        "judged_examples": judged_examples(results),
+        "examples_judged": results.get("examples_judged"),
+        "unjudged": results.get("unjudged", []),
+        "scenario_bounds": scenario_bounds(results),
         "canary": canary,
         "run_id": results.get("run_id"),
         "issued": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(results.get("finished"))),
     }
 
 
-def judged_examples(results: dict[str, Any]) -> int:
-    """Examples in which the seed's claim had healthy mail in flight while a link was down."""
-    return sum(
-        1
-        for example in results.get("examples", [])
-        for claim in example.get("claims", [])
-        if claim["name"] == "healthy_sites_keep_flowing" and claim["verdict"] != "not judged"
-    )
+def scenario_bounds(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The bounds each scenario was judged by where they differ from the run's own (a
+    scenario file's ``[expect]``), by scenario name."""
+    run = results.get("bounds") or {}
+    own: dict[str, dict[str, Any]] = {}
+    for example in results.get("examples", []):
+        bounds = example.get("bounds") or {}
+        if any(bounds.get(k) != v for k, v in run.items() if k in bounds):
+            own[str(example.get("scenario", {}).get("name", "?"))] = bounds
+    return own
 
 
 def markdown(cert: dict[str, Any]) -> str:
@@ -68,6 +72,14 @@ def markdown(cert: dict[str, Any]) -> str:
     bounds = cert.get("bounds") or {}
     image = f"\n| image | `{mta['image']}` |" if mta.get("image") else ""
     suites = ", ".join(f"`{s}`" for s in cert["suites"])
+    examples = (
+        f"{cert['examples_run']} run, {cert['examples_judged']} with healthy mail in flight "
+        f"while a link was faulted, {cert['failing_examples']} failing"
+    )
+    bounds_text = (
+        f"healthy sites {bounds.get('delivery')} s; recovery {bounds.get('recovery')} s"
+        + _own_bounds(cert.get("scenario_bounds") or {})
+    )
     return f"""# mta-harness certificate: {cert["verdict"]}
 
 Claim: {cert["claim"]}.
@@ -80,19 +92,33 @@ Claim: {cert["claim"]}.
 | backend | {cert["backend"]} |
 | harness | mta-harness {cert["harness_version"]} |
 | suites | {suites} ({cert["faults"]} faults, profile {cert["profile"]}) |
-| examples | {cert["examples_run"]} run, {cert["failing_examples"]} failing |
+| examples | {examples} |
 | seed | {cert["seed"]} |
-| bounds | healthy sites {bounds.get("delivery")} s; recovery {bounds.get("recovery")} s |
+| bounds | {bounds_text} |
 | run | {cert["run_id"]}, {cert["issued"]} |
 | canary | {_canary(cert.get("canary"))} |
 
 Claims:
 
 {_claims(cert.get("claims", []))}
-
+{_unjudged(cert.get("unjudged") or [])}
 Repeat it: `mta-harness certify --mta {mta["requested"]} --backend {cert["backend"]} \
 --profile {cert["profile"]} --faults {cert["faults"]} --seed {cert["seed"]}`
 """
+
+
+def _own_bounds(own: dict[str, dict[str, Any]]) -> str:
+    return "".join(
+        f"; scenario {name}'s own: healthy sites {b.get('delivery')} s, "
+        f"recovery {b.get('recovery')} s"
+        for name, b in sorted(own.items())
+    )
+
+
+def _unjudged(reasons: list[str]) -> str:
+    if not reasons:
+        return ""
+    return "\nNo verdict can stand on this evidence:\n\n" + "".join(f"- {r}\n" for r in reasons)
 
 
 def _canary(canary: dict[str, Any] | None) -> str:
