@@ -474,8 +474,8 @@ def summarise(results: dict[str, Any], run_dir: Path) -> str:
         f"{results['verdict']}: {results['mta']} "
         f"(version {identity.get('version', '?')}, config {identity.get('config_digest', '?')})"
         f" after {results['examples_run']} example(s), {results['failing_examples']} failing",
-        f"  {results.get('examples_judged', 0)} example(s) had healthy mail in flight while a "
-        "link was faulted",
+        f"  {results.get('examples_judged', 0)} example(s) judged healthy mail while a link "
+        "was faulted",
     ]
     if results["verdict"] == PASS:
         lines.append("  One dead link did not stall healthy sites, and no mail was lost.")

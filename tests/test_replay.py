@@ -14,7 +14,8 @@ from harness.scenario_file import SCENARIOS
 
 from .conftest import run_cli
 
-SUITES = Path(__file__).resolve().parent.parent / "suites"
+REPO = Path(__file__).resolve().parent.parent
+SUITES = REPO / "suites"
 
 
 @pytest.mark.integration
@@ -106,3 +107,32 @@ def test_a_users_fragment_reaches_the_mta_and_is_certified_with_it(tmp_path: Pat
         for name in ("stock", "mine")
     ]
     assert digests[0] != digests[1]
+
+
+@pytest.mark.integration
+def test_a_bounce_after_a_transient_fault_is_a_lost_delivery(tmp_path: Path) -> None:
+    """Postfix told to try once bounces site-a's mail on its 451: bounced, but the site never
+    refused it for good, so the delivery was lost. Stock Postfix keeps it and delivers it."""
+    verdicts = {}
+    for name, extra in (
+        ("stock", []),
+        ("try-once", [f"--mta-config={REPO / 'fixtures/mta-config/postfix-try-once.cf'}"]),
+    ):
+        done = run_cli(
+            "replay",
+            str(SCENARIOS / "tempfail-site.toml"),
+            "--mta=postfix",
+            *extra,
+            f"--reports={tmp_path / name}",
+            timeout=300,
+        )
+        results = json.loads(next((tmp_path / name).glob("*/results.json")).read_text())
+        (example,) = results["examples"]
+        verdicts[name] = (done.returncode, {c["name"]: c for c in example["claims"]})
+    code, claims = verdicts["stock"]
+    assert code == 0 and claims["no_loss"]["verdict"] == "holds", claims["no_loss"]
+    code, claims = verdicts["try-once"]
+    assert code == 1, claims
+    assert claims["no_loss"]["verdict"] == "broken"
+    assert "bounced on a transient fault" in claims["no_loss"]["summary"]
+    assert claims["healthy_sites_keep_flowing"]["verdict"] == "holds"

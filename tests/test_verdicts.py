@@ -110,7 +110,7 @@ def test_the_certificate_states_a_scenario_file_s_own_bounds() -> None:
     assert cert["scenario_bounds"] == {"slow-link": own}
     text = markdown(cert)
     assert "scenario slow-link's own: healthy sites 5.0 s" in text
-    assert "2 with healthy mail in flight while a link was faulted" in text
+    assert "2 judged healthy mail while a link was faulted" in text
 
 
 def test_the_record_keeps_every_example_it_was_given() -> None:

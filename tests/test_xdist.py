@@ -88,5 +88,8 @@ def test_two_workers_share_nothing(tmp_path: Path) -> None:
     # Each worker keeps its own run record and page in the shared report folder.
     for worker in (one["worker"], two["worker"]):
         record = json.loads((tmp_path / "report" / f"results-{worker}.json").read_text())
-        assert record["verdict"] == "PASS" and record["partial"] is False
+        assert record["partial"] is False and record["tests"]
+        # The probes judge no example: a record that judged nothing is never a pass.
+        assert record["verdict"] == "ERROR"
+        assert "passed without recording an example" in record["unjudged"][0]
         assert (tmp_path / "report" / f"report-{worker}.html").exists()

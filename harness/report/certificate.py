@@ -73,7 +73,7 @@ def markdown(cert: dict[str, Any]) -> str:
     image = f"\n| image | `{mta['image']}` |" if mta.get("image") else ""
     suites = ", ".join(f"`{s}`" for s in cert["suites"])
     examples = (
-        f"{cert['examples_run']} run, {cert['examples_judged']} with healthy mail in flight "
+        f"{cert['examples_run']} run, {cert['examples_judged']} judged healthy mail "
         f"while a link was faulted, {cert['failing_examples']} failing"
     )
     bounds_text = (
