@@ -24,10 +24,11 @@ from harness.claims import (
 )
 from harness.clock import Deadline, now
 from harness.errors import HarnessError
-from harness.faults import fault_kinds, make_fault
+from harness.faults import fault_kinds
 from harness.ledger import MessageRecord
-from harness.timeline import Cut, Heal, Misbehave, Outage, Send, Step, Tame
-from harness.topology import MAX_SITES, Site, remote_sites
+from harness.steps import Cut, Send, Step
+from harness.timeline import Outage
+from harness.topology import MAX_SITES, remote_sites
 from harness.world import Example, World
 
 
@@ -289,9 +290,9 @@ def play(
         for step in outage.steps:
             if step.at is not None:
                 _wait_until(example.started_at + step.at)
-            if not isinstance(step, Send):
+            if step.waits_for_mail:
                 example.wait_for_sends()
-            _run_step(world, example, step, bounds)
+            step.play(example, bounds)
         example.wait_for_sends()
         verdicts = {j.name: j.judge(facts) for j in judges if j.before_heal}
         snapshots = [_queue_snapshot(world, example, "before the heal")]
@@ -392,23 +393,6 @@ def _figures(
 def _wait_until(moment: float) -> None:
     # A scheduled step, not a wait for something to happen: the scenario says when.
     interrupts.sleep_until_stopped(Deadline(moment).remaining())
-
-
-def _run_step(world: World, example: Example, step: Step, bounds: Bounds) -> None:
-    def site(name: str) -> Site:
-        return world.sites[name].site
-
-    if isinstance(step, Send):
-        for name in step.to:
-            example.send(site(name), step.session)
-    elif isinstance(step, Cut):
-        example.apply(site(step.link), make_fault(step.fault, step.seconds or bounds.delivery))
-    elif isinstance(step, Heal):
-        example.heal(site(step.link))
-    elif isinstance(step, Misbehave):
-        example.misbehave(site(step.site), step.behaviour)
-    elif isinstance(step, Tame):
-        example.tame(site(step.site))
 
 
 def _queue_snapshot(world: World, example: Example, label: str) -> dict[str, Any]:

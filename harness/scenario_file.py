@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -38,29 +38,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from harness.backends import BACKENDS
 from harness.claims.base import Bounds
 from harness.errors import UsageError
-from harness.faults import fault_kinds
 from harness.mta import ADAPTERS
-from harness.sites.protocol import Behaviour
-from harness.timeline import (
-    MAX_SESSIONS,
-    Cut,
-    Heal,
-    Misbehave,
-    Outage,
-    Send,
-    Step,
-    Tame,
-    check_steps,
-    step_to_json,
-    vacuous,
-)
+from harness.steps import FILE_MODELS, FileModel, Step
+from harness.timeline import Outage, check_steps, vacuous
 from harness.topology import MAX_SITES
 
 #: The shipped scenario library, beside the harness package in a source checkout.
 SCENARIOS = Path(__file__).resolve().parent.parent / "fixtures" / "scenarios"
 
-Seconds = Annotated[float, Field(ge=0, le=3600)]
 Bound = Annotated[float, Field(gt=0, le=3600)]
+#: A located problem: the path of the field in the file, and what is wrong with it.
+Problem = tuple[tuple[str | int, ...], str]
 
 
 class _Model(BaseModel):
@@ -84,56 +72,14 @@ class Expect(_Model):
     strict_duplicates: bool = False
 
 
-class SendStep(_Model):
-    do: Literal["send"]
-    at: Seconds | None = None
-    to: Annotated[list[str], Field(min_length=1, max_length=200)]
-    session: Annotated[int, Field(ge=0, lt=MAX_SESSIONS)] = 0
-
-
-class FaultStep(_Model):
-    do: Literal["fault"]
-    at: Seconds | None = None
-    link: str
-    fault: str
-    seconds: Annotated[float, Field(gt=0, le=600)] | None = None
-
-
-class HealStep(_Model):
-    do: Literal["heal"]
-    at: Seconds | None = None
-    link: str
-
-
-class MisbehaveStep(_Model):
-    do: Literal["misbehave"]
-    at: Seconds | None = None
-    site: str
-    stage: Literal["MAIL", "RCPT", "DATA"]
-    code: Annotated[int, Field(ge=400, le=599)] | None = None
-    delay: Annotated[float, Field(ge=0, le=600)] = 0.0
-    drop: bool = False
-
-
-class TameStep(_Model):
-    do: Literal["tame"]
-    at: Seconds | None = None
-    site: str
-
-
-AnyStep = Annotated[
-    SendStep | FaultStep | HealStep | MisbehaveStep | TameStep, Field(discriminator="do")
-]
-_STEP_TAGS = {"send", "fault", "heal", "misbehave", "tame"}
-
-
 class ScenarioFile(_Model):
     name: Annotated[str, Field(min_length=1, max_length=80)] | None = None
     description: str = ""
     run: RunSection = RunSection()
     topology: Topology
     expect: Expect = Expect()
-    timeline: Annotated[list[AnyStep], Field(min_length=1, max_length=1000)]
+    #: Each table is checked by its own step kind's model (``harness.steps``), by ``do``.
+    timeline: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=1000)]
 
 
 class ScenarioError(UsageError):
@@ -160,16 +106,42 @@ def parse_outage(text: str, source: str) -> Outage:
     try:
         model = ScenarioFile.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(_explain(exc, text, source)) from None
-    problems = _semantic_problems(model)
+        raise ScenarioError(_join(_lines(text, source, _errors(exc, ())))) from None
+    steps, problems = _steps(model)
+    if not problems:
+        problems = _semantic_problems(model, steps)
     if problems:
-        lines = [_problem_line(text, source, loc, msg) for loc, msg in problems]
-        raise ScenarioError(_join(lines))
-    return _to_outage(model, Path(source).stem)
+        raise ScenarioError(_join(_lines(text, source, problems)))
+    return _to_outage(model, steps, Path(source).stem)
 
 
-def _semantic_problems(model: ScenarioFile) -> list[tuple[tuple[str | int, ...], str]]:
-    problems: list[tuple[tuple[str | int, ...], str]] = []
+def _steps(model: ScenarioFile) -> tuple[tuple[Step, ...], list[Problem]]:
+    """Each timeline table read by the model its ``do`` names; a tag nobody registered is
+    an error, never a step skipped in silence."""
+    steps: list[Step] = []
+    problems: list[Problem] = []
+    tags = ", ".join(sorted(FILE_MODELS))
+    for index, table in enumerate(model.timeline):
+        where: tuple[str | int, ...] = ("timeline", index)
+        tag = table.get("do")
+        if tag is None:
+            problems.append((where, f"every step needs do = {' | '.join(sorted(FILE_MODELS))}"))
+            continue
+        if tag not in FILE_MODELS:
+            problems.append(((*where, "do"), f"expected one of {tags}, got {tag!r}"))
+            continue
+        try:
+            step: FileModel = FILE_MODELS[str(tag)].model_validate(table)
+        except ValidationError as exc:
+            problems += _errors(exc, where)
+            continue
+        problems += [((*where, key), message) for key, message in step.problems()]
+        steps.append(step.to_step())
+    return tuple(steps), problems
+
+
+def _semantic_problems(model: ScenarioFile, steps: tuple[Step, ...]) -> list[Problem]:
+    problems: list[Problem] = []
     if model.run.mta is not None and not (
         model.run.mta in ADAPTERS or model.run.mta.endswith(".toml")
     ):
@@ -187,50 +159,19 @@ def _semantic_problems(model: ScenarioFile) -> list[tuple[tuple[str | int, ...],
                 f"expected one of {', '.join(BACKENDS)}, got {model.run.backend!r}",
             )
         )
-    kinds = fault_kinds()
-    for index, step in enumerate(model.timeline):
-        if isinstance(step, FaultStep) and step.fault not in kinds:
-            problems.append(
-                (
-                    ("timeline", index, "fault"),
-                    f"expected a fault kind ({', '.join(kinds)}), got {step.fault!r}",
-                )
-            )
-        if isinstance(step, MisbehaveStep):
-            try:
-                _behaviour(step)
-            except ValueError as exc:
-                problems.append((("timeline", index, "stage"), str(exc)))
-    steps = tuple(_step(s) for s in model.timeline) if not problems else ()
     for index, key, message in check_steps(model.topology.sites, steps):
         problems.append((("timeline", index, key), message))
-    if steps and not any(isinstance(s, Send) for s in steps):
+    if not any(step.mail() for step in steps):
         problems.append((("timeline",), 'expected at least one step with do = "send"'))
-    elif steps:
+    else:
         problems += [(("timeline",), message) for message in vacuous(model.topology.sites, steps)]
     return problems
 
 
-def _behaviour(step: MisbehaveStep) -> Behaviour:
-    return Behaviour(step.stage, code=step.code, delay=step.delay, drop=step.drop)
-
-
-def _step(model: SendStep | FaultStep | HealStep | MisbehaveStep | TameStep) -> Step:
-    if isinstance(model, SendStep):
-        return Send(tuple(model.to), model.at, model.session)
-    if isinstance(model, FaultStep):
-        return Cut(model.link, model.fault, model.at, model.seconds)
-    if isinstance(model, HealStep):
-        return Heal(model.link, model.at)
-    if isinstance(model, MisbehaveStep):
-        return Misbehave(model.site, _behaviour(model), model.at)
-    return Tame(model.site, model.at)
-
-
-def _to_outage(model: ScenarioFile, stem: str) -> Outage:
+def _to_outage(model: ScenarioFile, steps: tuple[Step, ...], stem: str) -> Outage:
     return Outage(
         sites=model.topology.sites,
-        steps=tuple(_step(s) for s in model.timeline),
+        steps=steps,
         name=model.name or stem,
         description=model.description.strip(),
         bounds=Bounds(
@@ -248,33 +189,27 @@ def _to_outage(model: ScenarioFile, stem: str) -> Outage:
 # -- messages --------------------------------------------------------------------------------
 
 
-def _explain(exc: ValidationError, text: str, source: str) -> str:
-    lines = []
+def _errors(exc: ValidationError, prefix: tuple[str | int, ...]) -> list[Problem]:
+    """pydantic's errors as located problems, in words a person reads."""
+    problems: list[Problem] = []
     for error in exc.errors():
-        # A tagged union adds the tag ("send") to the path: the user never wrote it.
-        loc = tuple(
-            p
-            for i, p in enumerate(error["loc"])
-            if not (i == 2 and error["loc"][0] == "timeline" and p in _STEP_TAGS)
-        )
+        loc = (*prefix, *error["loc"])
         message = str(error["msg"])
         if error["type"] == "extra_forbidden":
             message = "unknown field (a typo?)"
         elif error["type"] == "missing":
             message = "required field is missing"
-        elif error["type"] == "union_tag_invalid":
-            loc += ("do",)
-            tag = (error.get("ctx") or {}).get("tag")
-            message = f"expected one of {', '.join(sorted(_STEP_TAGS))}, got {tag!r}"
-        elif error["type"] == "union_tag_not_found":
-            message = "every step needs do = fault | heal | send | misbehave | tame"
         given = error.get("input")
         if error["type"] not in ("missing", "extra_forbidden") and isinstance(
             given, str | int | float | bool
         ):
             message += f", got {given!r}"
-        lines.append(_problem_line(text, source, loc, message))
-    return _join(lines)
+        problems.append((loc, message))
+    return problems
+
+
+def _lines(text: str, source: str, problems: list[Problem]) -> list[str]:
+    return [_problem_line(text, source, loc, message) for loc, message in problems]
 
 
 def _join(lines: list[str]) -> str:
@@ -359,6 +294,6 @@ def dump_outage(
         "require_recovery": bounds.require_recovery,
         "strict_duplicates": strict_duplicates,
     }
-    data["timeline"] = [step_to_json(step) for step in outage.steps]
+    data["timeline"] = [step.to_json() for step in outage.steps]
     comment = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines())
     return comment + "\n" + tomli_w.dumps(data)

@@ -13,7 +13,6 @@ before any submission.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 from hypothesis import strategies as st
 from hypothesis import target
@@ -123,7 +122,7 @@ def outages(
 
     def add(step: Step) -> None:
         nonlocal due
-        steps.append(replace(step, at=due) if due else step)
+        steps.append(step.timed(due) if due else step)
         due = None
 
     def cut(index: int, kind: str, seconds: float | None) -> None:

@@ -15,79 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.claims.base import Bounds
-from harness.sites.protocol import Behaviour
+from harness.steps import MAX_SESSIONS, Cut, Heal, Misbehave, Send, Step, Tame, TimelineState
 from harness.topology import remote_sites
-
-#: Submission sessions an outage may use at once (``Send.session`` is 0..MAX_SESSIONS-1).
-MAX_SESSIONS = 4
-
-
-@dataclass(frozen=True)
-class Send:
-    """Submit one message to each site named in ``to``, in that order, over SMTP session
-    ``session``. Consecutive sends on different sessions run at the same time; any other
-    step waits until every message sent before it was answered."""
-
-    to: tuple[str, ...]
-    at: float | None = None
-    session: int = 0
-
-    def describe(self) -> str:
-        over = f" (session {self.session})" if self.session else ""
-        return f"send to {', '.join(self.to)}{over}"
-
-
-@dataclass(frozen=True)
-class Cut:
-    """Apply a fault (a registered kind) to the link to ``link``."""
-
-    link: str
-    fault: str
-    at: float | None = None
-    #: The fault's own time where it has one (latency: each reply's delay), in seconds;
-    #: default the delivery bound.
-    seconds: float | None = None
-
-    def describe(self) -> str:
-        size = f" ({self.seconds:g} s)" if self.seconds is not None else ""
-        return f"{self.fault}{size} on the link to {self.link}"
-
-
-@dataclass(frozen=True)
-class Heal:
-    """Undo the fault on the link to ``link``."""
-
-    link: str
-    at: float | None = None
-
-    def describe(self) -> str:
-        return f"heal the link to {self.link}"
-
-
-@dataclass(frozen=True)
-class Misbehave:
-    """Make the site itself answer badly at one SMTP stage."""
-
-    site: str
-    behaviour: Behaviour
-    at: float | None = None
-
-    def describe(self) -> str:
-        return f"{self.site} {self.behaviour.describe()}"
-
-
-@dataclass(frozen=True)
-class Tame:
-    """The site answers normally again."""
-
-    site: str
-    at: float | None = None
-
-    def describe(self) -> str:
-        return f"{self.site} answers normally again"
-
-
-Step = Send | Cut | Heal | Misbehave | Tame
 
 
 @dataclass(frozen=True)
@@ -110,13 +39,7 @@ class Outage:
     @property
     def sick(self) -> frozenset[str]:
         """Sites whose link is faulted, or who misbehave, at some step."""
-        names: set[str] = set()
-        for step in self.steps:
-            if isinstance(step, Cut | Heal):
-                names.add(step.link)
-            elif isinstance(step, Misbehave | Tame):
-                names.add(step.site)
-        return frozenset(names)
+        return frozenset(name for step in self.steps if (name := step.touches()) is not None)
 
     @property
     def healthy(self) -> frozenset[str]:
@@ -124,7 +47,7 @@ class Outage:
         return frozenset(self.site_names) - self.sick
 
     def messages(self) -> int:
-        return sum(len(step.to) for step in self.steps if isinstance(step, Send))
+        return sum(len(step.mail()) for step in self.steps)
 
     def describe(self) -> str:
         if self.description:
@@ -140,45 +63,15 @@ class Outage:
             "name": self.name,
             "sites": self.sites,
             "healthy": sorted(self.healthy),
-            "steps": [step_to_json(step) for step in self.steps],
+            "steps": [step.to_json() for step in self.steps],
         }
-
-
-def step_to_json(step: Step) -> dict[str, Any]:
-    """A step as a scenario file writes it (``do`` names the kind)."""
-    out: dict[str, Any] = {}
-    if step.at is not None:
-        out["at"] = step.at
-    if isinstance(step, Send):
-        out.update(do="send", to=list(step.to))
-        if step.session:
-            out["session"] = step.session
-    elif isinstance(step, Cut):
-        out.update(do="fault", link=step.link, fault=step.fault)
-        if step.seconds is not None:
-            out["seconds"] = step.seconds
-    elif isinstance(step, Heal):
-        out.update(do="heal", link=step.link)
-    elif isinstance(step, Misbehave):
-        b = step.behaviour
-        out.update(do="misbehave", site=step.site, stage=b.stage)
-        if b.code is not None:
-            out["code"] = b.code
-        if b.delay:
-            out["delay"] = b.delay
-        if b.drop:
-            out["drop"] = True
-    else:
-        out.update(do="tame", site=step.site)
-    return out
 
 
 def check_steps(sites: int, steps: tuple[Step, ...]) -> list[tuple[int, str, str]]:
     """Problems a schema cannot see: (step index, field, what is wrong). Empty if none."""
     names = [site.name for site in remote_sites(sites)]
     problems: list[tuple[int, str, str]] = []
-    faulted: set[str] = set()
-    sick: set[str] = set()
+    state = TimelineState(names)
     last_at = 0.0
     for index, step in enumerate(steps):
         if step.at is not None:
@@ -191,14 +84,7 @@ def check_steps(sites: int, steps: tuple[Step, ...]) -> list[tuple[int, str, str
                     )
                 )
             last_at = max(last_at, step.at)
-        targets: list[tuple[str, str]] = []
-        if isinstance(step, Send):
-            targets = [("to", name) for name in step.to]
-        elif isinstance(step, Cut | Heal):
-            targets = [("link", step.link)]
-        else:
-            targets = [("site", step.site)]
-        for key, name in targets:
+        for key, name in step.names():
             if name not in names:
                 problems.append(
                     (
@@ -208,22 +94,7 @@ def check_steps(sites: int, steps: tuple[Step, ...]) -> list[tuple[int, str, str
                         f"{sites} sites), got {name!r}",
                     )
                 )
-        if isinstance(step, Cut):
-            if step.link in faulted:
-                problems.append(
-                    (index, "link", f"the link to {step.link} is already faulted: heal it first")
-                )
-            faulted.add(step.link)
-        elif isinstance(step, Heal):
-            if step.link not in faulted:
-                problems.append(
-                    (index, "link", f"the link to {step.link} is not faulted at this step")
-                )
-            faulted.discard(step.link)
-        elif isinstance(step, Misbehave):
-            sick.add(step.site)
-        elif isinstance(step, Tame) and step.site not in sick:
-            problems.append((index, "site", f"{step.site} does not misbehave at this step"))
+        problems += [(index, key, message) for key, message in step.check(state)]
     return problems
 
 
@@ -233,14 +104,11 @@ def vacuous(sites: int, steps: tuple[Step, ...]) -> list[str]:
     every example of them is a pass with nothing judged."""
     names = [site.name for site in remote_sites(sites)]
     problems = []
-    faulting = [s for s in steps if isinstance(s, Cut | Misbehave)]
-    if not faulting:
+    touched = {name for step in steps if (name := step.faults()) is not None}
+    if not touched:
         problems.append(
             'expected a step that faults a link (do = "fault") or a site (do = "misbehave")'
         )
-    touched = {
-        s.link if isinstance(s, Cut) else s.site for s in faulting if isinstance(s, Cut | Misbehave)
-    }
     if touched >= set(names):
         problems.append(
             f"every site ({', '.join(names)}) is faulted at some step: leave one unfaulted, "
@@ -249,18 +117,30 @@ def vacuous(sites: int, steps: tuple[Step, ...]) -> list[str]:
     faulted_so_far: set[str] = set()
     healthy_mail = False
     for step in steps:
-        if isinstance(step, Cut):
-            faulted_so_far.add(step.link)
-        elif isinstance(step, Misbehave):
-            faulted_so_far.add(step.site)
-        elif isinstance(step, Send) and set(step.to) - faulted_so_far:
-            healthy_mail = True
-    if faulting and not healthy_mail:
+        if (name := step.faults()) is not None:
+            faulted_so_far.add(name)
+        healthy_mail = healthy_mail or bool(set(step.mail()) - faulted_so_far)
+    if touched and not healthy_mail:
         problems.append(
             "no message goes to a site that was not faulted before it was sent: "
             "there is no healthy mail to judge"
         )
     return problems
+
+
+__all__ = [
+    "MAX_SESSIONS",
+    "Cut",
+    "Heal",
+    "Misbehave",
+    "Outage",
+    "Send",
+    "Step",
+    "Tame",
+    "check_steps",
+    "fault_windows",
+    "vacuous",
+]
 
 
 def fault_windows(

@@ -34,7 +34,6 @@ class Site:
 
     name: str
     domain: str
-    is_bounce_sink: bool = False
 
 
 def remote_sites(count: int) -> list[Site]:
@@ -46,7 +45,7 @@ def remote_sites(count: int) -> list[Site]:
     ]
 
 
-BOUNCE_SINK = Site("bounces", BOUNCE_DOMAIN, is_bounce_sink=True)
+BOUNCE_SINK = Site("bounces", BOUNCE_DOMAIN)
 
 
 @dataclass(frozen=True)

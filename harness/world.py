@@ -159,7 +159,6 @@ class World:
                 self.links[site.name] = Link(
                     site,
                     link,
-                    handle.listen,
                     self.toxiproxy,
                     self.backend.link_namespace(),
                 )
@@ -326,6 +325,10 @@ class Example:
     def site(self, index: int) -> Site:
         return self.world.remote_sites[index]
 
+    def site_named(self, name: str) -> Site:
+        """The site called ``name`` (``site-a``, ..., or the bounce sink)."""
+        return self.world.sites[name].site
+
     def _session(self, number: int) -> Session:
         if number not in self._sessions:
             self._sessions[number] = Session(Submitter(self.world.plan.smtp, self.ledger))
@@ -388,10 +391,6 @@ class Example:
         return [
             FaultWindow(site, kind, start, end) for site, kind, start, end in fault_windows(events)
         ]
-
-    @property
-    def faulted_sites(self) -> set[str]:
-        return set(self._active)
 
     def active_faults(self) -> list[str]:
         """What is wrong right now, in words (for progress lines): "site-a: blackhole"."""

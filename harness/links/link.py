@@ -12,14 +12,13 @@ from harness.topology import Endpoint, Site
 
 @dataclass
 class Link:
-    """The MTA reaches ``site`` only through ``listen``; Toxiproxy forwards to ``upstream``.
+    """The MTA reaches ``site`` only through ``listen``; Toxiproxy forwards it to the site.
 
     Faults act on a link through :attr:`toxiproxy`, under the proxy name :attr:`name`.
     """
 
     site: Site
     listen: Endpoint
-    upstream: Endpoint
     toxiproxy: ToxiproxyClient
     #: Runs a command in the network namespace that holds ``listen`` (None: no such
     #: namespace of the run's own, as on the local backend).

@@ -93,7 +93,7 @@ def render_report(results: dict[str, Any]) -> str:
     parts.append(
         "<p><small>Files beside this one: results.json (the full history), junit.xml, "
         "logs-*/ (every part's log, the MTA's among them)"
-        + (", certificate.json" if results.get("certified") else "")
+        + (", certificate.json and certificate.md" if results.get("canary") else "")
         + ".</small></p></body></html>"
     )
     return "\n".join(parts)
