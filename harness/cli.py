@@ -10,7 +10,6 @@ import argparse
 import contextlib
 import faulthandler
 import json
-import math
 import os
 import secrets
 import signal
@@ -20,11 +19,11 @@ from typing import Any, TextIO
 
 from harness import __version__
 from harness.backends import BACKENDS
-from harness.claims import Bounds
 from harness.errors import HarnessError, UsageError
 from harness.faults import fault_kinds
 from harness.mta import ADAPTERS, get_adapter, read_fragment
 from harness.mta.external import ExternalMta
+from harness.options import DEFAULT_MTA, add_arguments, pytest_args, run_bounds
 from harness.profiles import PROFILES
 from harness.reaper import reap_orphans
 from harness.results import (
@@ -40,7 +39,6 @@ from harness.results import (
 from harness.runtime import new_run_id
 from harness.topology import MAX_SITES, remote_sites
 
-DEFAULT_MTA = "seedmta-async"
 #: The canary every certification plays: the known-bad seed model on the seed's outage.
 CANARY_MTA = "seedmta-sync"
 CANARY_SCENARIO = "q193760.toml"
@@ -49,16 +47,6 @@ _STACK_DUMPS: list[TextIO] = []
 EXIT_USAGE = 2
 #: The shipped certification suites, beside the harness package in a source checkout.
 SUITES = Path(__file__).resolve().parent.parent / "suites"
-
-
-def positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text}")
-    return value
 
 
 def positive_int(text: str) -> int:
@@ -80,27 +68,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mta-harness {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    certify = commands.add_parser("certify", help="run the certification suites against an MTA")
-    certify.add_argument(
-        "--mta", default=DEFAULT_MTA, help=f"MTA under test: {', '.join(sorted(ADAPTERS))}"
-    )
-    certify.add_argument("--backend", default="local", choices=BACKENDS)
-    certify.add_argument(
+    certify_cmd = commands.add_parser("certify", help="run the certification suites against an MTA")
+    add_arguments(certify_cmd)
+    certify_cmd.add_argument(
         "--profile",
         default="ci",
         choices=sorted(PROFILES),
         help="ci: small and quick (default); thorough: 10x the examples",
     )
-    _add_judging_options(certify)
-    certify.add_argument("--seed", type=int, default=None, help="Hypothesis seed, to repeat a run")
-    certify.add_argument(
+    certify_cmd.add_argument(
+        "--seed", type=int, default=None, help="Hypothesis seed, to repeat a run"
+    )
+    certify_cmd.add_argument(
         "--faults",
         choices=("certification", "strict"),
         default="certification",
         help="certification: the seed's link faults (default); strict: also a thin link and "
         "sites that stall mid-data, drop the connection after the final dot or tempfail at RCPT",
     )
-    certify.add_argument(
+    certify_cmd.add_argument(
         "--suites",
         type=Path,
         default=None,
@@ -108,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
         "property suite and the regression scenarios of fixtures/scenarios; with --faults "
         "strict, every suite)",
     )
-    certify.add_argument(
+    certify_cmd.add_argument(
         "--reports",
         type=Path,
         default=Path("reports"),
@@ -119,15 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
         "replay", help="play one scenario file (an outage) against an MTA and judge it"
     )
     replay_cmd.add_argument("file", type=Path, help="scenario file (TOML)")
-    replay_cmd.add_argument(
-        "--mta",
-        default=None,
-        help=f"MTA under test (default: the file's run.mta, else {DEFAULT_MTA})",
-    )
-    replay_cmd.add_argument(
-        "--backend", default=None, choices=BACKENDS, help="default: the file's, else local"
-    )
-    _add_judging_options(replay_cmd)
+    # The file's own run.mta and run.backend are the defaults here.
+    add_arguments(replay_cmd, {"mta": None, "backend": None})
     replay_cmd.add_argument("--reports", type=Path, default=Path("reports"))
 
     report = commands.add_parser("report", help="list past runs, or say where one's report is")
@@ -206,15 +185,26 @@ def build_parser() -> argparse.ArgumentParser:
     stability.add_argument("--reports", type=Path, default=Path("reports"))
 
     build = commands.add_parser("rootfs", help="build the MTAs' root filesystems (cached)")
+    build.set_defaults(handler=lambda args: build_rootfs(args.names))
     build.add_argument("names", nargs="*", help="recipes to build (default: all)")
 
-    routes = commands.add_parser(
+    routes_cmd = commands.add_parser(
         "routes", help="print the routes an external MTA needs (for --mta external.toml)"
     )
-    routes.add_argument("--sites", type=int, default=6, help="remote sites (default 6)")
+    routes_cmd.add_argument("--sites", type=int, default=6, help="remote sites (default 6)")
 
-    commands.add_parser("gc", help="remove processes and folders left by killed runs")
-    commands.add_parser("list", help="list MTAs, backends and fault kinds")
+    routes_cmd.set_defaults(handler=routes)
+    commands.add_parser("gc", help="remove processes and folders left by killed runs").set_defaults(
+        handler=gc
+    )
+    commands.add_parser("list", help="list MTAs, backends and fault kinds").set_defaults(
+        handler=list_parts
+    )
+    certify_cmd.set_defaults(handler=certify)
+    replay_cmd.set_defaults(handler=replay)
+    report.set_defaults(handler=report_runs)
+    table.set_defaults(handler=run_table)
+    stability.set_defaults(handler=run_stability)
     return parser
 
 
@@ -281,67 +271,6 @@ def _run_suites(run_dir: Path, suites: list[Path], options: list[str]) -> dict[s
     return checked
 
 
-def _common_options(args: argparse.Namespace) -> list[str]:
-    options = [f"--mta={args.mta}", f"--backend={args.backend}"]
-    if args.bound is not None:
-        options.append(f"--bound={args.bound}")
-    if args.recovery_bound is not None:
-        options.append(f"--recovery-bound={args.recovery_bound}")
-    if args.mta_config is not None:
-        options.append(f"--mta-config={args.mta_config.resolve()}")
-    if args.strict_duplicates:
-        options.append("--strict-duplicates")
-    if args.require_recovery:
-        options.append("--require-recovery")
-    if args.shrink_budget is not None:
-        options.append(f"--shrink-budget={args.shrink_budget}")
-    return options
-
-
-def _add_judging_options(command: argparse.ArgumentParser) -> None:
-    command.add_argument(
-        "--mta-config",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="your configuration fragment, merged last into the MTA's "
-        "(Postfix: main.cf lines, e.g. default_process_limit = 1)",
-    )
-    command.add_argument(
-        "--bound",
-        type=positive_seconds,
-        default=None,
-        help="seconds a healthy site's message may take while other links are down "
-        f"(default: a scenario file's own, else {Bounds.delivery:g})",
-    )
-    command.add_argument(
-        "--recovery-bound",
-        type=positive_seconds,
-        default=None,
-        help="seconds every accepted message may take once links heal "
-        f"(default: a scenario file's own, else {Bounds.recovery:g})",
-    )
-    command.add_argument(
-        "--require-recovery",
-        action="store_true",
-        help="make slow recovery (mail delivered more than the recovery bound after its "
-        "link healed) a failure; by default it is a graded warning",
-    )
-    command.add_argument(
-        "--shrink-budget",
-        type=positive_seconds,
-        default=None,
-        help="seconds Hypothesis may spend shrinking one failure before it reports the best "
-        "counterexample so far (default 60)",
-    )
-    command.add_argument(
-        "--strict-duplicates",
-        action="store_true",
-        help="fail on every duplicate delivery, even SMTP's at-least-once "
-        "case after a fault cut the link mid-transaction",
-    )
-
-
 def certify(args: argparse.Namespace) -> int:
     _check_mta(args.mta, args.mta_config)
     if args.suites is not None:
@@ -356,7 +285,7 @@ def certify(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else secrets.randbelow(2**32)
     run_dir = args.reports / new_run_id()
     run_dir.mkdir(parents=True)
-    bounds = Bounds(args.bound or Bounds.delivery, args.recovery_bound or Bounds.recovery)
+    bounds = run_bounds(args.bound, args.recovery_bound, args.require_recovery, None)
     print(
         f"mta-harness {__version__}: certifying {args.mta} on {args.backend} "
         f"(profile {args.profile}, seed {seed}, bound {bounds.delivery:g} s, "
@@ -366,7 +295,7 @@ def certify(args: argparse.Namespace) -> int:
         run_dir,
         suites,
         [
-            *_common_options(args),
+            *pytest_args(args),
             f"--harness-profile={args.profile}",
             f"--hypothesis-seed={seed}",
         ],
@@ -458,7 +387,7 @@ def replay(args: argparse.Namespace) -> int:
     results = _run_suites(
         run_dir,
         [SUITES / "test_scenarios.py"],
-        [*_common_options(args), f"--scenario={args.file.resolve()}"],
+        [*pytest_args(args), f"--scenario={args.file.resolve()}"],
     )
     if isinstance(results, int):
         return results
@@ -596,6 +525,36 @@ def build_rootfs(names: list[str]) -> int:
     return 0
 
 
+def report_runs(args: argparse.Namespace) -> int:
+    from harness.report.runs import report_command
+
+    return report_command(args.reports, args.run, args.open)
+
+
+def routes(args: argparse.Namespace) -> int:
+    from harness.mta.external import routes_to_configure
+
+    if not 1 <= args.sites <= 6:
+        raise UsageError(f"--sites: 1 to 6, not {args.sites}")
+    print(routes_to_configure(args.sites))
+    return 0
+
+
+def gc(args: argparse.Namespace) -> int:
+    # Containers first: they hold files of their run's scratch folder.
+    docker = gc_docker()
+    print(reap_orphans().describe())
+    print(docker)
+    return 0
+
+
+def list_parts(args: argparse.Namespace) -> int:
+    print("MTAs:     " + ", ".join(sorted(ADAPTERS)))
+    print("backends: " + ", ".join(BACKENDS))
+    print("faults:   " + ", ".join(fault_kinds()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     # A run that seems stuck can be asked where it is: kill -USR1 <pid> prints every
     # thread's stack to stderr, and the run carries on.
@@ -606,42 +565,7 @@ def main(argv: list[str] | None = None) -> int:
         faulthandler.register(signal.SIGUSR1, file=_STACK_DUMPS[-1], all_threads=True)
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "certify":
-            return certify(args)
-        if args.command == "replay":
-            return replay(args)
-        if args.command == "report":
-            from harness.report.runs import report_command
-
-            return report_command(args.reports, args.run, args.open)
-        if args.command == "table":
-            return run_table(args)
-        if args.command == "stability":
-            return run_stability(args)
-        if args.command == "rootfs":
-            return build_rootfs(args.names)
-        if args.command == "routes":
-            from harness.mta.external import routes_to_configure
-
-            if not 1 <= args.sites <= 6:
-                raise UsageError(f"--sites: 1 to 6, not {args.sites}")
-            print(routes_to_configure(args.sites))
-            return 0
-        if args.command == "gc":
-            # Containers first: they hold files of their run's scratch folder.
-            try:
-                docker = gc_docker()
-            except HarnessError as exc:
-                print(f"mta-harness: error: {exc}", file=sys.stderr)
-                return EXIT_CODES[ERROR]
-            print(reap_orphans().describe())
-            print(docker)
-            return 0
-        if args.command == "list":
-            print("MTAs:     " + ", ".join(sorted(ADAPTERS)))
-            print("backends: " + ", ".join(BACKENDS))
-            print("faults:   " + ", ".join(fault_kinds()))
-            return 0
+        return int(args.handler(args))
     except UsageError as exc:
         print(f"mta-harness: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -662,7 +586,6 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_CODES[ERROR]
-    raise AssertionError(f"unhandled command {args.command}")
 
 
 def _one_line(exc: BaseException) -> str:

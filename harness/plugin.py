@@ -30,13 +30,14 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky
 
 from harness import __version__
-from harness.backends import BACKENDS, open_backend
+from harness.backends import open_backend
 from harness.claims import Bounds
 from harness.errors import HarnessError
 from harness.interrupts import request_stop
 from harness.ledger import Ledger
 from harness.links.link import Link
-from harness.mta import ADAPTERS, get_adapter, read_fragment
+from harness.mta import get_adapter, read_fragment
+from harness.options import add_options, run_bounds
 from harness.profiles import PROFILES
 from harness.progress import Progress
 from harness.results import RunRecord, claim_verdicts
@@ -58,8 +59,6 @@ for _name, _options in PROFILES.items():
         **_options,
     )
 
-#: Shrinking against a real MTA is slow (minutes); past this, report the best so far.
-DEFAULT_SHRINK_BUDGET = 60.0
 #: Why Hypothesis stopped, in its statistics, when the shrink budget ran out.
 SLOW_SHRINKING = "shrinking was very slow"
 #: Replays of a failure Hypothesis could not reproduce, to say how intermittent it is.
@@ -76,49 +75,12 @@ EXAMPLE_LOG_KEY = pytest.StashKey["ExampleLog"]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("mta-harness", "mta-harness: fault-injection tests for MTAs")
-    group.addoption(
-        "--mta",
-        default="seedmta-async",
-        help=f"MTA under test: {', '.join(sorted(ADAPTERS))} (default seedmta-async)",
-    )
-    group.addoption(
-        "--backend",
-        default="local",
-        choices=BACKENDS,
-        help="where the test world runs (default local)",
-    )
+    add_options(group)  # the run options, as the CLI has them (harness/options.py)
     group.addoption(
         "--harness-profile",
         choices=sorted(PROFILES),
         default=None,
         help="Hypothesis profile for property suites: ci (small) or thorough",
-    )
-    group.addoption(
-        "--bound",
-        type=float,
-        default=None,
-        help="seconds a healthy site's message may take while links are down "
-        f"(default {Bounds.delivery:g}; a scenario file's own bound wins over the default)",
-    )
-    group.addoption(
-        "--recovery-bound",
-        type=float,
-        default=None,
-        help="seconds every accepted message may take after links heal "
-        f"(default {Bounds.recovery:g}; a scenario file's own wins over the default)",
-    )
-    group.addoption(
-        "--require-recovery",
-        action="store_true",
-        help="make slow recovery (mail delivered more than the recovery bound after its "
-        "link healed) a failure, not a warning",
-    )
-    group.addoption(
-        "--shrink-budget",
-        type=float,
-        default=DEFAULT_SHRINK_BUDGET,
-        help="seconds Hypothesis may spend shrinking a failure against a real MTA before it "
-        f"reports the best counterexample so far (default {DEFAULT_SHRINK_BUDGET:g})",
     )
     group.addoption(
         "--scenario",
@@ -127,19 +89,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="FILE",
         help="scenario file for suites/test_scenarios.py (repeatable; default: every file in "
         "fixtures/scenarios)",
-    )
-    group.addoption(
-        "--mta-config",
-        default=None,
-        metavar="FILE",
-        help="configuration fragment merged last into the MTA's configuration "
-        "(Postfix: main.cf lines)",
-    )
-    group.addoption(
-        "--strict-duplicates",
-        action="store_true",
-        help="fail on every duplicate, even SMTP's at-least-once case (a fault "
-        "cut the link after the final dot)",
     )
     group.addoption(
         "--harness-progress",
@@ -202,6 +151,29 @@ def _shrink_budget(seconds: float) -> None:
 
     if hasattr(engine, "MAX_SHRINKING_SECONDS"):
         engine.MAX_SHRINKING_SECONDS = int(max(1.0, seconds))
+    _stop_steering_once_failing()
+
+
+def _stop_steering_once_failing() -> None:
+    """End Hypothesis's target phase (hill climbing on ``hypothesis.target``) as soon as a
+    failure is found. Steering is there to find a failure; after one, each climbing step is
+    another example of seconds against a real MTA, outside the shrink budget (measured:
+    postfix-pool, over 5 minutes of climbing after the first failure before any shrink)."""
+    from hypothesis.internal.conjecture import optimiser
+
+    climber = getattr(optimiser, "Optimiser", None)
+    original = getattr(climber, "consider_new_data", None)
+    if climber is None or original is None or getattr(original, "_harness", False):
+        return
+
+    def consider_new_data(self: Any, data: Any) -> bool:
+        if self.engine.interesting_test_cases:
+            self.improvements = self.max_improvements + 1  # ends the climb
+            return False
+        return bool(original(self, data))
+
+    consider_new_data._harness = True  # type: ignore[attr-defined]
+    climber.consider_new_data = consider_new_data
 
 
 def _database_per_worker(worker: str | None) -> None:
@@ -219,15 +191,13 @@ def _database_per_worker(worker: str | None) -> None:
     settings.load_profile(name)
 
 
-def _run_bounds(config: pytest.Config, fallback: Bounds | None = None) -> Bounds:
-    """``--bound`` and ``--recovery-bound`` where given, else ``fallback`` (a scenario
-    file's own bounds), else the harness's defaults."""
-    fallback = fallback or Bounds()
-    return Bounds(
-        config.getoption("--bound") or fallback.delivery,
-        config.getoption("--recovery-bound") or fallback.recovery,
-        fallback.retry,
-        bool(config.getoption("--require-recovery")) or fallback.require_recovery,
+def _run_bounds(config: pytest.Config, own: Bounds | None = None) -> Bounds:
+    """The bounds of this run, by the rule of :func:`harness.options.run_bounds`."""
+    return run_bounds(
+        config.getoption("--bound"),
+        config.getoption("--recovery-bound"),
+        bool(config.getoption("--require-recovery")),
+        own,
     )
 
 
