@@ -11,12 +11,7 @@ the backend gives the run a network namespace of its own (docker).
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.claims import Bounds
-from harness.faults import CERTIFICATION_FAULTS
-from harness.plugin import ExampleLog
-from harness.scenario import Scenario, play
-from harness.strategies import outages, steer
-from harness.world import World
+from harness import CERTIFICATION_FAULTS, Bounds, ExampleLog, Scenario, World, outages, play, steer
 
 
 @given(data=st.data())

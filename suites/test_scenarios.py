@@ -7,11 +7,7 @@ suite when it is copied into ``fixtures/scenarios/``.
 
 import pytest
 
-from harness.plugin import ExampleLog, OutageSettings, scenario_files
-from harness.scenario import play
-from harness.scenario_file import load_outage
-from harness.timeline import Outage
-from harness.world import World
+from harness import ExampleLog, Outage, OutageSettings, World, load_outage, play, scenario_files
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

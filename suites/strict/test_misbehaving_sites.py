@@ -12,12 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
-from harness.claims import Bounds
-from harness.plugin import ExampleLog
-from harness.scenario import play
-from harness.sites.protocol import Behaviour
-from harness.timeline import Misbehave, Outage, Send
-from harness.world import World
+from harness import Behaviour, Bounds, ExampleLog, Misbehave, Outage, Send, World, play
 
 #: How the sick site behaves, given the bounds (a slow reply takes twice the delivery bound).
 CASES: dict[str, Callable[[Bounds], Behaviour]] = {

@@ -4,12 +4,7 @@ those beyond the seed's (a thin link: bandwidth)."""
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.claims import Bounds
-from harness.faults import BELOW_TCP_FAULTS, fault_kinds
-from harness.plugin import ExampleLog
-from harness.scenario import play
-from harness.strategies import outages, steer
-from harness.world import World
+from harness import BELOW_TCP_FAULTS, Bounds, ExampleLog, World, fault_kinds, outages, play, steer
 
 LINK_FAULTS = tuple(kind for kind in fault_kinds() if kind not in BELOW_TCP_FAULTS)
 
