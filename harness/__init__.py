@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time each name is imported o
     from harness.ledger import Ledger as Ledger
     from harness.mta import get_adapter as get_adapter
     from harness.plugin import ExampleLog as ExampleLog
+    from harness.plugin import Judge as Judge
     from harness.plugin import OutageSettings as OutageSettings
     from harness.plugin import scenario_files as scenario_files
     from harness.scenario import ExampleResult as ExampleResult
@@ -71,6 +72,7 @@ _PUBLIC = {
     "Example": "harness.world",
     "ExampleLog": "harness.plugin",
     "ExampleResult": "harness.scenario",
+    "Judge": "harness.plugin",
     "Fault": "harness.faults",
     "HarnessError": "harness.errors",
     "Heal": "harness.steps",

@@ -59,6 +59,11 @@ class RunOption:
     def dest(self) -> str:
         return self.flag.lstrip("-").replace("-", "_")
 
+    @property
+    def unset(self) -> Any:
+        """Its value when not given: a switch is off."""
+        return False if self.switch else self.default
+
     def kwargs(self, default: Any) -> dict[str, Any]:
         if self.switch:
             return {"action": "store_true", "help": self.help}

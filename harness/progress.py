@@ -13,6 +13,9 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
+
+import pytest
 
 from harness.scenario import ExampleResult
 from harness.world import World
@@ -121,3 +124,67 @@ class Progress:
                 if self._tty is not None and not self._paused:
                     os.write(self._tty, f"\r\x1b[2K{line}".encode())
                     self._drawn = True
+
+
+# -- in a pytest session -------------------------------------------------------------------
+
+PROGRESS_KEY = pytest.StashKey[Progress]()
+
+
+def progress_of(config: pytest.Config) -> Progress:
+    """The run's progress display, made on first use (the terminal reporter exists by then)."""
+    if PROGRESS_KEY not in config.stash:
+        mode = config.getoption("--harness-progress")
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        has_markup = bool(reporter is not None and reporter.hasmarkup)
+        show = (lambda _text: None) if mode == "off" else (lambda text: say(config, text))
+        config.stash[PROGRESS_KEY] = Progress.open(show, mode, has_markup)
+    return config.stash[PROGRESS_KEY]
+
+
+class ProgressEraser:
+    """Keeps the progress line off pytest's own output: drawn on a line of its own while a
+    test runs, erased just before pytest writes its mark for the test."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> None:
+        progress = self.config.stash.get(PROGRESS_KEY, None)
+        if progress is not None and progress.on_terminal:
+            _terminal(self.config, lambda reporter: reporter.ensure_newline())
+            progress.resume()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if PROGRESS_KEY in self.config.stash:
+            self.config.stash[PROGRESS_KEY].clear()
+
+
+def _terminal(config: pytest.Config, write: Callable[[Any], None]) -> None:
+    """Write through pytest's terminal reporter now, past its output capture."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        write(reporter)
+    reporter.flush()  # a pipe (CI log) should see it now, not at exit
+
+
+def say(config: pytest.Config, text: str) -> None:
+    """One progress line on the terminal (or CI log) now, past pytest's output capture."""
+    progress = config.stash.get(PROGRESS_KEY, None)
+    if progress is not None:
+        progress.clear()
+    writer = config.get_terminal_writer()
+
+    def write(reporter: Any) -> None:
+        if writer.width_of_current_line:  # after pytest's progress dots: a line of our own
+            writer.line()
+        reporter.write_line(f"mta-harness: {text}")
+
+    _terminal(config, write)
+    if progress is not None and progress.on_terminal:
+        progress.resume()

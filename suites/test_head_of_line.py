@@ -11,22 +11,15 @@ the backend gives the run a network namespace of its own (docker).
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness import CERTIFICATION_FAULTS, Bounds, ExampleLog, Scenario, World, outages, play, steer
+from harness import CERTIFICATION_FAULTS, Judge, Scenario, World, outages
 
 
 @given(data=st.data())
 def test_one_dead_link_never_stalls_healthy_sites(
-    world: World,
-    bounds: Bounds,
-    strict_duplicates: bool,
-    example_log: ExampleLog,
-    data: st.DataObject,
+    world: World, judge: Judge, data: st.DataObject
 ) -> None:
     outage = data.draw(outages(kinds=world.fault_kinds(CERTIFICATION_FAULTS)), "outage")
-    result = play(world, outage, bounds, strict_duplicates)
-    example_log.add(result)
-    steer(result)
-    result.check()
+    judge(outage, steer=True)
 
 
 #: A sender that batches: 20 messages in one SMTP session, the link to site-a dead from the
@@ -41,9 +34,5 @@ LONG_SESSION = Scenario(
 )
 
 
-def test_a_long_session_keeps_healthy_mail_flowing(
-    world: World, bounds: Bounds, strict_duplicates: bool, example_log: ExampleLog
-) -> None:
-    result = play(world, LONG_SESSION, bounds, strict_duplicates)
-    example_log.add(result)
-    result.check()
+def test_a_long_session_keeps_healthy_mail_flowing(judge: Judge) -> None:
+    judge(LONG_SESSION)

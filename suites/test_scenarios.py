@@ -7,7 +7,7 @@ suite when it is copied into ``fixtures/scenarios/``.
 
 import pytest
 
-from harness import ExampleLog, Outage, OutageSettings, World, load_outage, play, scenario_files
+from harness import Judge, Outage, load_outage, scenario_files
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -16,14 +16,5 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("outage", outages, ids=[o.name for o in outages])
 
 
-def test_scenario(
-    world: World, outage: Outage, outage_settings: OutageSettings, example_log: ExampleLog
-) -> None:
-    result = play(
-        world,
-        outage,
-        outage_settings.bounds(outage),
-        outage_settings.strict_duplicates(outage),
-    )
-    example_log.add(result)
-    result.check()
+def test_scenario(judge: Judge, outage: Outage) -> None:
+    judge(outage)  # with the file's own [expect] bounds, unless the command line says else

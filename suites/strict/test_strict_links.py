@@ -4,21 +4,14 @@ those beyond the seed's (a thin link: bandwidth)."""
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness import BELOW_TCP_FAULTS, Bounds, ExampleLog, World, fault_kinds, outages, play, steer
+from harness import BELOW_TCP_FAULTS, Judge, World, fault_kinds, outages
 
 LINK_FAULTS = tuple(kind for kind in fault_kinds() if kind not in BELOW_TCP_FAULTS)
 
 
 @given(data=st.data())
 def test_no_link_fault_stalls_healthy_sites(
-    world: World,
-    bounds: Bounds,
-    strict_duplicates: bool,
-    example_log: ExampleLog,
-    data: st.DataObject,
+    world: World, judge: Judge, data: st.DataObject
 ) -> None:
     outage = data.draw(outages(kinds=world.fault_kinds(LINK_FAULTS)), "outage")
-    result = play(world, outage, bounds, strict_duplicates)
-    example_log.add(result)
-    steer(result)
-    result.check()
+    judge(outage, steer=True)
