@@ -17,7 +17,7 @@ STABILITY_RUNS ?= 50
 STABILITY_HOG ?= 1
 STABILITY_SUITES ?= suites/test_head_of_line.py
 
-.PHONY: setup prereqs rootfs docker certify table test lint bench stability clean gc
+.PHONY: setup prereqs rootfs docker certify table test unit lint bench stability clean gc
 
 setup: prereqs $(STAMP) $(TOXIPROXY) rootfs
 
@@ -58,6 +58,10 @@ lint: setup
 # The docker backend's engine: Debian's docker.io, dockerd started where none runs.
 docker:
 	@sh .ci/docker.sh
+
+# The unit tests alone: no root, no Docker, no Toxiproxy, no process started (seconds).
+unit: $(STAMP)
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit
 
 test: lint docker
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup tests

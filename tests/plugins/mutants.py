@@ -1,4 +1,4 @@
-"""Deliberate breaks of the verdict path, one per name, for tests/test_mutations.py.
+"""Deliberate breaks of the verdict path, one per name, for tests/integration/test_mutations.py.
 
 Loaded with ``-p mutants`` (this folder on PYTHONPATH) and ``MTA_HARNESS_MUTANT=<name>``:
 the named break is made before any test runs. Every break is one a careless change could

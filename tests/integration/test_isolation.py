@@ -6,7 +6,7 @@ import pytest
 
 from harness.clock import Deadline
 
-from .conftest import StartWorld
+from ..conftest import StartWorld
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ from harness.reaper import labelled_processes
 from harness.scenario_file import SCENARIOS
 from harness.stability import cpu_hog
 
-from .conftest import WORLD_UP, run_cli, spawn_cli
+from ..conftest import WORLD_UP, run_cli, spawn_cli
 
 ONE_SCENARIO_SUITE = f"""
 from pathlib import Path

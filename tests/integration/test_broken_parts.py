@@ -18,7 +18,7 @@ from harness.reaper import labelled_processes
 from harness.scenario import play
 from harness.timeline import Cut, Heal, Outage, Send
 
-from .conftest import StartWorld, run_cli, start_run
+from ..conftest import StartWorld, run_cli, start_run
 
 pytestmark = pytest.mark.integration
 
@@ -77,7 +77,7 @@ def toxiproxy_of(run_id: str) -> int:
 def test_toxiproxy_dying_mid_run_makes_the_run_an_error_not_a_failure(tmp_path: Path) -> None:
     proc, run_id = start_run(
         "replay",
-        str(Path(__file__).parent.parent / "fixtures" / "scenarios" / "q193760.toml"),
+        str(Path(__file__).resolve().parents[2] / "fixtures" / "scenarios" / "q193760.toml"),
         "--mta",
         "seedmta-async",
         "--reports",

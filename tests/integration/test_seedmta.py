@@ -9,7 +9,7 @@ from harness.faults import make_fault
 from harness.ledger import Status
 from harness.sites.protocol import Behaviour
 
-from .conftest import StartWorld
+from ..conftest import StartWorld
 
 pytestmark = pytest.mark.integration
 

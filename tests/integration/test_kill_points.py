@@ -26,7 +26,7 @@ from harness.reaper import labelled_processes
 from harness.runtime import runtime_root
 from harness.scenario_file import SCENARIOS
 
-from .conftest import spawn_cli
+from ..conftest import spawn_cli
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from .conftest import StartWorld
+from ..conftest import StartWorld
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,7 @@ from harness.report.html import render_report
 from harness.report.plot import SHADE_OPACITY, SITE_COLOURS
 from harness.scenario_file import SCENARIOS
 
-from .conftest import run_cli
+from ..conftest import run_cli
 
 CHROMIUM_FLAGS = [
     "--headless",

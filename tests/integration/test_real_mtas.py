@@ -13,10 +13,10 @@ from harness.faults import make_fault
 from harness.ledger import Status
 from harness.reaper import labelled_processes
 
-from .conftest import StartWorld
+from ..conftest import StartWorld
 
 SHIPPED_TEMPLATE = (
-    Path(__file__).resolve().parent.parent / "fixtures" / "mta" / "postfix-from-template.toml"
+    Path(__file__).resolve().parents[2] / "fixtures" / "mta" / "postfix-from-template.toml"
 )
 
 pytestmark = [

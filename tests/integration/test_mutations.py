@@ -11,15 +11,15 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 #: The verdict path's fast tests (no world started): claims, ledger, record, workload, files.
 VERDICT_TESTS = [
-    "tests/test_claims.py",
-    "tests/test_ledger.py",
-    "tests/test_verdicts.py",
-    "tests/test_workload.py",
-    "tests/test_scenario.py",
-    "tests/test_scenario_file.py",
+    "tests/unit/test_claims.py",
+    "tests/unit/test_ledger.py",
+    "tests/unit/test_verdicts.py",
+    "tests/unit/test_workload.py",
+    "tests/unit/test_scenario.py",
+    "tests/unit/test_scenario_file.py",
 ]
 
 sys.path.insert(0, str(REPO / "tests" / "plugins"))

@@ -12,9 +12,9 @@ import pytest
 
 from harness.scenario_file import SCENARIOS
 
-from .conftest import run_cli
+from ..conftest import run_cli
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SUITES = REPO / "suites"
 
 

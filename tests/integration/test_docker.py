@@ -20,7 +20,7 @@ from harness.runtime import RUN_LABEL
 from harness.scenario import Scenario, play
 from harness.world import World
 
-from .conftest import start_run
+from ..conftest import start_run
 
 pytestmark = [
     pytest.mark.integration,

@@ -10,7 +10,7 @@ from harness.faults import make_fault
 from harness.ledger import Status
 from harness.world import World
 
-from .conftest import StartWorld
+from ..conftest import StartWorld
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ from harness.mta.base import MtaPlan
 from harness.mta.generic import GenericMta, parse_queue
 from harness.topology import Endpoint
 
-SHIPPED = Path(__file__).resolve().parent.parent / "fixtures" / "mta"
+SHIPPED = Path(__file__).resolve().parents[2] / "fixtures" / "mta"
 
 
 def describe(tmp_path: Path, text: str) -> Path:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import harness
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _type_checking_imports() -> dict[str, str]:

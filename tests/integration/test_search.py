@@ -18,7 +18,7 @@ from harness.timeline import Cut, Send, check_steps
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DRAWN = "suites/test_head_of_line.py::test_one_dead_link_never_stalls_healthy_sites"
 
 

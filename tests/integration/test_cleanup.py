@@ -13,7 +13,7 @@ from harness.backends.local import LocalBackend
 from harness.reaper import labelled_processes
 from harness.runtime import runtime_root
 
-from .conftest import start_run
+from ..conftest import start_run
 
 pytestmark = pytest.mark.integration
 
