@@ -22,7 +22,6 @@ from harness.backends import BACKENDS
 from harness.errors import HarnessError, UsageError
 from harness.faults import fault_kinds
 from harness.mta import ADAPTERS, get_adapter, read_fragment
-from harness.mta.external import ExternalMta
 from harness.options import DEFAULT_MTA, add_arguments, pytest_args, run_bounds
 from harness.profiles import PROFILES
 from harness.reaper import reap_orphans
@@ -218,8 +217,7 @@ def _check_mta(name: str, fragment: Path | None) -> None:
     malformed fragment, an external MTA's missing routes, no way to run a root filesystem."""
     adapter = get_adapter(name)
     adapter.check_fragment(read_fragment(fragment), str(fragment))
-    if isinstance(adapter, ExternalMta):
-        adapter.fixed_routes(remote_sites(MAX_SITES))  # every route named, before starting
+    adapter.fixed_endpoints(remote_sites(MAX_SITES))  # an owner's MTA: every route named
     if adapter.rootfs is not None:
         from harness.rootfs import check_can_run, load_recipe
 

@@ -16,8 +16,12 @@ import subprocess
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field
 
 from harness.errors import HarnessError, UsageError
+from harness.schema import StrictModel, validated
 
 PROJECT = Path(__file__).resolve().parent.parent
 RECIPES = PROJECT / "fixtures" / "rootfs"
@@ -39,6 +43,15 @@ class Recipe:
         return hashlib.sha256(self.text.encode()).hexdigest()[:12]
 
 
+class RecipeFile(StrictModel):
+    """A root filesystem recipe: a Debian suite, mmdebstrap's variant, packages to include."""
+
+    suite: str
+    variant: str = "apt"
+    #: A list, never a string: ``include = "postfix"`` once became seven one-letter packages.
+    include: Annotated[list[str], Field(min_length=1)]
+
+
 def load_recipe(name: str) -> Recipe:
     path = RECIPES / f"{name}.toml"
     try:
@@ -48,15 +61,10 @@ def load_recipe(name: str) -> Recipe:
         raise UsageError(f"no root filesystem recipe {path}; known: {known}") from None
     try:
         data = tomllib.loads(text)
-        return Recipe(
-            name,
-            str(data["suite"]),
-            str(data.get("variant", "apt")),
-            tuple(str(p) for p in data["include"]),
-            text,
-        )
-    except (tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
-        raise UsageError(f"{path}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: not valid TOML: {exc}") from None
+    given = validated(RecipeFile, data, str(path))
+    return Recipe(name, given.suite, given.variant, tuple(given.include), text)
 
 
 def store() -> Path:

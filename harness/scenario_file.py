@@ -39,6 +39,8 @@ from harness.backends import BACKENDS
 from harness.claims.base import Bounds
 from harness.errors import UsageError
 from harness.mta import ADAPTERS
+from harness.schema import Problem, dotted
+from harness.schema import problems as schema_problems
 from harness.steps import FILE_MODELS, FileModel, Step
 from harness.timeline import Outage, check_steps, vacuous
 from harness.topology import MAX_SITES
@@ -47,8 +49,6 @@ from harness.topology import MAX_SITES
 SCENARIOS = Path(__file__).resolve().parent.parent / "fixtures" / "scenarios"
 
 Bound = Annotated[float, Field(gt=0, le=3600)]
-#: A located problem: the path of the field in the file, and what is wrong with it.
-Problem = tuple[tuple[str | int, ...], str]
 
 
 class _Model(BaseModel):
@@ -106,7 +106,7 @@ def parse_outage(text: str, source: str) -> Outage:
     try:
         model = ScenarioFile.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(_join(_lines(text, source, _errors(exc, ())))) from None
+        raise ScenarioError(_join(_lines(text, source, schema_problems(exc)))) from None
     steps, problems = _steps(model)
     if not problems:
         problems = _semantic_problems(model, steps)
@@ -133,7 +133,7 @@ def _steps(model: ScenarioFile) -> tuple[tuple[Step, ...], list[Problem]]:
         try:
             step: FileModel = FILE_MODELS[str(tag)].model_validate(table)
         except ValidationError as exc:
-            problems += _errors(exc, where)
+            problems += schema_problems(exc, where)
             continue
         problems += [((*where, key), message) for key, message in step.problems()]
         steps.append(step.to_step())
@@ -189,25 +189,6 @@ def _to_outage(model: ScenarioFile, steps: tuple[Step, ...], stem: str) -> Outag
 # -- messages --------------------------------------------------------------------------------
 
 
-def _errors(exc: ValidationError, prefix: tuple[str | int, ...]) -> list[Problem]:
-    """pydantic's errors as located problems, in words a person reads."""
-    problems: list[Problem] = []
-    for error in exc.errors():
-        loc = (*prefix, *error["loc"])
-        message = str(error["msg"])
-        if error["type"] == "extra_forbidden":
-            message = "unknown field (a typo?)"
-        elif error["type"] == "missing":
-            message = "required field is missing"
-        given = error.get("input")
-        if error["type"] not in ("missing", "extra_forbidden") and isinstance(
-            given, str | int | float | bool
-        ):
-            message += f", got {given!r}"
-        problems.append((loc, message))
-    return problems
-
-
 def _lines(text: str, source: str, problems: list[Problem]) -> list[str]:
     return [_problem_line(text, source, loc, message) for loc, message in problems]
 
@@ -223,14 +204,7 @@ def _join(lines: list[str]) -> str:
 def _problem_line(text: str, source: str, loc: tuple[str | int, ...], message: str) -> str:
     line = find_line(text, loc)
     where = f"{source}:{line}" if line else source
-    return f"{where}: {_dotted(loc)}: {message}"
-
-
-def _dotted(loc: tuple[str | int, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part + 1}]" if isinstance(part, int) else ("." if out else "") + part
-    return out or "(top level)"
+    return f"{where}: {dotted(loc)}: {message}"
 
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.-]+)\s*\]\]?\s*(#.*)?$")

@@ -31,7 +31,6 @@ from harness.links.link import Link
 from harness.links.server import start_toxiproxy
 from harness.links.toxiproxy import ToxiproxyClient
 from harness.mta.base import MtaAdapter, MtaIdentity, MtaPlan
-from harness.mta.external import ExternalMta
 from harness.rootfs import ensure_rootfs
 from harness.sites.handle import SiteHandle
 from harness.sites.protocol import Behaviour
@@ -113,15 +112,16 @@ class World:
         workdir = backend.workdir / "mta"
         listen = addresses.mta
         routes = {site.domain: addresses.link(i) for i, site in self._all_sites()}
-        if isinstance(adapter, ExternalMta):
-            # Its owner fixed where it listens and routes: the links go where it routes.
-            try:
+        try:
+            fixed = adapter.fixed_endpoints(self.remote_sites)
+            if fixed is not None:
+                # Its owner fixed where it listens and routes: the links go where it routes.
                 if backend.name != "local":
-                    raise UsageError("an external MTA runs on this machine: use --backend local")
-                listen, routes = adapter.fixed_listen, adapter.fixed_routes(self.remote_sites)
-            except UsageError:
-                backend.close()  # nothing half-started
-                raise
+                    raise UsageError(f"{adapter.name} runs on this machine: use --backend local")
+                listen, routes = fixed
+        except UsageError:
+            backend.close()  # nothing half-started
+            raise
         self.plan = MtaPlan(
             listen=listen,
             routes=routes,
@@ -185,10 +185,10 @@ class World:
 
     def _start_mta(self) -> None:
         root = self._root_layers()
-        argv = self.adapter.command(self.plan)
-        if not argv:  # an MTA that runs already (external): nothing to start or stop
+        if not self.adapter.managed:  # it runs already: nothing to start or stop
             self.mta_service = Unmanaged(self.adapter.name)
         else:
+            argv = self.adapter.command(self.plan)
             self.mta_service = self.backend.spawn(
                 "mta", self.adapter.name, argv, root=root, address=self.plan.listen.host
             )

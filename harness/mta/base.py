@@ -11,7 +11,7 @@ from typing import Protocol
 from harness.backends.base import Role, Service
 from harness.clock import Deadline
 from harness.net import wait_for_greeting
-from harness.topology import Endpoint
+from harness.topology import Endpoint, Site
 
 #: Runs a short command beside the MTA and returns its standard output.
 CommandRunner = Callable[[Role, Sequence[str]], str]
@@ -77,11 +77,27 @@ class QueueEntry:
 
 
 class MtaAdapter(Protocol):
-    """How the harness drives one MTA. A new MTA is one new module implementing this."""
+    """How the harness drives one MTA. A new MTA is one new module implementing this.
+
+    What an MTA can do is said by the protocol itself: ``managed`` (the harness starts,
+    restarts and purges it) or not (it runs already, its owner's), ``fixed_endpoints`` (where
+    its owner fixed it to listen and route), and ``queue`` / ``retry_now`` returning None
+    where the MTA cannot list its queue or be asked to retry (loss is then "not proven").
+    """
 
     @property
     def name(self) -> str:
         """The name users pass as ``--mta``."""
+
+    @property
+    def managed(self) -> bool:
+        """Whether the harness starts, stops, restarts and purges it; False for an MTA that
+        runs already (then ``command`` is never called)."""
+
+    def fixed_endpoints(self, sites: list[Site]) -> tuple[Endpoint, dict[str, Endpoint]] | None:
+        """Where it listens and how it routes each of ``sites``' domains (and the bounce
+        sink's) if its owner fixed them; None if the harness chooses. Raises
+        :class:`~harness.errors.UsageError` naming a missing route."""
 
     @property
     def rootfs(self) -> str | None:
@@ -115,6 +131,16 @@ class MtaAdapter(Protocol):
         """Name, version and configuration digest of the MTA as configured for ``plan``."""
 
 
+class Managed:
+    """What an MTA the harness starts itself says of its capabilities: the harness runs it,
+    chooses where it listens and routes, and may restart and purge it."""
+
+    managed = True
+
+    def fixed_endpoints(self, sites: list[Site]) -> tuple[Endpoint, dict[str, Endpoint]] | None:
+        return None
+
+
 def digest(*parts: str | bytes) -> str:
     """A short sha256 of configuration text, for :class:`MtaIdentity`."""
     h = hashlib.sha256()
@@ -131,6 +157,8 @@ def config_digest(files: dict[str, str], plan: MtaPlan) -> str:
     for path, text in sorted(files.items()):
         for endpoint in (plan.listen, *plan.routes.values()):
             text = text.replace(str(endpoint), "ADDR:PORT").replace(endpoint.host, "ADDR")
+        for network in plan.clients:  # the run's own block (docker: 172.31.<slot>.0/24)
+            text = text.replace(network, "CLIENTS")
         masked.append(f"{path}\n{text}")
     return digest(*masked)
 

@@ -20,6 +20,7 @@ from harness.backends.base import Service
 from harness.errors import UsageError
 from harness.mta.base import (
     CommandRunner,
+    Managed,
     MtaIdentity,
     MtaPlan,
     QueueEntry,
@@ -27,6 +28,7 @@ from harness.mta.base import (
     wait_for_smtp,
     write_files,
 )
+from harness.mta.queues import exim_bp
 from harness.mta.selfcheck import CheckerOutput, refuse_if_the_mta_does
 
 CONFIG = "/etc/exim4/exim4.conf"
@@ -122,7 +124,7 @@ begin authenticators
 
 
 @dataclass
-class Exim:
+class Exim(Managed):
     """Exim 4 as Debian ships it; ``hol`` is the one-runner misconfiguration."""
 
     hol: bool = False
@@ -174,7 +176,7 @@ class Exim:
         wait_for_smtp(service, plan, timeout, "Exim's daemon")
 
     def queue(self, plan: MtaPlan, run: CommandRunner) -> list[QueueEntry]:
-        return parse_bp(run("mta", ["/usr/sbin/exim4", "-bp"]))
+        return exim_bp(run("mta", ["/usr/sbin/exim4", "-bp"]))
 
     def retry_now(self, plan: MtaPlan, run: CommandRunner) -> str:
         # A forced queue run (frozen mail included); it delivers in the foreground, so it
@@ -189,22 +191,3 @@ class Exim:
         match = re.search(r"Exim version (\S+)", banner)
         version = match.group(1) if match else "unknown"
         return MtaIdentity(self.name, version, config_digest(self.render(plan), plan))
-
-
-def parse_bp(text: str) -> list[QueueEntry]:
-    """Parse ``exim -bp``: a header line per message, then its undelivered recipients."""
-    entries: list[QueueEntry] = []
-    current: tuple[str, list[str]] | None = None
-    for line in text.splitlines():
-        header = re.match(r"^\s*\S+\s+\S+\s+(\S{6}-\S{6}-\S{2,4})\s", line)
-        if header:
-            if current:
-                entries.append(QueueEntry(current[0], tuple(current[1])))
-            current = (header.group(1), [])
-        elif current and line.strip():
-            fields = line.split()
-            if fields[0] != "D":  # "D address" is already delivered
-                current[1].append(fields[-1])
-    if current:
-        entries.append(QueueEntry(current[0], tuple(current[1])))
-    return entries

@@ -24,11 +24,15 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field
 
 from harness.backends.base import Service
 from harness.errors import UsageError
 from harness.mta.base import CommandRunner, MtaIdentity, MtaPlan, QueueEntry, digest, wait_for_smtp
-from harness.mta.generic import QUEUE_FORMATS, parse_queue
+from harness.mta.queues import check_format, parse_queue
+from harness.schema import StrictModel, validated
 from harness.topology import BOUNCE_SINK, Endpoint, Site
 
 
@@ -42,6 +46,18 @@ def parse_endpoint(text: str, where: str) -> Endpoint:
         raise UsageError(
             f"{where}: expected a loopback HOST:PORT such as 127.0.0.111:2525, not {text!r}"
         ) from None
+
+
+class ExternalDescription(StrictModel):
+    """What ``--mta FILE.toml`` holds for an MTA that runs already (see the module)."""
+
+    name: str | None = None
+    external: Literal[True]
+    smtp: str
+    links: Annotated[dict[str, str], Field(min_length=1)]
+    queue: list[str] = Field(default_factory=list)
+    queue_format: Annotated[str, AfterValidator(check_format)] = "lines"
+    flush: list[str] = Field(default_factory=list)
 
 
 @dataclass
@@ -60,29 +76,23 @@ class ExternalMta:
     @classmethod
     def load(cls, path: Path, data: dict[str, object]) -> ExternalMta:
         where = f"--mta {path}"
-        smtp = data.get("smtp")
-        links = data.get("links")
-        if not isinstance(smtp, str):
-            raise UsageError(f"{where}: 'smtp' must be the MTA's HOST:PORT")
-        if not isinstance(links, dict) or not links:
-            raise UsageError(f"{where}: [links] must map each domain to a HOST:PORT")
-        queue = _strings(data, "queue", where)
-        flush = _strings(data, "flush", where)
-        queue_format = data.get("queue_format", "lines")
-        if queue_format not in QUEUE_FORMATS:
-            raise UsageError(f"{where}: 'queue_format' is one of {', '.join(QUEUE_FORMATS)}")
+        given = validated(ExternalDescription, data, where)
         return cls(
             source=path,
-            label=str(data.get("name", path.stem)),
-            fixed_listen=parse_endpoint(smtp, f"{where}: smtp"),
+            label=given.name or path.stem,
+            fixed_listen=parse_endpoint(given.smtp, f"{where}: smtp"),
             links={
-                str(d).lower(): parse_endpoint(str(e), f"{where}: links.{d}")
-                for d, e in links.items()
+                d.lower(): parse_endpoint(e, f"{where}: links.{d}") for d, e in given.links.items()
             },
-            queue_command=queue,
-            queue_format=str(queue_format),
-            flush_command=flush,
+            queue_command=list(given.queue),
+            queue_format=given.queue_format,
+            flush_command=list(given.flush),
         )
+
+    managed = False  # it runs already: the harness only submits, cuts and watches
+
+    def fixed_endpoints(self, sites: list[Site]) -> tuple[Endpoint, dict[str, Endpoint]]:
+        return self.fixed_listen, self.fixed_routes(sites)
 
     def fixed_routes(self, sites: list[Site]) -> dict[str, Endpoint]:
         """The links for ``sites`` and the bounce sink; names every route that is missing."""
@@ -108,7 +118,7 @@ class ExternalMta:
             raise UsageError(f"--mta-config {where}: an external MTA is configured by its owner")
 
     def command(self, plan: MtaPlan) -> list[str]:
-        return []  # nothing to start: it runs already
+        raise AssertionError("an external MTA is not started by the harness")
 
     def wait_ready(self, service: Service, plan: MtaPlan, timeout: float) -> None:
         wait_for_smtp(service, plan, timeout, self.label)
@@ -128,13 +138,6 @@ class ExternalMta:
 
     def identity(self, plan: MtaPlan, run: CommandRunner) -> MtaIdentity:
         return MtaIdentity(self.label, "external", digest(self.source.read_text()))
-
-
-def _strings(data: dict[str, object], key: str, where: str) -> list[str]:
-    value = data.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(a, str) for a in value):
-        raise UsageError(f"{where}: '{key}' is a list of strings")
-    return [str(a) for a in value]
 
 
 def routes_to_configure(count: int, first: int = 111) -> str:

@@ -24,15 +24,17 @@ harness waits for ``listen`` to accept connections before it submits anything.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field
 
 from harness.backends.base import Service
 from harness.errors import UsageError
 from harness.mta.base import (
     CommandRunner,
+    Managed,
     MtaIdentity,
     MtaPlan,
     QueueEntry,
@@ -40,15 +42,29 @@ from harness.mta.base import (
     wait_for_smtp,
     write_files,
 )
-from harness.mta.exim import parse_bp
+from harness.mta.queues import check_format, parse_queue
 from harness.mta.toml import load_description
+from harness.schema import StrictModel, validated
 from harness.topology import Endpoint
 
-QUEUE_FORMATS = ("postfix-json", "exim-bp", "smtpctl", "lines")
+
+class Description(StrictModel):
+    """What ``--mta FILE.toml`` holds for an MTA the harness starts (see the module)."""
+
+    name: str | None = None
+    external: Literal[False] = False
+    command: Annotated[list[str], Field(min_length=1)]
+    files: dict[str, str] = Field(default_factory=dict)
+    rootfs: str | None = None
+    queue: list[str] = Field(default_factory=list)
+    queue_format: Annotated[str, AfterValidator(check_format)] = "lines"
+    flush: list[str] = Field(default_factory=list)
+    route: str = "{domain} {host}:{port}"
+    route_separator: str = "\n"
 
 
 @dataclass
-class GenericMta:
+class GenericMta(Managed):
     """An MTA started from the user's command line with the user's templated files."""
 
     source: Path
@@ -69,38 +85,18 @@ class GenericMta:
         file and the key."""
         if data is None:
             data = load_description(path)
-
-        def get(key: str, kind: type, default: Any = None) -> Any:
-            value = data.get(key, default)
-            if value is None or not isinstance(value, kind):
-                raise UsageError(f"--mta {path}: '{key}' must be a {kind.__name__}")
-            return value
-
-        command = get("command", list)
-        files = get("files", dict, {})
-        queue = get("queue", list, [])
-        flush = get("flush", list, [])
-        if not command or not all(isinstance(a, str) for a in command + queue + flush):
-            raise UsageError(f"--mta {path}: 'command', 'queue' and 'flush' are lists of strings")
-        if not all(isinstance(v, str) for v in files.values()):
-            raise UsageError(f"--mta {path}: every entry of [files] is a text")
-        queue_format = get("queue_format", str, "lines")
-        if queue_format not in QUEUE_FORMATS:
-            raise UsageError(f"--mta {path}: 'queue_format' is one of {', '.join(QUEUE_FORMATS)}")
-        root = data.get("rootfs")
-        if root is not None and not isinstance(root, str):
-            raise UsageError(f"--mta {path}: 'rootfs' must be a recipe name")
+        given = validated(Description, data, f"--mta {path}")
         mta = cls(
             source=path,
-            label=get("name", str, path.stem),
-            command_line=command,
-            files=files,
-            root=root,
-            queue_command=queue,
-            queue_format=queue_format,
-            flush_command=flush,
-            route=get("route", str, cls.route),
-            route_separator=get("route_separator", str, cls.route_separator),
+            label=given.name or path.stem,
+            command_line=list(given.command),
+            files=dict(given.files),
+            root=given.rootfs,
+            queue_command=list(given.queue),
+            queue_format=given.queue_format,
+            flush_command=list(given.flush),
+            route=given.route,
+            route_separator=given.route_separator,
         )
         mta._check_templates()
         return mta
@@ -178,23 +174,3 @@ def _values(mta: GenericMta, plan: MtaPlan) -> dict[str, str]:
         "clients": " ".join(plan.clients),
         "workdir": str(plan.workdir),
     }
-
-
-def parse_queue(text: str, queue_format: str) -> list[QueueEntry]:
-    """Queue listings in the formats the shipped adapters already understand."""
-    if queue_format == "postfix-json":
-        return [
-            QueueEntry(str(item["queue_id"]), tuple(r["address"] for r in item["recipients"]))
-            for item in map(json.loads, filter(str.strip, text.splitlines()))
-        ]
-    if queue_format == "exim-bp":
-        return parse_bp(text)
-    if queue_format == "smtpctl":
-        rows = [line.split("|") for line in text.splitlines()]
-        return [QueueEntry(r[0], (r[5],)) for r in rows if len(r) >= 6]
-    # "lines": one recipient address per line
-    return [
-        QueueEntry(str(n), (line.strip(),))
-        for n, line in enumerate(text.splitlines())
-        if line.strip()
-    ]

@@ -16,6 +16,7 @@ from harness.backends.base import Service
 from harness.errors import UsageError
 from harness.mta.base import (
     CommandRunner,
+    Managed,
     MtaIdentity,
     MtaPlan,
     QueueEntry,
@@ -23,6 +24,7 @@ from harness.mta.base import (
     wait_for_smtp,
     write_files,
 )
+from harness.mta.queues import smtpctl
 from harness.mta.selfcheck import refuse_if_the_mta_does
 
 CONFIG = "/etc/smtpd.conf"
@@ -45,7 +47,7 @@ def render_config(plan: MtaPlan, fragment: str = "") -> str:
 
 
 @dataclass
-class OpenSmtpd:
+class OpenSmtpd(Managed):
     """OpenSMTPD as Debian ships it."""
 
     @property
@@ -84,12 +86,7 @@ class OpenSmtpd:
         wait_for_smtp(service, plan, timeout, "OpenSMTPD")
 
     def queue(self, plan: MtaPlan, run: CommandRunner) -> list[QueueEntry]:
-        entries = []
-        for line in run("mta", ["/usr/sbin/smtpctl", "show", "queue"]).splitlines():
-            fields = line.split("|")
-            if len(fields) >= 14:
-                entries.append(QueueEntry(fields[0], (fields[5],), fields[13]))
-        return entries
+        return smtpctl(run("mta", ["/usr/sbin/smtpctl", "show", "queue"]))
 
     def retry_now(self, plan: MtaPlan, run: CommandRunner) -> str:
         return run("mta", ["/usr/sbin/smtpctl", "schedule", "all"]) or "smtpctl schedule all"

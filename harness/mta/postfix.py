@@ -8,7 +8,6 @@ loopback only, no local delivery, short retry timers. ``postfix-hol`` is the kno
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from harness.clock import Deadline
 from harness.errors import UsageError
 from harness.mta.base import (
     CommandRunner,
+    Managed,
     MtaIdentity,
     MtaPlan,
     QueueEntry,
@@ -25,6 +25,7 @@ from harness.mta.base import (
     wait_for_smtp,
     write_files,
 )
+from harness.mta.queues import postfix_json
 from harness.mta.selfcheck import CheckerOutput, refuse_if_the_mta_does
 
 #: Shipped configuration fragments that make known-bad builds (``Postfix.preset``).
@@ -169,7 +170,7 @@ def render_master_cf(stock: str, plan: MtaPlan, smtp_maxproc: int | None = None)
 
 
 @dataclass
-class Postfix:
+class Postfix(Managed):
     """Postfix with Debian's stock configuration; ``hol`` caps smtp processes at one;
     ``preset`` names a shipped fragment (``fixtures/mta-config/<preset>.cf``) layered under
     the user's: a known-bad build described as configuration."""
@@ -240,19 +241,7 @@ class Postfix:
         wait_for_smtp(service, plan, deadline.remaining(), "Postfix's smtpd")
 
     def queue(self, plan: MtaPlan, run: CommandRunner) -> list[QueueEntry]:
-        entries = []
-        for line in run("mta", ["/usr/sbin/postqueue", "-j"]).splitlines():
-            if line.strip():
-                item = json.loads(line)
-                rcpts = item.get("recipients", [])
-                entries.append(
-                    QueueEntry(
-                        str(item["queue_id"]),
-                        tuple(str(r["address"]) for r in rcpts),
-                        "; ".join(str(r.get("delay_reason", "")) for r in rcpts),
-                    )
-                )
-        return entries
+        return postfix_json(run("mta", ["/usr/sbin/postqueue", "-j"]))
 
     def retry_now(self, plan: MtaPlan, run: CommandRunner) -> str:
         # Asks qmgr to scan the deferred queue ignoring the files' times: also what its

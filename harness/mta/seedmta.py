@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from harness import __version__
 from harness.backends.base import Service
 from harness.errors import UsageError
-from harness.mta.base import CommandRunner, MtaIdentity, MtaPlan, QueueEntry, digest
+from harness.mta.base import CommandRunner, Managed, MtaIdentity, MtaPlan, QueueEntry, digest
 
 #: The model's per-attempt connect and greeting timeout, like a real MTA's: long against the
 #: harness's delivery bound, so a sync loop waiting it out visibly stalls healthy sites.
@@ -23,7 +23,7 @@ DEFAULT_TIMEOUT = 10.0
 
 
 @dataclass
-class SeedMta:
+class SeedMta(Managed):
     """The seed model in one of its two modes."""
 
     mode: str

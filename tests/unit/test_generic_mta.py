@@ -9,7 +9,8 @@ import pytest
 from harness.errors import UsageError
 from harness.mta import get_adapter
 from harness.mta.base import MtaPlan
-from harness.mta.generic import GenericMta, parse_queue
+from harness.mta.generic import GenericMta
+from harness.mta.queues import parse_queue
 from harness.topology import Endpoint
 
 SHIPPED = Path(__file__).resolve().parents[2] / "fixtures" / "mta"
@@ -41,8 +42,10 @@ def test_the_shipped_example_loads_and_renders_routes(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "complaint"),
     [
-        ('name = "x"\n', "'command' must be a list"),
-        ('command = ["x"]\nqueue_format = "xml"\n', "'queue_format' is one of"),
+        ('name = "x"\n', "command: required field is missing"),
+        ('command = "x"\n', "command: Input should be a valid list"),
+        ('command = ["x"]\nqueue_format = "xml"\n', "queue_format: Value error, expected one of"),
+        ('command = ["x"]\ncomand = ["y"]\n', "comand: unknown field"),
         ('command = ["x"]\n[files]\n"/etc/x" = "{nope}"\n', "bad placeholder 'nope'"),
         ("command = [\n", "not valid TOML"),
     ],
@@ -67,3 +70,15 @@ def test_queue_listings_in_each_format_give_recipients() -> None:
     smtpctl = "1f|inet4|mta|0|h@b|e1m2@a.test|e1m2@a.test|1|2|3|0|pending|5|error\n"
     assert parse_queue(smtpctl, "smtpctl")[0].recipients == ("e1m2@a.test",)
     assert parse_queue("e1m3@a.test\n\n", "lines")[0].recipients == ("e1m3@a.test",)
+
+
+def test_a_described_mta_gets_the_reasons_the_shipped_adapters_get() -> None:
+    # One set of parsers: the Postfix delay reason and OpenSMTPD's last error are kept for a
+    # TOML-described MTA too (the generic parser once dropped them).
+    postfix = (
+        '{"queue_id": "A1", "recipients": [{"address": "e1m1@a.test", '
+        '"delay_reason": "connect to 127.0.0.111[127.0.0.111]:2525: Connection timed out"}]}\n'
+    )
+    assert "Connection timed out" in parse_queue(postfix, "postfix-json")[0].reason
+    smtpctl = "1f|inet4|mta|0|h@b|e1m2@a.test|e1m2@a.test|1|2|3|0|pending|5|Network error\n"
+    assert parse_queue(smtpctl, "smtpctl")[0].reason == "Network error"

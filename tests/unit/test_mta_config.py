@@ -8,7 +8,7 @@ import pytest
 
 from harness.errors import UsageError
 from harness.mta.base import MtaPlan
-from harness.mta.exim import Exim, parse_bp, render_config
+from harness.mta.exim import Exim, render_config
 from harness.mta.opensmtpd import OpenSmtpd
 from harness.mta.opensmtpd import render_config as render_smtpd_conf
 from harness.mta.postfix import (
@@ -18,6 +18,7 @@ from harness.mta.postfix import (
     parse_fragment,
     render_master_cf,
 )
+from harness.mta.queues import exim_bp as parse_bp
 from harness.topology import Endpoint
 
 STOCK_MASTER = """\
@@ -162,3 +163,19 @@ def test_an_unknown_rootfs_recipe_names_the_known_ones() -> None:
 
     with pytest.raises(UsageError, match="known: exim, opensmtpd, postfix"):
         load_recipe("sendmail")
+
+
+def test_a_recipe_s_packages_are_a_list_never_a_string(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import harness.rootfs as rootfs
+
+    monkeypatch.setattr(rootfs, "RECIPES", tmp_path)
+    (tmp_path / "mine.toml").write_text('suite = "bookworm"\ninclude = "postfix"\n')
+    with pytest.raises(UsageError, match=r"mine.toml: include: Input should be a valid list"):
+        rootfs.load_recipe("mine")
+    (tmp_path / "mine.toml").write_text(
+        'suite = "bookworm"\ninclude = ["postfix"]\nvarient = "x"\n'
+    )
+    with pytest.raises(UsageError, match="varient: unknown field"):
+        rootfs.load_recipe("mine")

@@ -1,0 +1,89 @@
+"""Queue listings, one parser per format: what the shipped adapters read and what a
+described or external MTA may name as its ``queue_format``. One set, so a fix (the reason
+Postfix gives for a deferral, say) reaches every MTA that lists its queue that way."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+
+from harness.mta.base import QueueEntry
+
+
+def postfix_json(text: str) -> list[QueueEntry]:
+    """``postqueue -j``: one JSON object per message, with each recipient's delay reason."""
+    entries = []
+    for line in text.splitlines():
+        if line.strip():
+            item = json.loads(line)
+            rcpts = item.get("recipients", [])
+            entries.append(
+                QueueEntry(
+                    str(item["queue_id"]),
+                    tuple(str(r["address"]) for r in rcpts),
+                    "; ".join(str(r.get("delay_reason", "")) for r in rcpts),
+                )
+            )
+    return entries
+
+
+def exim_bp(text: str) -> list[QueueEntry]:
+    """``exim -bp``: a header line per message, then its undelivered recipients."""
+    entries: list[QueueEntry] = []
+    current: tuple[str, list[str]] | None = None
+    for line in text.splitlines():
+        header = re.match(r"^\s*\S+\s+\S+\s+(\S{6}-\S{6}-\S{2,4})\s", line)
+        if header:
+            if current:
+                entries.append(QueueEntry(current[0], tuple(current[1])))
+            current = (header.group(1), [])
+        elif current and line.strip():
+            fields = line.split()
+            if fields[0] != "D":  # "D address" is already delivered
+                current[1].append(fields[-1])
+    if current:
+        entries.append(QueueEntry(current[0], tuple(current[1])))
+    return entries
+
+
+def smtpctl(text: str) -> list[QueueEntry]:
+    """``smtpctl show queue``: one ``|``-separated line per envelope; field 14, where
+    present, is the last error (the reason it is still queued)."""
+    entries = []
+    for line in text.splitlines():
+        fields = line.split("|")
+        if len(fields) >= 6:
+            reason = fields[13] if len(fields) >= 14 else ""
+            entries.append(QueueEntry(fields[0], (fields[5],), reason))
+    return entries
+
+
+def lines(text: str) -> list[QueueEntry]:
+    """One recipient address per line (any MTA, through a small script)."""
+    return [
+        QueueEntry(str(n), (line.strip(),))
+        for n, line in enumerate(text.splitlines())
+        if line.strip()
+    ]
+
+
+#: ``queue_format`` name -> parser.
+QUEUE_FORMATS: dict[str, Callable[[str], list[QueueEntry]]] = {
+    "postfix-json": postfix_json,
+    "exim-bp": exim_bp,
+    "smtpctl": smtpctl,
+    "lines": lines,
+}
+
+
+def parse_queue(text: str, queue_format: str) -> list[QueueEntry]:
+    """``text`` read as ``queue_format`` (one of :data:`QUEUE_FORMATS`)."""
+    return QUEUE_FORMATS[queue_format](text)
+
+
+def check_format(value: str) -> str:
+    """A validator: ``value`` names a known queue format."""
+    if value not in QUEUE_FORMATS:
+        raise ValueError(f"expected one of {', '.join(QUEUE_FORMATS)}")
+    return value
