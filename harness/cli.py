@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import faulthandler
-import json
 import os
 import secrets
 import signal
@@ -25,6 +24,7 @@ from harness.mta import ADAPTERS, get_adapter, read_fragment
 from harness.options import DEFAULT_MTA, add_arguments, pytest_args, run_bounds
 from harness.profiles import PROFILES
 from harness.reaper import reap_orphans
+from harness.record import Canary, Run, load_run
 from harness.results import (
     ERROR,
     EXIT_CODES,
@@ -225,7 +225,7 @@ def _check_mta(name: str, fragment: Path | None) -> None:
         load_recipe(adapter.rootfs)
 
 
-def _run_suites(run_dir: Path, suites: list[Path], options: list[str]) -> dict[str, Any] | int:
+def _run_suites(run_dir: Path, suites: list[Path], options: list[str]) -> Run | int:
     """Run ``suites`` under pytest with the plugin; the run record, or an exit status."""
     import pytest
 
@@ -253,19 +253,19 @@ def _run_suites(run_dir: Path, suites: list[Path], options: list[str]) -> dict[s
         # the KeyboardInterrupt's traceback); its teardown and our record ran before that.
         crash, code = exc, None
     results_path = run_dir / "results.json"
-    results: dict[str, Any] = json.loads(results_path.read_text()) if results_path.exists() else {}
-    if results.get("interrupted"):
+    if not results_path.exists():
+        print(f"\nERROR: the suites wrote no results (pytest exit status {code})")
+        return EXIT_CODES[ERROR]
+    results = load_run(results_path)
+    if results.interrupted:
         print(f"\nINTERRUPTED: no verdict. Partial run record: {results_path}")
         return EXIT_INTERRUPTED
     if crash is not None:
         print(f"\nERROR: pytest crashed: {type(crash).__name__}: {crash}")
         return EXIT_CODES[ERROR]
-    if not results:
-        print(f"\nERROR: the suites wrote no results (pytest exit status {code})")
-        return EXIT_CODES[ERROR]
     checked = agree_with_pytest(results, code)
     if checked is not results:
-        write_json_atomic(results_path, checked)
+        write_json_atomic(results_path, checked.as_json())
     return checked
 
 
@@ -301,7 +301,7 @@ def certify(args: argparse.Namespace) -> int:
     if isinstance(results, int):
         return results
     canary = play_canary(run_dir, args.backend)
-    if canary["verdict"] == "INTERRUPTED":
+    if canary.verdict == "INTERRUPTED":
         print(f"\nINTERRUPTED: no verdict (during the canary). Run record: {run_dir}")
         return EXIT_INTERRUPTED
     results = judge_canary(run_dir, results, canary)
@@ -317,10 +317,10 @@ def certify(args: argparse.Namespace) -> int:
     )
     print(summarise(results, run_dir))
     print(f"Certificate: {certificate}")
-    return EXIT_CODES[results["verdict"]]
+    return EXIT_CODES[results.verdict]
 
 
-def play_canary(run_dir: Path, backend: str) -> dict[str, Any]:
+def play_canary(run_dir: Path, backend: str) -> Canary:
     """Play the seed's outage against the known-bad seed model on the same backend. It must
     FAIL; if it does not, the faults never reached the links and no verdict can stand."""
     from harness.scenario_file import SCENARIOS
@@ -345,27 +345,27 @@ def play_canary(run_dir: Path, backend: str) -> dict[str, Any]:
     if isinstance(outcome, int):
         verdict = "INTERRUPTED" if outcome == EXIT_INTERRUPTED else ERROR
     else:
-        verdict = str(outcome["verdict"])
+        verdict = outcome.verdict
     print(f"Canary: {verdict}")
-    return {"mta": CANARY_MTA, "scenario": scenario.name, "verdict": verdict, "run": str(folder)}
+    return Canary(mta=CANARY_MTA, scenario=scenario.name, verdict=verdict, run=str(folder))
 
 
-def judge_canary(run_dir: Path, results: dict[str, Any], canary: dict[str, Any]) -> dict[str, Any]:
+def judge_canary(run_dir: Path, results: Run, canary: Canary) -> Run:
     """The run record with the canary in it; ERROR (and said why) unless the canary FAILed."""
-    results = {**results, "canary": canary}
-    if canary["verdict"] != FAIL:
-        results["verdict"] = ERROR
-        results["errors"] = [
-            *results.get("errors", []),
-            f"canary: the harness could not make a known-bad MTA fail here ({canary['mta']} "
-            f"on {canary['scenario']}: {canary['verdict']}, expected FAIL); the faults may "
-            f"not reach the links. Canary run: {canary['run']}",
+    update: dict[str, Any] = {"canary": canary}
+    if canary.verdict != FAIL:
+        update["verdict"] = ERROR
+        update["errors"] = [
+            *results.errors,
+            f"canary: the harness could not make a known-bad MTA fail here ({canary.mta} "
+            f"on {canary.scenario}: {canary.verdict}, expected FAIL); the faults may "
+            f"not reach the links. Canary run: {canary.run}",
         ]
+    results = results.model_copy(update=update)
     from harness.report.html import write_report
-    from harness.results import write_json_atomic
 
-    write_json_atomic(run_dir / "results.json", results)
-    write_report(run_dir, results)
+    write_json_atomic(run_dir / "results.json", results.as_json())
+    write_report(run_dir, results.as_json())
     return results
 
 
@@ -390,44 +390,44 @@ def replay(args: argparse.Namespace) -> int:
     if isinstance(results, int):
         return results
     print(summarise(results, run_dir))
-    return EXIT_CODES[results["verdict"]]
+    return EXIT_CODES[results.verdict]
 
 
-def summarise(results: dict[str, Any], run_dir: Path) -> str:
+def summarise(results: Run, run_dir: Path) -> str:
     """The verdict, what was certified, and for a failure the counterexample in words."""
-    identity = results.get("identity") or {}
+    identity = results.identity
+    version = identity.version if identity else "?"
+    digest = identity.config_digest if identity else "?"
     lines = [
         "",
-        f"{results['verdict']}: {results['mta']} "
-        f"(version {identity.get('version', '?')}, config {identity.get('config_digest', '?')})"
-        f" after {results['examples_run']} example(s), {results['failing_examples']} failing",
-        f"  {results.get('examples_judged', 0)} example(s) judged healthy mail while a link "
-        "was faulted",
+        f"{results.verdict}: {results.mta} (version {version}, config {digest})"
+        f" after {results.examples_run} example(s), {results.failing_examples} failing",
+        f"  {results.examples_judged} example(s) judged healthy mail while a link was faulted",
     ]
-    if results["verdict"] == PASS:
+    if results.verdict == PASS:
         lines.append("  One dead link did not stall healthy sites, and no mail was lost.")
-    for claim in results.get("claims", []):
+    for claim in results.claims:
         lines.append("  " + describe_claim(claim))
-    for test, counterexample in results.get("counterexamples", {}).items():
-        kind = "Counterexample (shrunk)" if counterexample.get("shrunk") else "Failing example"
-        if counterexample.get("intermittent"):
-            kind += f", intermittent: {counterexample['intermittent']}"
-        if counterexample.get("shrink_budget_ran_out"):
-            budget = counterexample["shrink_budget_ran_out"]
+    for test, counterexample in results.counterexamples.items():
+        kind = "Counterexample (shrunk)" if counterexample.shrunk else "Failing example"
+        if counterexample.intermittent:
+            kind += f", intermittent: {counterexample.intermittent}"
+        if counterexample.shrink_budget_ran_out:
+            budget = counterexample.shrink_budget_ran_out
             kind += f"; the {budget:g} s shrink budget ran out, this is the best found"
         lines.append(f"{kind} from {test}:")
-        lines += ["  " + line for line in counterexample["explanation"].splitlines()]
-        if "file" in counterexample:
-            lines.append(f"  Replay it: mta-harness replay {counterexample['file']}")
-    explained = {c.get("test") for c in results.get("counterexamples", {}).values()}
-    for test, failure in results.get("failures", {}).items():
+        lines += ["  " + line for line in counterexample.explanation.splitlines()]
+        if counterexample.file:
+            lines.append(f"  Replay it: mta-harness replay {counterexample.file}")
+    explained = {c.test for c in results.counterexamples.values()}
+    for test, failure in results.failures.items():
         if test not in explained:
             lines.append(f"Failed: {test}")
             lines += ["  " + line for line in failure.splitlines()]
-    for error in results.get("errors", []):
+    for error in results.errors:
         lines.append(f"  harness error: {error}")
-    if results["verdict"] == ERROR:
-        for reason in results.get("unjudged", []):
+    if results.verdict == ERROR:
+        for reason in results.unjudged:
             lines.append(f"  no verdict: {reason}")
     lines.append(f"Run record: {run_dir / 'results.json'} and {run_dir / 'junit.xml'}")
     if (run_dir / "report.html").exists():

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
+from harness.record import ClaimVerdict, Run
 
 PASS, FAIL, ERROR = "PASS", "FAIL", "ERROR"
 EXIT_CODES = {PASS: 0, FAIL: 1, ERROR: 3}
@@ -41,7 +42,7 @@ def write_json_atomic(path: Path, data: Any) -> None:
 _CLAIM_ORDER = ("broken", "not proven", "warning", "holds", "not judged")
 
 
-def claim_verdicts(examples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def claim_verdicts(examples: list[dict[str, Any]]) -> list[ClaimVerdict]:
     """Each claim's verdict over a run's examples, with counts and figures (pure data)."""
     by_name: dict[str, dict[str, Any]] = {}
     for example in examples:
@@ -64,11 +65,11 @@ def claim_verdicts(examples: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if "median" in figures:
             medians = sorted(figures["median"])
             summary["median"] = medians[len(medians) // 2]
-        for key in ("stuck", "lost", "after_retry", "healthy"):
+        for key in ("stuck", "lost", "after_retry", "healthy", "wrongly_bounced"):
             if key in figures:
                 summary[key] = sum(figures[key])
         out.append(
-            {"name": entry["name"], "verdict": verdict, "counts": counts, "figures": summary}
+            ClaimVerdict(name=entry["name"], verdict=verdict, counts=counts, figures=summary)
         )
     return out
 
@@ -84,56 +85,52 @@ def _seed_claim_judged(example: dict[str, Any]) -> bool:
     )
 
 
-def child_verdict(results: dict[str, Any] | None, status: int) -> str:
+def child_verdict(results: Run | None, status: int) -> str:
     """The verdict of a certification run in a child process, from its exit status and its
     run record together (``table``, ``stability``): a record left partial, or an exit status
     that says something else than the record, is no verdict about the MTA."""
-    if status == EXIT_INTERRUPTED or (results or {}).get("interrupted"):
+    if status == EXIT_INTERRUPTED or (results is not None and results.interrupted):
         return "INTERRUPTED"
-    if results is None or results.get("partial", True):
+    if results is None or results.partial:
         return ERROR  # killed before it finished its record: it judged what, exactly?
-    verdict = str(results.get("verdict"))
-    return verdict if EXIT_CODES.get(verdict) == status else ERROR
+    return results.verdict if EXIT_CODES.get(results.verdict) == status else ERROR
 
 
 #: What pytest's exit status must be for each verdict of the run record.
 PYTEST_STATUS = {PASS: 0, FAIL: 1}
 
 
-def agree_with_pytest(results: dict[str, Any], status: int | None) -> dict[str, Any]:
+def agree_with_pytest(results: Run, status: int | None) -> Run:
     """The run record's verdict, checked against pytest's own exit status: an internal
     error, a usage error or no tests collected after some test passed is no PASS, and any
     disagreement is ERROR, with why."""
-    verdict = results.get("verdict")
-    expected = PYTEST_STATUS.get(str(verdict))
+    expected = PYTEST_STATUS.get(results.verdict)
     if expected is None or status == expected:
         return results
-    return {
-        **results,
-        "verdict": ERROR,
-        "errors": [
-            *results.get("errors", []),
-            f"pytest ended with exit status {status} while the record said {verdict}: "
-            "the run cannot be trusted",
-        ],
-    }
+    why = (
+        f"pytest ended with exit status {status} while the record said {results.verdict}: "
+        "the run cannot be trusted"
+    )
+    return results.model_copy(update={"verdict": ERROR, "errors": [*results.errors, why]})
 
 
-def describe_claim(claim: dict[str, Any]) -> str:
+def describe_claim(claim: ClaimVerdict) -> str:
     """One claim's run verdict in one line: "no_loss: holds (19 examples; 2 after a retry)"."""
-    counts = ", ".join(f"{n} {v}" for v, n in claim["counts"].items())
-    figures = claim["figures"]
+    counts = ", ".join(f"{n} {v}" for v, n in claim.counts.items())
+    figures = claim.figures
     extra = []
-    if claim["name"] == "prompt_recovery" and "worst" in figures:
+    if claim.name == "prompt_recovery" and "worst" in figures:
         extra.append(f"median {figures.get('median', 0):.2f} s, worst {figures['worst']:.2f} s")
     if figures.get("after_retry"):
         extra.append(f"{figures['after_retry']:g} delivered only after a retry was asked for")
     if figures.get("stuck") or figures.get("lost"):
         extra.append(f"{figures.get('stuck', 0):g} stuck, {figures.get('lost', 0):g} lost")
-    if claim["name"] == "healthy_sites_keep_flowing" and "worst" in figures:
+    if figures.get("wrongly_bounced"):
+        extra.append(f"{figures['wrongly_bounced']:g} bounced on a transient fault")
+    if claim.name == SEED_CLAIM and "worst" in figures:
         extra.append(f"worst healthy latency {figures['worst']:.2f} s")
     tail = "; ".join([counts, *extra])
-    return f"{claim['name']}: {claim['verdict']} ({tail})"
+    return f"{claim.name}: {claim.verdict} ({tail})"
 
 
 @dataclass
@@ -213,7 +210,7 @@ class RunRecord:
             "examples_judged": self.judged_examples(),
             "unjudged": self.unjudged(),
             "failing_examples": sum(1 for e in self.examples if not e["holds"]),
-            "claims": claim_verdicts(self.examples),
+            "claims": [c.model_dump() for c in claim_verdicts(self.examples)],
             "counterexamples": self.counterexamples,
             "failures": self.failures,
             "examples": self.examples,
@@ -223,5 +220,8 @@ class RunRecord:
         """Write ``results<suffix>.json`` (a pytest-xdist worker passes ``-gw0`` and so on,
         so parallel workers never overwrite each other's record)."""
         path = folder / f"results{suffix}.json"
-        write_json_atomic(path, self.to_json())
+        data = self.to_json()
+        if self.finished is not None:
+            Run.model_validate(data)  # the finished record has the shape its readers load
+        write_json_atomic(path, data)
         return path

@@ -7,14 +7,14 @@ replaces the table between the markers in that file.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from harness.errors import UsageError
+from harness.record import Run, load_run
 from harness.results import EXIT_INTERRUPTED, child_verdict
 
 BEGIN = "<!-- certification-table:begin -->"
@@ -59,39 +59,38 @@ class Row:
     recovery: str = "-"
 
 
-def worst_healthy_latency(results: dict[str, Any]) -> str:
+def worst_healthy_latency(results: Run) -> str:
     """The longest a message to a healthy site took (or waited, if it never arrived in time)
     across every example of the run."""
     worst = 0.0
-    for example in results.get("examples", []):
-        for claim in example["claims"]:
-            if claim["name"] == "healthy_sites_keep_flowing":
-                worst = max(worst, float(claim.get("figures", {}).get("worst", 0.0)))
+    for example in results.examples:
+        claim = example.claim("healthy_sites_keep_flowing")
+        if claim is not None:
+            worst = max(worst, claim.figures.get("worst", 0.0))
     return f"{worst:.2f} s"
 
 
-def recovery_and_loss(results: dict[str, Any]) -> str:
+def recovery_and_loss(results: Run) -> str:
     """The run's graded recovery (worst heal-to-delivery) and its loss verdict, briefly."""
-    claims = {c["name"]: c for c in results.get("claims", [])}
     parts = []
-    recovery = claims.get("prompt_recovery")
-    if recovery is not None and "worst" in recovery["figures"]:
-        mark = " (slow)" if recovery["verdict"] == "warning" else ""
-        parts.append(f"recovery worst {recovery['figures']['worst']:.1f} s{mark}")
-    loss = claims.get("no_loss")
+    recovery = results.claim("prompt_recovery")
+    if recovery is not None and "worst" in recovery.figures:
+        mark = " (slow)" if recovery.verdict == "warning" else ""
+        parts.append(f"recovery worst {recovery.figures['worst']:.1f} s{mark}")
+    loss = results.claim("no_loss")
     if loss is not None:
-        retried = loss["figures"].get("after_retry", 0)
-        parts.append(f"loss {loss['verdict']}" + (f", {retried:g} after retry" if retried else ""))
+        retried = loss.figures.get("after_retry", 0)
+        parts.append(f"loss {loss.verdict}" + (f", {retried:g} after retry" if retried else ""))
     return "; ".join(parts) or "-"
 
 
-def broken_properties(results: dict[str, Any]) -> str:
+def broken_properties(results: Run) -> str:
     names: list[str] = []
-    for counterexample in results.get("counterexamples", {}).values():
-        names += [p["name"] for p in counterexample["claims"] if not p["holds"]]
-    explained = {c.get("test") for c in results.get("counterexamples", {}).values()}
-    names += [test.split("::")[-1] for test in results.get("failures", {}) if test not in explained]
-    if results.get("errors"):
+    for counterexample in results.counterexamples.values():
+        names += [p.name for p in counterexample.claims if not p.holds]
+    explained = {c.test for c in results.counterexamples.values()}
+    names += [test.split("::")[-1] for test in results.failures if test not in explained]
+    if results.errors:
         names.append("harness error")
     return ", ".join(dict.fromkeys(names)) or "-"
 
@@ -123,7 +122,10 @@ def certify_one(
     if not new or not (new[-1] / "results.json").exists():
         verdict = "INTERRUPTED" if status == EXIT_INTERRUPTED else "ERROR"
         return Row(mta, backend, expected, verdict, "no results written", "-", seconds, "-")
-    results = json.loads((new[-1] / "results.json").read_text())
+    try:
+        results = load_run(new[-1] / "results.json")
+    except UsageError as exc:  # a record it could not finish or another harness's: no verdict
+        return Row(mta, backend, expected, "ERROR", str(exc), "-", seconds, str(new[-1]))
     return Row(
         mta,
         backend,

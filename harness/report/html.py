@@ -13,6 +13,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from harness.record import ClaimVerdict
 from harness.report.plot import latency_plot, legend
 from harness.results import describe_claim, write_text_atomic
 from harness.topology import remote_sites
@@ -112,12 +113,12 @@ def _css(state: str) -> str:
 
 def _run_claims(results: dict[str, Any]) -> str:
     """Each claim's verdict over the whole run, one line each."""
-    claims = results.get("claims", [])
+    claims = [ClaimVerdict.model_validate(c) for c in results.get("claims", [])]
     if not claims:
         return ""
     rows = "".join(
-        f'<tr><td>{escape(c["name"])}</td><td class="{_css(c["verdict"])}">'
-        f"{escape(c['verdict'])}</td><td>{escape(describe_claim(c))}</td></tr>"
+        f'<tr><td>{escape(c.name)}</td><td class="{_css(c.verdict)}">'
+        f"{escape(c.verdict)}</td><td>{escape(describe_claim(c))}</td></tr>"
         for c in claims
     )
     head = "<tr><th>claim</th><th>verdict</th><th>detail</th></tr>"

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
 
+from harness.record import ClaimVerdict
 from harness.results import describe_claim, write_text_atomic
 
 
 def mark_harness_errors(
-    path: Path, outcomes: dict[str, str], claims: list[dict[str, Any]] | None = None
+    path: Path, outcomes: dict[str, str], claims: list[ClaimVerdict] | None = None
 ) -> int:
     """Turn the failures of tests whose outcome is ``error`` into errors, and record each
     claim's run verdict as a suite property; returns how many failures became errors."""
@@ -33,7 +33,7 @@ def mark_harness_errors(
             suite.insert(0, properties)
         for claim in claims or []:
             ET.SubElement(
-                properties, "property", name=f"claim:{claim['name']}", value=describe_claim(claim)
+                properties, "property", name=f"claim:{claim.name}", value=describe_claim(claim)
             )
     for case in tree.getroot().iter("testcase"):
         nodeid = case.get("classname", "").replace(".", "/") + ".py::" + case.get("name", "")

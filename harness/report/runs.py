@@ -2,56 +2,56 @@
 
 from __future__ import annotations
 
-import json
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from harness.errors import UsageError
+from harness.record import Run, load_run
 from harness.report.html import write_report
 
 
 @dataclass(frozen=True)
 class PastRun:
     folder: Path
-    results: dict[str, Any]
+    results: Run
 
     @property
     def verdict(self) -> str:
-        if self.results.get("interrupted"):
+        if self.results.interrupted:
             return "INTERRUPTED"
-        if self.results.get("partial"):
+        if self.results.partial:
             return "PARTIAL"
-        return str(self.results.get("verdict", "?"))
+        return self.results.verdict
 
     def line(self) -> str:
-        started = self.results.get("started")
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(started)) if started else "?"
-        identity = self.results.get("identity") or {}
-        mta = f"{self.results.get('mta', '?')} {identity.get('version', '')}".strip()
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.results.started))
+        identity = self.results.identity
+        mta = f"{self.results.mta} {identity.version if identity else ''}".strip()
         return (
             f"{self.folder.name:<34} {when}  {self.verdict:<11} {mta:<28} "
-            f"{self.results.get('backend', '?'):<7} {self.results.get('examples_run', 0):>4}"
+            f"{self.results.backend:<7} {self.results.examples_run:>4}"
         )
 
 
 def past_runs(reports: Path) -> list[PastRun]:
-    """Run folders under ``reports`` that hold a readable results.json, oldest first."""
+    """Run folders under ``reports`` that hold a readable results.json, oldest first; a
+    record of another shape (an older harness's) is named, not listed."""
     runs = []
     for results in sorted(reports.glob("*/results.json")):
         try:
-            runs.append(PastRun(results.parent, json.loads(results.read_text())))
-        except (OSError, json.JSONDecodeError):
-            continue  # a folder being written right now, or not ours
-    return sorted(runs, key=lambda r: float(r.results.get("started") or 0))
+            runs.append(PastRun(results.parent, load_run(results)))
+        except UsageError as exc:
+            print(f"mta-harness: skipped {exc}", file=sys.stderr)
+    return sorted(runs, key=lambda r: r.results.started)
 
 
 def report_page(run: PastRun) -> Path:
     """The run's report.html, rendered now if the run ended before writing one."""
     page = run.folder / "report.html"
     if not page.exists():
-        write_report(run.folder, run.results)
+        write_report(run.folder, run.results.as_json())
     return page
 
 

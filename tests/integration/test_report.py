@@ -7,7 +7,6 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 from PIL import Image
@@ -168,18 +167,23 @@ def test_text_from_the_run_is_escaped() -> None:
 
 
 def test_the_table_counts_only_healthy_mail_latency() -> None:
+    from harness.record import ClaimOutcome, Example, Run
     from harness.table import worst_healthy_latency
 
-    def example(worst: float, faulted_site_latency: float) -> dict[str, Any]:
-        return {
-            "claims": [
-                {"name": "healthy_sites_keep_flowing", "figures": {"worst": worst}},
-                {"name": "prompt_recovery", "figures": {"worst": faulted_site_latency}},
-            ],
-            "messages": [{"site": "site-a", "latency": faulted_site_latency}],
-        }
+    def example(worst: float, faulted_site_latency: float) -> Example:
+        return Example.model_construct(
+            claims=[
+                ClaimOutcome.model_construct(
+                    name="healthy_sites_keep_flowing", figures={"worst": worst}
+                ),
+                ClaimOutcome.model_construct(
+                    name="prompt_recovery", figures={"worst": faulted_site_latency}
+                ),
+            ]
+        )
 
-    assert worst_healthy_latency({"examples": [example(0.25, 9.0), example(0.1, 1)]}) == "0.25 s"
+    run = Run.model_construct(examples=[example(0.25, 9.0), example(0.1, 1)])
+    assert worst_healthy_latency(run) == "0.25 s"
 
 
 def checked(done: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:

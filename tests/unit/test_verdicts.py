@@ -3,27 +3,61 @@ status always means what the record says (pure functions of the run record)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from harness.claims import Bounds
 from harness.cli import main
+from harness.record import Run, parse_run
 from harness.results import ERROR, FAIL, PASS, RunRecord, agree_with_pytest, child_verdict
 
+RUN_BOUNDS = asdict(Bounds())
 
-def example(test: str, healthy: str = "holds") -> dict[str, Any]:
+
+def example(
+    test: str, healthy: str = "holds", bounds: dict[str, Any] | None = None, name: str = "drawn"
+) -> dict[str, Any]:
+    """A whole example as the plugin records it, with the seed's claim judged ``healthy``."""
     return {
-        "test": test,
+        "scenario": {"name": name, "sites": 2, "healthy": ["site-b"], "steps": []},
+        "description": name,
         "holds": healthy != "broken",
-        "claims": [{"name": "healthy_sites_keep_flowing", "verdict": healthy}],
+        "mta_died": None,
+        "bounds": bounds or RUN_BOUNDS,
+        "claims": [
+            {
+                "name": "healthy_sites_keep_flowing",
+                "verdict": healthy,
+                "holds": healthy != "broken",
+                "summary": healthy,
+                "evidence": [],
+                "figures": {},
+            }
+        ],
+        "broken_claim": "healthy_sites_keep_flowing" if healthy == "broken" else None,
+        "figures": {},
+        "settlement": None,
+        "messages": [],
+        "timeline": [],
+        "queue_snapshots": [],
+        "history": [],
+        "test": test,
     }
 
 
 def record(tests: dict[str, str], examples: list[dict[str, Any]]) -> RunRecord:
-    run = RunRecord("r", "seedmta-async", "local", "ci", {}, 0.0)
+    run = RunRecord("r", "seedmta-async", "local", "ci", RUN_BOUNDS, 0.0)
     run.tests, run.examples = tests, examples
     return run
+
+
+def typed(run: RunRecord, **changes: Any) -> Run:
+    """The record as readers load it (finished), with ``changes`` to its fields."""
+    run.finished = 1.0
+    return parse_run({**run.to_json(), **changes}, "test")
 
 
 def test_a_run_passes_only_on_examples_that_put_the_seed_claim_to_the_test() -> None:
@@ -50,32 +84,36 @@ def test_a_broken_claim_fails_even_with_little_else_judged() -> None:
 
 
 def test_pytest_status_and_record_must_agree() -> None:
-    passing = {"verdict": PASS, "errors": []}
+    passing = typed(record({"t": "passed"}, [example("t")]))
+    assert passing.verdict == PASS
     assert agree_with_pytest(passing, 0) is passing
     crashed = agree_with_pytest(passing, 3)  # INTERNALERROR after a passing test
-    assert crashed["verdict"] == ERROR and "exit status 3" in crashed["errors"][0]
-    assert agree_with_pytest({"verdict": FAIL}, 1)["verdict"] == FAIL
-    assert agree_with_pytest({"verdict": FAIL}, 0)["verdict"] == ERROR
-    assert agree_with_pytest({"verdict": ERROR}, 1)["verdict"] == ERROR
+    assert crashed.verdict == ERROR and "exit status 3" in crashed.errors[0]
+    failing = typed(record({"t": "failed"}, [example("t", "broken")]))
+    assert agree_with_pytest(failing, 1).verdict == FAIL
+    assert agree_with_pytest(failing, 0).verdict == ERROR
+    erroring = typed(record({"t": "error"}, [example("t")]))
+    assert agree_with_pytest(erroring, 1).verdict == ERROR
 
 
 @pytest.mark.parametrize(
-    ("results", "status", "verdict"),
+    ("changes", "status", "verdict"),
     [
-        ({"verdict": PASS, "partial": False}, 0, PASS),
-        ({"verdict": FAIL, "partial": False}, 1, FAIL),
-        ({"verdict": PASS, "partial": True}, 0, ERROR),  # killed after one passing test
-        ({"verdict": PASS, "partial": False}, -9, ERROR),  # killed after writing its record
-        ({"verdict": PASS, "partial": False}, 3, ERROR),
-        ({"verdict": PASS, "partial": False, "interrupted": True}, 0, "INTERRUPTED"),
-        ({"verdict": PASS, "partial": False}, 130, "INTERRUPTED"),
+        ({}, 0, PASS),
+        ({"verdict": FAIL}, 1, FAIL),
+        ({"partial": True}, 0, ERROR),  # killed after one passing test
+        ({}, -9, ERROR),  # killed after writing its record
+        ({}, 3, ERROR),
+        ({"interrupted": True}, 0, "INTERRUPTED"),
+        ({}, 130, "INTERRUPTED"),
         (None, 0, ERROR),
     ],
 )
 def test_a_child_run_is_tabled_by_its_record_and_its_exit_status(
-    results: dict[str, Any] | None, status: int, verdict: str
+    changes: dict[str, Any] | None, status: int, verdict: str
 ) -> None:
-    assert child_verdict(results, status) == verdict
+    run = None if changes is None else typed(record({"t": "passed"}, [example("t")]), **changes)
+    assert child_verdict(run, status) == verdict
 
 
 def test_the_harness_failing_is_error_3_in_one_line(
@@ -93,24 +131,23 @@ def test_the_harness_failing_is_error_3_in_one_line(
 def test_the_certificate_states_a_scenario_file_s_own_bounds() -> None:
     from harness.report.certificate import certificate, markdown
 
-    run_bounds = {"delivery": 3.0, "recovery": 30.0, "retry": 30.0, "require_recovery": False}
-    own = {**run_bounds, "delivery": 5.0}
-    results = {
-        "verdict": PASS,
-        "bounds": run_bounds,
-        "examples_run": 2,
-        "examples_judged": 2,
-        "failing_examples": 0,
-        "examples": [
-            {**example("a"), "bounds": run_bounds, "scenario": {"name": "drawn"}},
-            {**example("b"), "bounds": own, "scenario": {"name": "slow-link"}},
-        ],
-    }
-    cert = certificate(results, ["suites"], "default", 1)
-    assert cert["scenario_bounds"] == {"slow-link": own}
+    own = {**RUN_BOUNDS, "delivery": 5.0}
+    run = typed(record({"a": "passed"}, [example("a"), example("a", bounds=own, name="slow-link")]))
+    cert = certificate(run, ["suites"], "default", 1)
+    assert {name: b.delivery for name, b in cert.scenario_bounds.items()} == {"slow-link": 5.0}
     text = markdown(cert)
     assert "scenario slow-link's own: healthy sites 5.0 s" in text
     assert "2 judged healthy mail while a link was faulted" in text
+
+
+def test_a_record_of_another_shape_gets_one_clear_message(tmp_path: Path) -> None:
+    from harness.errors import UsageError
+    from harness.record import load_run
+
+    old = tmp_path / "results.json"
+    old.write_text('{"run_id": "x", "verdict": "PASS", "properties": []}')
+    with pytest.raises(UsageError, match=r"results.json: not a run record this harness"):
+        load_run(old)
 
 
 def test_the_record_keeps_every_example_it_was_given() -> None:

@@ -1,0 +1,215 @@
+"""The run record as typed models: what ``results.json`` holds, and what every reader (the
+CLI's summary, the table, stability, the certificate, ``mta-harness report``) loads it back
+into. The plugin's :class:`~harness.results.RunRecord` writes it; :func:`load_run` reads it,
+and a file of another shape (an older harness's, or not a run record at all) gets one clear
+message instead of a ``KeyError`` somewhere in a report.
+
+Claim evidence, timeline steps and history events stay open mappings for now: each claim
+writes evidence of its own shape (see the claims' modules).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from harness import __version__
+from harness.errors import UsageError
+from harness.schema import dotted, problems
+
+Evidence = dict[str, Any]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Arrival(_Model):
+    site: str
+    at: float
+    connection: str
+
+
+class Message(_Model):
+    """One message of an example, times in seconds since the example started."""
+
+    id: str
+    site: str
+    rcpt: str
+    status: str
+    submitted_at: float
+    accepted_at: float | None
+    refusal: str | None
+    #: From the start of its submission to its first arrival.
+    latency: float | None
+    #: How long the MTA took to accept it.
+    acceptance: float | None = None
+    arrivals: list[Arrival]
+    bounces: list[float]
+    warnings: list[float] = []
+
+
+class FaultEvent(_Model):
+    at: float
+    site: str
+    kind: str
+    action: str
+    description: str = ""
+
+
+class QueueSnapshot(_Model):
+    at: float
+    label: str
+    held: list[str] | None = None
+    error: str | None = None
+
+
+class Settlement(_Model):
+    healed_at: float
+    settled_in_time: bool
+    retry_asked_at: float | None
+    retry_answer: str | None
+
+
+class ClaimOutcome(_Model):
+    """One claim's verdict on one example."""
+
+    name: str
+    verdict: str
+    holds: bool
+    summary: str
+    evidence: list[Evidence]
+    figures: dict[str, float]
+
+
+class ScenarioShape(_Model):
+    name: str
+    sites: int
+    healthy: list[str]
+    steps: list[dict[str, Any]]
+
+
+class BoundsRecord(_Model):
+    delivery: float
+    recovery: float
+    retry: float
+    require_recovery: bool
+
+
+class Example(_Model):
+    """One example: the outage played, what happened, every claim's verdict."""
+
+    scenario: ScenarioShape
+    description: str
+    holds: bool
+    mta_died: str | None
+    bounds: BoundsRecord
+    claims: list[ClaimOutcome]
+    broken_claim: str | None
+    figures: dict[str, float]
+    settlement: Settlement | None
+    messages: list[Message]
+    timeline: list[FaultEvent]
+    queue_snapshots: list[QueueSnapshot]
+    history: list[dict[str, Any]]
+    test: str = "?"
+    logged_at: float | None = None
+
+    def claim(self, name: str) -> ClaimOutcome | None:
+        return next((c for c in self.claims if c.name == name), None)
+
+
+class Counterexample(Example):
+    """A failing example kept for its test and broken claim, with the failure in words."""
+
+    explanation: str
+    shrunk: bool
+    file: str | None = None
+    intermittent: str | None = None
+    shrink_budget_ran_out: float | None = None
+
+
+class ClaimVerdict(_Model):
+    """One claim's verdict over the whole run."""
+
+    name: str
+    verdict: str
+    counts: dict[str, int]
+    figures: dict[str, float]
+
+
+class Identity(_Model):
+    name: str
+    version: str
+    config_digest: str
+    image: str | None = None
+
+
+class Canary(_Model):
+    mta: str
+    scenario: str
+    verdict: str
+    run: str
+
+
+class Run(_Model):
+    """A whole run record (``results.json``)."""
+
+    run_id: str
+    harness_version: str
+    verdict: str
+    partial: bool
+    interrupted: bool
+    mta: str
+    identity: Identity | None
+    backend: str
+    profile: str | None
+    bounds: BoundsRecord
+    started: float
+    finished: float | None
+    worlds: list[str]
+    tests: dict[str, str]
+    errors: list[str]
+    examples_run: int
+    examples_judged: int
+    unjudged: list[str]
+    failing_examples: int
+    claims: list[ClaimVerdict]
+    counterexamples: dict[str, Counterexample]
+    failures: dict[str, str]
+    examples: list[Example]
+    canary: Canary | None = None
+
+    def claim(self, name: str) -> ClaimVerdict | None:
+        return next((c for c in self.claims if c.name == name), None)
+
+    def as_json(self) -> dict[str, Any]:
+        """The record as results.json holds it."""
+        return self.model_dump(mode="json", exclude_none=False)
+
+
+def parse_run(data: Any, source: str) -> Run:
+    """``data`` (a parsed results.json) as a :class:`Run`, or one clear UsageError."""
+    try:
+        return Run.model_validate(data)
+    except ValidationError as exc:
+        version = data.get("harness_version") if isinstance(data, dict) else None
+        first = problems(exc)[0]
+        raise UsageError(
+            f"{source}: not a run record this harness (mta-harness {__version__}) can read"
+            f" (written by {'mta-harness ' + str(version) if version else 'an older version'});"
+            f" {dotted(first[0])}: {first[1]}"
+        ) from None
+
+
+def load_run(path: Path) -> Run:
+    """Read a results.json; a missing, malformed or foreign file is one clear UsageError."""
+    import json
+
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read the run record: {exc}") from None
+    return parse_run(data, str(path))
