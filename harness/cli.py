@@ -365,7 +365,7 @@ def judge_canary(run_dir: Path, results: Run, canary: Canary) -> Run:
     from harness.report.html import write_report
 
     write_json_atomic(run_dir / "results.json", results.as_json())
-    write_report(run_dir, results.as_json())
+    write_report(run_dir, results)
     return results
 
 

@@ -32,6 +32,7 @@ from harness.plugin.state import (
     worker_suffix,
 )
 from harness.progress import ProgressEraser
+from harness.record import Run
 from harness.results import RunRecord, claim_verdicts
 from harness.runtime import new_run_id
 from harness.world import World
@@ -120,7 +121,7 @@ def _finish(session: pytest.Session, exitstatus: int) -> None:
     if folder is not None:
         from harness.report.html import write_report
 
-        write_report(folder, record.to_json(), worker_suffix(session.config))
+        write_report(folder, Run.model_validate(record.to_json()), worker_suffix(session.config))
     junit = getattr(session.config.option, "xmlpath", None)
     if junit:
         from harness.report.junit import mark_harness_errors

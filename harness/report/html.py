@@ -13,7 +13,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from harness.record import ClaimVerdict
+from harness.record import BoundsRecord, Example, Run
 from harness.report.plot import latency_plot, legend
 from harness.results import describe_claim, write_text_atomic
 from harness.topology import remote_sites
@@ -40,67 +40,67 @@ pre { background: #f6f8fa; padding: 10px; overflow-x: auto; white-space: pre-wra
 """
 
 
-def render_report(results: dict[str, Any]) -> str:
-    """The page for one run record (the content of ``results.json``)."""
-    verdict = str(results.get("verdict", "ERROR"))
-    identity = results.get("identity") or {}
+def render_report(results: Run) -> str:
+    """The page for one run record."""
+    verdict = results.verdict
+    identity = results.identity
     colour = VERDICT_COLOURS.get(verdict, "#57606a")
-    title = f"{verdict}: {results.get('mta', '?')} ({results.get('run_id', '?')})"
+    title = f"{verdict}: {results.mta} ({results.run_id})"
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>",
         f'<h1><span class="verdict" id="verdict" style="background:{colour}">'
-        f"{escape(verdict)}</span>{escape(str(results.get('mta', '?')))} "
-        f"{escape(identity.get('version', ''))}</h1>",
+        f"{escape(verdict)}</span>{escape(results.mta)} "
+        f"{escape(identity.version if identity else '')}</h1>",
         f"<p>{escape(_verdict_sentence(results))}</p>",
-        _meta_table(results, identity),
+        _meta_table(results),
         _run_claims(results),
     ]
     featured = _featured(results)
-    if results.get("counterexamples"):
+    if results.counterexamples:
         parts.append("<h2>Counterexample</h2>")
-        for test, example in results["counterexamples"].items():
-            how = ", shrunk by Hypothesis" if example.get("shrunk") else ""
-            if example.get("shrink_budget_ran_out"):
+        for test, counterexample in results.counterexamples.items():
+            how = ", shrunk by Hypothesis" if counterexample.shrunk else ""
+            if counterexample.shrink_budget_ran_out:
                 how += " (the shrink budget ran out: the best found in time)"
-            if example.get("intermittent"):
-                how += f"; intermittent, {example['intermittent']}"
+            if counterexample.intermittent:
+                how += f"; intermittent, {counterexample.intermittent}"
             parts.append(f"<p>From <code>{escape(test)}</code>{how}.")
-            if "file" in example:
+            if counterexample.file:
                 parts.append(
-                    f" Replay it: <code>mta-harness replay {escape(example['file'])}</code>"
+                    f" Replay it: <code>mta-harness replay {escape(counterexample.file)}</code>"
                 )
-            parts.append(f"</p><pre>{escape(example.get('explanation', ''))}</pre>")
-            parts.append(_waited_table(example))
+            parts.append(f"</p><pre>{escape(counterexample.explanation)}</pre>")
+            parts.append(_waited_table(counterexample))
     if featured is not None:
-        label = "the counterexample" if results.get("counterexamples") else "the busiest example"
+        label = "the counterexample" if results.counterexamples else "the busiest example"
         parts += [
             f"<h2>Latency timeline ({escape(label)})</h2>",
-            f"<p>{escape(featured.get('description', ''))}</p>",
+            f"<p>{escape(featured.description)}</p>",
             legend(_sites_of(featured), _faulted_of(featured)),
             latency_plot(featured),
             "<h2>Claims</h2>",
             _claims_table(featured),
         ]
     parts.append(_claim_counts(results))
-    for error in results.get("errors", []):
-        parts.append(f"<pre class='error'>harness error: {escape(str(error))}</pre>")
-    explained = {c.get("test") for c in results.get("counterexamples", {}).values()}
-    for test, failure in results.get("failures", {}).items():
+    for error in results.errors:
+        parts.append(f"<pre class='error'>harness error: {escape(error)}</pre>")
+    explained = {c.test for c in results.counterexamples.values()}
+    for test, failure in results.failures.items():
         if test not in explained:
             parts.append(f"<h2>Failed: {escape(test)}</h2><pre>{escape(failure)}</pre>")
     parts.append(_all_examples(results))
     parts.append(
         "<p><small>Files beside this one: results.json (the full history), junit.xml, "
         "logs-*/ (every part's log, the MTA's among them)"
-        + (", certificate.json and certificate.md" if results.get("canary") else "")
+        + (", certificate.json and certificate.md" if results.canary else "")
         + ".</small></p></body></html>"
     )
     return "\n".join(parts)
 
 
-def write_report(folder: Path, results: dict[str, Any], suffix: str = "") -> Path:
+def write_report(folder: Path, results: Run, suffix: str = "") -> Path:
     """Write ``report<suffix>.html`` into ``folder`` (atomically)."""
     path = folder / f"report{suffix}.html"
     write_text_atomic(path, render_report(results))
@@ -111,105 +111,101 @@ def _css(state: str) -> str:
     return "broken" if state == "broken" else "holds" if state == "holds" else "note"
 
 
-def _run_claims(results: dict[str, Any]) -> str:
+def _run_claims(results: Run) -> str:
     """Each claim's verdict over the whole run, one line each."""
-    claims = [ClaimVerdict.model_validate(c) for c in results.get("claims", [])]
-    if not claims:
+    if not results.claims:
         return ""
     rows = "".join(
         f'<tr><td>{escape(c.name)}</td><td class="{_css(c.verdict)}">'
         f"{escape(c.verdict)}</td><td>{escape(describe_claim(c))}</td></tr>"
-        for c in claims
+        for c in results.claims
     )
     head = "<tr><th>claim</th><th>verdict</th><th>detail</th></tr>"
     return f"<h2>Claims</h2><table>{head}{rows}</table>"
 
 
-def _verdict_sentence(results: dict[str, Any]) -> str:
-    verdict = results.get("verdict")
-    n = results.get("examples_run", 0)
-    if results.get("partial"):
+def _verdict_sentence(results: Run) -> str:
+    n = results.examples_run
+    if results.partial:
         return f"This run did not finish (partial record, {n} example(s) so far): no verdict."
-    if verdict == "PASS":
+    if results.verdict == "PASS":
         return f"One dead link did not stall healthy sites, and no mail was lost: {n} example(s)."
-    if verdict == "FAIL":
-        failing = results.get("failing_examples", 0)
-        return f"The MTA broke a claim in {failing} of {n} example(s)."
+    if results.verdict == "FAIL":
+        return f"The MTA broke a claim in {results.failing_examples} of {n} example(s)."
     return "The harness could not test (see the errors below); this is not a pass."
 
 
-def _meta_table(results: dict[str, Any], identity: dict[str, Any]) -> str:
-    started = results.get("started")
+def _meta_table(results: Run) -> str:
+    identity = results.identity
     rows = [
-        ("MTA", f"{identity.get('name', results.get('mta'))} {identity.get('version', '')}"),
-        ("configuration digest", identity.get("config_digest", "?")),
-        ("backend", results.get("backend")),
-        ("profile", results.get("profile") or "-"),
-        ("bounds", _bounds_text(results.get("bounds") or {})),
+        (
+            "MTA",
+            f"{identity.name if identity else results.mta} {identity.version if identity else ''}",
+        ),
+        ("configuration digest", identity.config_digest if identity else "?"),
+        ("backend", results.backend),
+        ("profile", results.profile or "-"),
+        ("bounds", _bounds_text(results.bounds)),
         (
             "examples",
-            f"{results.get('examples_run', 0)} run, {results.get('failing_examples', 0)} failing",
+            f"{results.examples_run} run ({results.examples_judged} judged healthy mail while "
+            f"a link was faulted), {results.failing_examples} failing",
         ),
-        ("run", results.get("run_id")),
-        (
-            "started",
-            time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(started)) if started else "?",
-        ),
-        ("harness", f"mta-harness {results.get('harness_version', '?')}"),
+        ("run", results.run_id),
+        ("started", time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(results.started))),
+        ("harness", f"mta-harness {results.harness_version}"),
     ]
     body = "".join(f"<tr><td>{escape(k)}</td><td>{escape(str(v))}</td></tr>" for k, v in rows)
     return f'<table class="meta">{body}</table>'
 
 
-def _bounds_text(bounds: dict[str, Any]) -> str:
+def _bounds_text(bounds: BoundsRecord) -> str:
     return (
-        f"healthy sites {bounds.get('delivery', '?')} s while links are down; "
-        f"everything {bounds.get('recovery', '?')} s after the heal"
+        f"healthy sites {bounds.delivery:g} s while links are down; "
+        f"everything {bounds.recovery:g} s after the heal"
     )
 
 
-def _featured(results: dict[str, Any]) -> dict[str, Any] | None:
-    counterexamples = list(results.get("counterexamples", {}).values())
+def _featured(results: Run) -> Example | None:
+    counterexamples = list(results.counterexamples.values())
     if counterexamples:
-        return dict(counterexamples[0])
-    examples: list[dict[str, Any]] = results.get("examples", [])
-    if not examples:
+        return counterexamples[0]
+    if not results.examples:
         return None
-    return max(examples, key=lambda e: (len(e.get("timeline", [])), len(e["messages"])))
+    return max(results.examples, key=lambda e: (len(e.timeline), len(e.messages)))
 
 
-def _sites_of(example: dict[str, Any]) -> list[str]:
-    count = int(example.get("scenario", {}).get("sites", 0))
+def _sites_of(example: Example) -> list[str]:
+    count = example.scenario.sites
     return [site.name for site in remote_sites(count)] if count else []
 
 
-def _faulted_of(example: dict[str, Any]) -> set[str]:
-    return {e["site"] for e in example.get("timeline", []) if e["action"] == "apply"}
+def _faulted_of(example: Example) -> set[str]:
+    return {e.site for e in example.timeline if e.action == "apply"}
 
 
-def _waited_table(example: dict[str, Any]) -> str:
+def _waited_table(example: Example) -> str:
     """For a failure: the healthy messages that waited, and for how long."""
     rows = []
-    for prop in example.get("claims", []):
-        if prop["name"] == "healthy_sites_keep_flowing" and not prop["holds"]:
-            for item in prop["evidence"]:
-                if "waited" not in item:
-                    continue
-                final: dict[str, Any] = next(
-                    (m for m in example["messages"] if m["id"] == item["id"]), {}
-                )
-                outcome = (
-                    f"arrived after {final['latency']:.2f} s"
-                    if final.get("latency") is not None
-                    else str(final.get("status", "?"))
-                )
-                acceptance = final.get("acceptance")
-                accepted = f"{acceptance:.2f} s" if acceptance is not None else "never"
-                rows.append(
-                    f"<tr><td>{escape(item['id'])}</td><td>{escape(item['site'])}</td>"
-                    f"<td>{item['waited']:.2f} s</td><td>{accepted}</td>"
-                    f"<td>{escape(outcome)}</td></tr>"
-                )
+    claim = example.claim("healthy_sites_keep_flowing")
+    messages = {m.id: m for m in example.messages}
+    for item in claim.evidence if claim is not None and not claim.holds else []:
+        if "waited" not in item:
+            continue
+        final = messages.get(str(item["id"]))
+        if final is None:
+            outcome = "?"
+        elif final.latency is not None:
+            outcome = f"arrived after {final.latency:.2f} s"
+        else:
+            outcome = final.status
+        acceptance = final.acceptance if final is not None else None
+        accepted = f"{acceptance:.2f} s" if acceptance is not None else "never"
+        rows.append(
+            f"<tr><td>{escape(str(item['id']))}</td><td>{escape(str(item['site']))}</td>"
+            f"<td>{float(item['waited']):.2f} s</td><td>{accepted}</td>"
+            f"<td>{escape(outcome)}</td></tr>"
+        )
     if not rows:
         return ""
     return (
@@ -219,21 +215,19 @@ def _waited_table(example: dict[str, Any]) -> str:
     )
 
 
-def _claims_table(example: dict[str, Any]) -> str:
+def _claims_table(example: Example) -> str:
     out = []
-    for prop in example.get("claims", []):
-        state = prop.get("verdict", "holds" if prop["holds"] else "broken")
+    for claim in example.claims:
         out.append(
-            f'<h3>{escape(prop["name"])}: <span class="{_css(state)}">{state}</span></h3>'
-            f"<p>{escape(prop['summary'])}</p>"
+            f'<h3>{escape(claim.name)}: <span class="{_css(claim.verdict)}">{claim.verdict}'
+            f"</span></h3><p>{escape(claim.summary)}</p>"
         )
-        evidence = prop.get("evidence", [])
-        if evidence:
-            keys = list(dict.fromkeys(k for item in evidence for k in item))
+        if claim.evidence:
+            keys = list(dict.fromkeys(k for item in claim.evidence for k in item))
             head = "".join(f"<th>{escape(k)}</th>" for k in keys)
             rows = "".join(
                 "<tr>" + "".join(f"<td>{escape(_cell(item.get(k)))}</td>" for k in keys) + "</tr>"
-                for item in evidence[:50]
+                for item in claim.evidence[:50]
             )
             out.append(f"<table><tr>{head}</tr>{rows}</table>")
     return "\n".join(out)
@@ -247,31 +241,29 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _claim_counts(results: dict[str, Any]) -> str:
-    claims = results.get("claims", [])
-    if not claims:
+def _claim_counts(results: Run) -> str:
+    if not results.claims:
         return ""
     states = ("holds", "broken", "warning", "not judged", "not proven")
     head = "".join(f"<th>{s}</th>" for s in states)
     rows = "".join(
-        f"<tr><td>{escape(c['name'])}</td>"
-        + "".join(f"<td>{c['counts'].get(s, 0)}</td>" for s in states)
+        f"<tr><td>{escape(c.name)}</td>"
+        + "".join(f"<td>{c.counts.get(s, 0)}</td>" for s in states)
         + "</tr>"
-        for c in claims
+        for c in results.claims
     )
     return f"<h2>Every example, by claim</h2><table><tr><th>claim</th>{head}</tr>{rows}</table>"
 
 
-def _all_examples(results: dict[str, Any]) -> str:
-    examples = results.get("examples", [])
-    if not examples:
+def _all_examples(results: Run) -> str:
+    if not results.examples:
         return ""
-    out = [f"<h2>All {len(examples)} example(s)</h2>"]
-    for number, example in enumerate(examples, start=1):
-        state = "holds" if example["holds"] else "broken"
+    out = [f"<h2>All {len(results.examples)} example(s)</h2>"]
+    for number, example in enumerate(results.examples, start=1):
+        state = "holds" if example.holds else "broken"
         out.append(
             f'<details><summary>example {number}: <span class="{state}">{state}</span> '
-            f"{escape(example.get('description', ''))}</summary>"
+            f"{escape(example.description)}</summary>"
             f"{latency_plot(example, width=860, height=300)}"
             f"{_claims_table(example)}</details>"
         )

@@ -1,18 +1,19 @@
 """The latency timeline, drawn as inline SVG (no script, no network): Jepsen's latency graph
 for mail.
 
-Each message is a dot at the moment the MTA accepted it (x) and how long it took to arrive
-(y, log scale), one colour per site. Each link's fault windows are shaded across the plot in
-that site's colour and drawn again as a labelled bar in a lane under the axis. A message that
-never arrived sits in the "not delivered" strip at the top. The dashed line is the bound.
+Each message is a dot at the moment its submission began (x) and how long it took from then
+to arrive (y, log scale), one colour per site. Each link's fault windows are shaded across the
+plot in that site's colour and drawn again as a labelled bar in a lane under the axis. A
+message that never arrived sits in the "not delivered" strip at the top. The dashed line is
+the bound.
 """
 
 from __future__ import annotations
 
 import math
 from html import escape
-from typing import Any
 
+from harness.record import Example, Message
 from harness.timeline import fault_windows
 
 #: One colour per site (Tableau 10, colour-blind friendly), in site order.
@@ -31,29 +32,27 @@ def site_colour(site: str) -> str:
     return "#7f7f7f"
 
 
-def example_windows(example: dict[str, Any], end: float) -> list[tuple[str, str, float, float]]:
+def example_windows(example: Example, end: float) -> list[tuple[str, str, float, float]]:
     """(site, fault kind, start, end) for every fault in the example, by site then start;
     open ones end at ``end``."""
-    events = (
-        (e["site"], e["kind"], e["action"], float(e["at"])) for e in example.get("timeline", [])
-    )
+    events = ((e.site, e.kind, e.action, e.at) for e in example.timeline)
     return sorted(fault_windows(events, end), key=lambda w: (w[0], w[2]))
 
 
-def latency_plot(example: dict[str, Any], width: int = 900, height: int = 360) -> str:
+def latency_plot(example: Example, width: int = 900, height: int = 360) -> str:
     """The example's latency timeline as an ``<svg>`` element."""
-    messages = example.get("messages", [])
-    bound = float(example.get("bounds", {}).get("delivery", 3.0))
+    messages = example.messages
+    bound = example.bounds.delivery
     times = [0.0]
     for m in messages:
-        times += [t for t in (m["submitted_at"], m["accepted_at"]) if t is not None]
-        times += [a["at"] for a in m["arrivals"]] + list(m["bounces"])
-    times += [float(e["at"]) for e in example.get("timeline", [])]
+        times += [t for t in (m.submitted_at, m.accepted_at) if t is not None]
+        times += [a.at for a in m.arrivals] + list(m.bounces)
+    times += [e.at for e in example.timeline]
     x_max = max(times) * 1.05 + 0.1
     windows = example_windows(example, x_max)
     lanes = sorted({w[0] for w in windows})
     plot_bottom = height - 40 - LANE * len(lanes)
-    latencies = [float(m["latency"]) for m in messages if m["latency"] is not None]
+    latencies = [m.latency for m in messages if m.latency is not None]
     y_lo = 1e-3
     y_hi = 10 ** math.ceil(math.log10(max([bound * 2, *latencies, 0.01])))
 
@@ -104,7 +103,7 @@ def latency_plot(example: dict[str, Any], width: int = 900, height: int = 360) -
         tick += step
     out.append(
         f'<text x="{width - RIGHT}" y="{plot_bottom + 30}" text-anchor="end" font-size="11">'
-        "seconds since the example started (message accepted)</text>"
+        "seconds since the example started (submission began)</text>"
         f'<text x="14" y="{(TOP + plot_bottom) / 2:.0f}" font-size="11" text-anchor="middle" '
         f'transform="rotate(-90 14 {(TOP + plot_bottom) / 2:.0f})">delivery latency</text>'
     )
@@ -118,18 +117,18 @@ def latency_plot(example: dict[str, Any], width: int = 900, height: int = 360) -
         f'stroke="#ccc" stroke-dasharray="2 3"/>'
     )
     for m in messages:
-        colour = site_colour(m["site"])
-        at = m["accepted_at"] if m["accepted_at"] is not None else m["submitted_at"]
+        colour = site_colour(m.site)
+        at = m.submitted_at
         tip = escape(_message_tip(m))
-        if m["latency"] is None:
+        if m.latency is None:
             out.append(
                 f'<path class="undelivered" d="M{x(at) - 4:.1f},{TOP + 3} l8,8 m0,-8 l-8,8" '
                 f'stroke="{colour}" stroke-width="2"><title>{tip}</title></path>'
             )
         else:
             out.append(
-                f'<circle class="message" data-site="{escape(m["site"])}" cx="{x(at):.1f}" '
-                f'cy="{y(float(m["latency"])):.1f}" r="4" fill="{colour}" stroke="#000" '
+                f'<circle class="message" data-site="{escape(m.site)}" cx="{x(at):.1f}" '
+                f'cy="{y(m.latency):.1f}" r="4" fill="{colour}" stroke="#000" '
                 f'stroke-width="0.5"><title>{tip}</title></circle>'
             )
     for lane, site in enumerate(lanes):
@@ -163,10 +162,10 @@ def legend(sites: list[str], faulted: set[str]) -> str:
     return '<div class="legend">' + " &nbsp; ".join(items) + "</div>"
 
 
-def _message_tip(m: dict[str, Any]) -> str:
-    if m["latency"] is not None:
-        return f"{m['id']} to {m['site']}: arrived after {m['latency']:.3f} s"
-    return f"{m['id']} to {m['site']}: {m['status']}"
+def _message_tip(m: Message) -> str:
+    if m.latency is not None:
+        return f"{m.id} to {m.site}: arrived after {m.latency:.3f} s"
+    return f"{m.id} to {m.site}: {m.status}"
 
 
 def _nice_step(raw: float) -> float:

@@ -51,7 +51,7 @@ def report_page(run: PastRun) -> Path:
     """The run's report.html, rendered now if the run ended before writing one."""
     page = run.folder / "report.html"
     if not page.exists():
-        write_report(run.folder, run.results.as_json())
+        write_report(run.folder, run.results)
     return page
 
 

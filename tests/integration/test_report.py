@@ -151,19 +151,41 @@ def test_the_results_hold_the_full_history(failing_replay: Path) -> None:
 
 
 def test_text_from_the_run_is_escaped() -> None:
+    from dataclasses import asdict
+
+    from harness.claims import Bounds
+    from harness.record import parse_run
+    from harness.results import RunRecord
+
     example = {
+        "scenario": {"name": "x", "sites": 2, "healthy": ["site-b"], "steps": []},
         "description": "<script>alert(1)</script>",
         "holds": True,
-        "scenario": {"sites": 2},
+        "mta_died": None,
+        "bounds": asdict(Bounds()),
         "claims": [
-            {"name": "p", "verdict": "holds", "holds": True, "summary": "<b>", "evidence": []}
+            {
+                "name": "p",
+                "verdict": "holds",
+                "holds": True,
+                "summary": "<b>",
+                "evidence": [{"id": "<i>"}],
+                "figures": {},
+            }
         ],
+        "broken_claim": None,
+        "figures": {},
+        "settlement": None,
         "messages": [],
         "timeline": [],
-        "bounds": {"delivery": 3.0},
+        "queue_snapshots": [],
+        "history": [],
     }
-    page = render_report({"verdict": "PASS", "mta": "x<y", "examples": [example]})
+    record = RunRecord("r", "x<y", "local", None, asdict(Bounds()), 0.0)
+    record.examples, record.finished = [example], 1.0
+    page = render_report(parse_run(record.to_json(), "test"))
     assert "<script>" not in page and "&lt;script&gt;" in page and "x&lt;y" in page
+    assert "<b>" not in page and "<i>" not in page
 
 
 def test_the_table_counts_only_healthy_mail_latency() -> None:
