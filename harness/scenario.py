@@ -22,6 +22,7 @@ from harness.claims import (
     Verdict,
     default_claims,
 )
+from harness.claims.healthy import LateMessage
 from harness.clock import Deadline, now
 from harness.errors import HarnessError
 from harness.faults import fault_kinds
@@ -169,22 +170,22 @@ class ExampleResult:
             label = "" if result.verdict is Verdict.BROKEN else f" ({result.verdict.value})"
             lines.append(f"{result.name}{label}: {result.summary}")
             for item in result.evidence[:5]:
-                if "waited" in item:
-                    lines.append("  " + self._late_message(item))
+                late = LateMessage.read(item)
+                if late is not None:
+                    lines.append("  " + self._late_message(late))
                 else:
                     lines.append("  " + ", ".join(f"{k}={v}" for k, v in item.items()))
         return "\n".join(lines)
 
-    def _late_message(self, item: dict[str, Any]) -> str:
-        head = f"healthy message {item['id']} to {item['site']}"
-        accepted = item.get("acceptance")
-        held = f" (the MTA took {accepted:.2f} s to accept it)" if accepted else ""
-        if item["arrived"]:
+    def _late_message(self, item: LateMessage) -> str:
+        head = f"healthy message {item.id} to {item.site}"
+        held = f" (the MTA took {item.acceptance:.2f} s to accept it)" if item.acceptance else ""
+        if item.arrived:
             return (
-                f"{head} arrived {item['waited']:.2f} s after its submission began{held}, "
+                f"{head} arrived {item.waited:.2f} s after its submission began{held}, "
                 "past the bound"
             )
-        final = next((m for m in self.messages if m["id"] == item["id"]), {})
+        final = next((m for m in self.messages if m["id"] == item.id), {})
         heals = [e["at"] for e in self.timeline if e["action"] == "heal"]
         tail = ""
         if final.get("latency") is not None:
@@ -194,7 +195,7 @@ class ExampleResult:
         elif final:
             tail = f"; in the end it was {final['status']}"
         return (
-            f"{head} was still undelivered {item['waited']:.2f} s after its submission "
+            f"{head} was still undelivered {item.waited:.2f} s after its submission "
             f"began{held}{tail}"
         )
 

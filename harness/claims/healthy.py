@@ -13,13 +13,39 @@ while), and how fast that mail moves once the link is back is ``prompt_recovery`
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from harness.claims.base import ClaimBroken, ClaimResult, Verdict, result
 from harness.claims.facts import ExampleFacts, FaultWindow
 from harness.clock import Deadline, now
 from harness.ledger import MessageRecord, Status
+
+
+class LateMessage(BaseModel):
+    """One item of this claim's evidence: healthy mail that waited past its bound. The one
+    definition its readers (the failure in words, the report's table) read it by."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    site: str
+    #: Seconds from the start of its submission to its arrival, or to the judging if it had
+    #: not arrived by then.
+    waited: float
+    arrived: bool
+    #: Seconds the MTA took to accept it (None if it never did).
+    acceptance: float | None
+
+    @classmethod
+    def read(cls, item: Mapping[str, Any]) -> LateMessage | None:
+        """``item`` as a late message; None if it is evidence of another kind."""
+        try:
+            return cls.model_validate(item)
+        except ValidationError:
+            return None
 
 
 class HealthyMailStalled(ClaimBroken):
@@ -86,28 +112,27 @@ class HealthySitesKeepFlowing:
 
     def _late(self, late: list[MessageRecord], bound: float) -> ClaimResult:
         at = now()
-        evidence: list[dict[str, Any]] = []
+        evidence: list[LateMessage] = []
         for r in late:
             latency = r.latency()
             waited = latency if latency is not None else at - r.submitted_at
             acceptance = r.acceptance()
             evidence.append(
-                {
-                    "id": r.id,
-                    "site": r.site,
-                    "waited": round(waited, 3),
-                    "arrived": bool(r.arrivals),
-                    # How much of the wait was the MTA holding its answer to the submission.
-                    "acceptance": None if acceptance is None else round(acceptance, 3),
-                }
+                LateMessage(
+                    id=r.id,
+                    site=r.site,
+                    waited=round(waited, 3),
+                    arrived=bool(r.arrivals),
+                    acceptance=None if acceptance is None else round(acceptance, 3),
+                )
             )
-        worst = max(float(e["waited"]) for e in evidence)
+        worst = max(e.waited for e in evidence)
         return result(
             self.name,
             Verdict.BROKEN,
             f"{len(late)} message(s) to healthy sites waited past the {bound:g} s bound "
             f"(worst {worst:.2f} s so far)",
-            evidence,
+            [e.model_dump() for e in evidence],
             {"worst": worst},
         )
 

@@ -13,6 +13,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from harness.claims.healthy import LateMessage
 from harness.record import BoundsRecord, Example, Run
 from harness.report.plot import latency_plot, legend
 from harness.results import describe_claim, write_text_atomic
@@ -190,20 +191,22 @@ def _waited_table(example: Example) -> str:
     claim = example.claim("healthy_sites_keep_flowing")
     messages = {m.id: m for m in example.messages}
     for item in claim.evidence if claim is not None and not claim.holds else []:
-        if "waited" not in item:
+        late = LateMessage.read(item)
+        if late is None:
             continue
-        final = messages.get(str(item["id"]))
+        final = messages.get(late.id)
         if final is None:
             outcome = "?"
         elif final.latency is not None:
             outcome = f"arrived after {final.latency:.2f} s"
         else:
             outcome = final.status
-        acceptance = final.acceptance if final is not None else None
+        # The message's own record: it may have been accepted after the claim judged it.
+        acceptance = final.acceptance if final is not None else late.acceptance
         accepted = f"{acceptance:.2f} s" if acceptance is not None else "never"
         rows.append(
-            f"<tr><td>{escape(str(item['id']))}</td><td>{escape(str(item['site']))}</td>"
-            f"<td>{float(item['waited']):.2f} s</td><td>{accepted}</td>"
+            f"<tr><td>{escape(late.id)}</td><td>{escape(late.site)}</td>"
+            f"<td>{late.waited:.2f} s</td><td>{accepted}</td>"
             f"<td>{escape(outcome)}</td></tr>"
         )
     if not rows:

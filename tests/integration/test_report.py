@@ -83,11 +83,17 @@ def count_near(image: Image.Image, rgb: tuple[int, int, int], tolerance: int = 3
 
 @pytest.fixture(scope="module")
 def failing_replay(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real run: the seed's outage replayed against the seed's bug."""
+    """A real run: the seed's outage replayed against the seed's bug, without the file's own
+    heal step, so the queue snapshot "before the heal" is taken while site-a is still dead
+    (with the file's heal at 6 s, a slow queue listing could run after the MTA had delivered
+    everything: seen with the mutation check's processes running beside it)."""
     reports = tmp_path_factory.mktemp("reports")
+    text = (SCENARIOS / "q193760.toml").read_text()
+    unhealed = tmp_path_factory.mktemp("scenario") / "q193760.toml"
+    unhealed.write_text(text[: text.rindex("[[timeline]]")])  # the last step is the heal
     done = run_cli(
         "replay",
-        str(SCENARIOS / "q193760.toml"),
+        str(unhealed),
         "--mta",
         "seedmta-sync",
         "--reports",
