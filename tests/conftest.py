@@ -6,10 +6,13 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import asdict
+from typing import Any
 
 import pytest
 
 from harness.backends import open_backend
+from harness.claims import Bounds
 from harness.mta import get_adapter
 from harness.world import World
 
@@ -70,3 +73,41 @@ def start_run(*args: str) -> tuple[subprocess.Popen[str], str]:
             return proc, match.group(1)
     proc.wait()
     raise AssertionError("the run never brought its world up:\n" + "".join(seen))
+
+
+def example_json(
+    test: str = "t",
+    healthy: str = "holds",
+    bounds: dict[str, Any] | None = None,
+    name: str = "drawn",
+    description: str | None = None,
+    summary: str | None = None,
+    evidence: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A whole example as the plugin records it (every field the typed record requires),
+    with the seed's claim judged ``healthy``: for tests of the record's readers."""
+    return {
+        "scenario": {"name": name, "sites": 2, "healthy": ["site-b"], "steps": []},
+        "description": name if description is None else description,
+        "holds": healthy != "broken",
+        "mta_died": None,
+        "bounds": bounds or asdict(Bounds()),
+        "claims": [
+            {
+                "name": "healthy_sites_keep_flowing",
+                "verdict": healthy,
+                "holds": healthy != "broken",
+                "summary": healthy if summary is None else summary,
+                "evidence": evidence or [],
+                "figures": {},
+            }
+        ],
+        "broken_claim": "healthy_sites_keep_flowing" if healthy == "broken" else None,
+        "figures": {},
+        "settlement": None,
+        "messages": [],
+        "timeline": [],
+        "queue_snapshots": [],
+        "history": [],
+        "test": test,
+    }

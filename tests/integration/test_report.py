@@ -15,7 +15,7 @@ from harness.report.html import render_report
 from harness.report.plot import SHADE_OPACITY, SITE_COLOURS
 from harness.scenario_file import SCENARIOS
 
-from ..conftest import run_cli
+from ..conftest import example_json, run_cli
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -163,30 +163,9 @@ def test_text_from_the_run_is_escaped() -> None:
     from harness.record import parse_run
     from harness.results import RunRecord
 
-    example = {
-        "scenario": {"name": "x", "sites": 2, "healthy": ["site-b"], "steps": []},
-        "description": "<script>alert(1)</script>",
-        "holds": True,
-        "mta_died": None,
-        "bounds": asdict(Bounds()),
-        "claims": [
-            {
-                "name": "p",
-                "verdict": "holds",
-                "holds": True,
-                "summary": "<b>",
-                "evidence": [{"id": "<i>"}],
-                "figures": {},
-            }
-        ],
-        "broken_claim": None,
-        "figures": {},
-        "settlement": None,
-        "messages": [],
-        "timeline": [],
-        "queue_snapshots": [],
-        "history": [],
-    }
+    example = example_json(
+        description="<script>alert(1)</script>", summary="<b>", evidence=[{"id": "<i>"}]
+    )
     record = RunRecord("r", "x<y", "local", None, asdict(Bounds()), 0.0)
     record.examples, record.finished = [example], 1.0
     page = render_report(parse_run(record.to_json(), "test"))

@@ -14,38 +14,15 @@ from harness.cli import main
 from harness.record import Run, parse_run
 from harness.results import ERROR, FAIL, PASS, RunRecord, agree_with_pytest, child_verdict
 
+from ..conftest import example_json
+
 RUN_BOUNDS = asdict(Bounds())
 
 
 def example(
     test: str, healthy: str = "holds", bounds: dict[str, Any] | None = None, name: str = "drawn"
 ) -> dict[str, Any]:
-    """A whole example as the plugin records it, with the seed's claim judged ``healthy``."""
-    return {
-        "scenario": {"name": name, "sites": 2, "healthy": ["site-b"], "steps": []},
-        "description": name,
-        "holds": healthy != "broken",
-        "mta_died": None,
-        "bounds": bounds or RUN_BOUNDS,
-        "claims": [
-            {
-                "name": "healthy_sites_keep_flowing",
-                "verdict": healthy,
-                "holds": healthy != "broken",
-                "summary": healthy,
-                "evidence": [],
-                "figures": {},
-            }
-        ],
-        "broken_claim": "healthy_sites_keep_flowing" if healthy == "broken" else None,
-        "figures": {},
-        "settlement": None,
-        "messages": [],
-        "timeline": [],
-        "queue_snapshots": [],
-        "history": [],
-        "test": test,
-    }
+    return example_json(test, healthy, bounds, name)
 
 
 def record(tests: dict[str, str], examples: list[dict[str, Any]]) -> RunRecord:
