@@ -158,10 +158,13 @@ class Ledger:
             self._changed.notify_all()
 
     def on_site_event(self, event: dict[str, Any]) -> None:
-        """Book a site's event: a delivery, a DSN at the bounce sink, or a refusal."""
+        """Book a site's event: a delivery, a DSN at the bounce sink, a refusal, or the end
+        of a connection."""
         kind = event.get("event")
-        if kind == "refused":
-            with self._changed:
+        if kind not in ("message", "refused", "closed"):
+            return
+        with self._changed:
+            if kind == "refused":
                 self._refusals.append(
                     SiteRefusal(
                         str(event["site"]),
@@ -171,35 +174,26 @@ class Ledger:
                         tuple(str(r) for r in event.get("rcpts", [])),
                     )
                 )
-                self._changed.notify_all()
-            return
-        if kind == "closed":
-            with self._changed:
+            elif kind == "closed":
                 key = (str(event["site"]), str(event.get("connection", "")))
                 self._closures[key] = Closure(float(event["t"]), bool(event.get("quit")))
-                self._changed.notify_all()
-            return
-        if kind != "message":
-            return
-        with self._changed:
-            if event.get("mail_from") == "" and event.get("site") == BOUNCE_SINK.name:
+            elif event.get("mail_from") == "" and event.get("site") == BOUNCE_SINK.name:
                 self._book_dsn(event)
             else:
-                booked = False
-                for rcpt in event.get("rcpts", []):
-                    record = self._records.get(str(rcpt).partition("@")[0])
-                    if record is not None:
-                        record.arrivals.append(
-                            Arrival(
-                                str(event["site"]),
-                                float(event["t"]),
-                                str(event.get("connection", "")),
-                            )
-                        )
-                        booked = True
-                if not booked:
-                    self._strays.append(event)
+                self._book_delivery(event)
             self._changed.notify_all()
+
+    def _book_delivery(self, event: dict[str, Any]) -> None:
+        booked = False
+        for rcpt in event.get("rcpts", []):
+            record = self._records.get(str(rcpt).partition("@")[0])
+            if record is not None:
+                record.arrivals.append(
+                    Arrival(str(event["site"]), float(event["t"]), str(event.get("connection", "")))
+                )
+                booked = True
+        if not booked:
+            self._strays.append(event)
 
     def _book_dsn(self, event: dict[str, Any]) -> None:
         # The original's id is quoted in its headers. A DSN whose every action is "delayed"

@@ -10,6 +10,7 @@ writes evidence of its own shape (see the claims' modules).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -187,7 +188,7 @@ class Run(_Model):
 
     def as_json(self) -> dict[str, Any]:
         """The record as results.json holds it."""
-        return self.model_dump(mode="json", exclude_none=False)
+        return self.model_dump(mode="json")
 
 
 def parse_run(data: Any, source: str) -> Run:
@@ -206,8 +207,6 @@ def parse_run(data: Any, source: str) -> Run:
 
 def load_run(path: Path) -> Run:
     """Read a results.json; a missing, malformed or foreign file is one clear UsageError."""
-    import json
-
     try:
         data = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:

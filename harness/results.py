@@ -216,12 +216,11 @@ class RunRecord:
             "examples": self.examples,
         }
 
-    def save(self, folder: Path, suffix: str = "") -> Path:
+    def save(self, folder: Path, suffix: str = "") -> Run | None:
         """Write ``results<suffix>.json`` (a pytest-xdist worker passes ``-gw0`` and so on,
-        so parallel workers never overwrite each other's record)."""
-        path = folder / f"results{suffix}.json"
+        so parallel workers never overwrite each other's record). Once the run finished, the
+        record is checked against the shape its readers load, and returned in that shape."""
         data = self.to_json()
-        if self.finished is not None:
-            Run.model_validate(data)  # the finished record has the shape its readers load
-        write_json_atomic(path, data)
-        return path
+        finished = Run.model_validate(data) if self.finished is not None else None
+        write_json_atomic(folder / f"results{suffix}.json", data)
+        return finished

@@ -71,7 +71,7 @@ def check_steps(sites: int, steps: tuple[Step, ...]) -> list[tuple[int, str, str
     """Problems a schema cannot see: (step index, field, what is wrong). Empty if none."""
     names = [site.name for site in remote_sites(sites)]
     problems: list[tuple[int, str, str]] = []
-    state = TimelineState(names)
+    state = TimelineState()
     last_at = 0.0
     for index, step in enumerate(steps):
         if step.at is not None:

@@ -32,7 +32,6 @@ from harness.plugin.state import (
     worker_suffix,
 )
 from harness.progress import ProgressEraser
-from harness.record import Run
 from harness.results import RunRecord, claim_verdicts
 from harness.runtime import new_run_id
 from harness.world import World
@@ -116,17 +115,18 @@ def _finish(session: pytest.Session, exitstatus: int) -> None:
     if exitstatus == pytest.ExitCode.INTERRUPTED or _INTERRUPTS:
         record.interrupted = True
     record.finished = time.time()
-    save(session.config)
+    finished = save(session.config)
     folder = session.config.stash.get(REPORT_DIR_KEY, None)
-    if folder is not None:
+    if folder is not None and finished is not None:
         from harness.report.html import write_report
 
-        write_report(folder, Run.model_validate(record.to_json()), worker_suffix(session.config))
+        write_report(folder, finished, worker_suffix(session.config))
     junit = getattr(session.config.option, "xmlpath", None)
     if junit:
         from harness.report.junit import mark_harness_errors
 
-        mark_harness_errors(Path(junit), record.tests, claim_verdicts(record.examples))
+        claims = finished.claims if finished is not None else claim_verdicts(record.examples)
+        mark_harness_errors(Path(junit), record.tests, claims)
 
 
 def _after_failure(item: pytest.Item, exc: BaseException) -> None:

@@ -39,9 +39,8 @@ def configure_search(config: pytest.Config, worker: str | None) -> None:
 def _shrink_budget(seconds: float) -> None:
     """Cap Hypothesis's shrinking time. It has no setting for it: its engine stops shrinking
     after ``MAX_SHRINKING_SECONDS`` (5 minutes) and reports the best example so far, and
-    that module constant is read when shrinking starts."""
-    if seconds <= 0:
-        raise pytest.UsageError("--shrink-budget must be more than 0 seconds")
+    that module constant is read when shrinking starts. ``seconds`` is positive: the
+    option's own type (``harness.options.positive_seconds``) refuses anything else."""
     from hypothesis.internal.conjecture import engine
 
     if hasattr(engine, "MAX_SHRINKING_SECONDS"):

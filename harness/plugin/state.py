@@ -10,6 +10,7 @@ import pytest
 
 from harness.claims import Bounds
 from harness.options import run_bounds
+from harness.record import Run
 from harness.results import RunRecord
 
 if TYPE_CHECKING:
@@ -45,7 +46,10 @@ def worker_suffix(config: pytest.Config) -> str:
     return f"-{name}" if name else ""
 
 
-def save(config: pytest.Config) -> None:
+def save(config: pytest.Config) -> Run | None:
+    """Write the run record into the report folder, if there is one; once the run finished,
+    the record as its readers load it."""
     folder = config.stash.get(REPORT_DIR_KEY, None)
-    if folder is not None:
-        config.stash[RECORD_KEY].save(folder, worker_suffix(config))
+    if folder is None:
+        return None
+    return config.stash[RECORD_KEY].save(folder, worker_suffix(config))

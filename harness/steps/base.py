@@ -43,11 +43,8 @@ class FileModel(BaseModel):
 class TimelineState:
     """What the checks know at one step: links faulted and sites misbehaving so far."""
 
-    sites: list[str]
     faulted: set[str] = field(default_factory=set)
     sick: set[str] = field(default_factory=set)
-    #: Every site faulted (link or site) at this step or before.
-    ever_faulted: set[str] = field(default_factory=set)
 
 
 class Step(Protocol):

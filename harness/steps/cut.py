@@ -43,7 +43,6 @@ class Cut(StepDefaults):
         if self.link in state.faulted:
             problems.append(("link", f"the link to {self.link} is already faulted: heal it first"))
         state.faulted.add(self.link)
-        state.ever_faulted.add(self.link)
         return problems
 
     def touches(self) -> str | None:

@@ -43,7 +43,6 @@ class Misbehave(StepDefaults):
 
     def check(self, state: TimelineState) -> list[tuple[str, str]]:
         state.sick.add(self.site)
-        state.ever_faulted.add(self.site)
         return []
 
     def touches(self) -> str | None:
