@@ -70,3 +70,18 @@ def test_list_names_mtas_backends_and_faults() -> None:
     _pid, done = mta_harness("list")
     assert done.returncode == 0
     assert "seedmta-sync" in done.stdout and "blackhole" in done.stdout
+
+
+def test_the_exit_status_survives_an_interrupt_caught_inside_exec_code() -> None:
+    """A KeyboardInterrupt that escaped exec()'d code and was caught (a SIGTERM landing in one
+    of Hypothesis's generated wrappers) must not turn the CLI's exit status into a SIGINT death:
+    CPython remembers it, and ``python -m`` kills itself with SIGINT at exit unless cleared."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.integration.interrupt_caught_before_main", "list"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).parents[2],
+    )
+    assert done.returncode == 0, (done.returncode, done.stderr)
+    assert "seedmta-sync" in done.stdout
