@@ -4,8 +4,8 @@ into. The plugin's :class:`~harness.results.RunRecord` writes it; :func:`load_ru
 and a file of another shape (an older harness's, or not a run record at all) gets one clear
 message instead of a ``KeyError`` somewhere in a report.
 
-Claim evidence, timeline steps and history events stay open mappings for now: each claim
-writes evidence of its own shape (see the claims' modules).
+Claim evidence is typed by kind (:mod:`harness.claims.evidence`: each claim module defines
+and registers its own items); timeline steps and history events stay open mappings for now.
 """
 
 from __future__ import annotations
@@ -14,13 +14,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, SerializeAsAny, ValidationError, field_validator
 
 from harness import __version__
+from harness.claims.evidence import EvidenceItem, read_evidence
 from harness.errors import UsageError
 from harness.schema import dotted, problems
-
-Evidence = dict[str, Any]
 
 
 class _Model(BaseModel):
@@ -81,8 +80,16 @@ class ClaimOutcome(_Model):
     verdict: str
     holds: bool
     summary: str
-    evidence: list[Evidence]
+    #: Each item read back into its claim's class by its ``kind``.
+    evidence: list[SerializeAsAny[EvidenceItem]]
     figures: dict[str, float]
+
+    @field_validator("evidence", mode="before")
+    @classmethod
+    def _by_kind(cls, items: Any) -> Any:
+        if not isinstance(items, list):
+            return items  # pydantic says what is wrong with it
+        return [read_evidence(item) if isinstance(item, dict) else item for item in items]
 
 
 class ScenarioShape(_Model):

@@ -170,11 +170,10 @@ class ExampleResult:
             label = "" if result.verdict is Verdict.BROKEN else f" ({result.verdict.value})"
             lines.append(f"{result.name}{label}: {result.summary}")
             for item in result.evidence[:5]:
-                late = LateMessage.read(item)
-                if late is not None:
-                    lines.append("  " + self._late_message(late))
+                if isinstance(item, LateMessage):
+                    lines.append("  " + self._late_message(item))
                 else:
-                    lines.append("  " + ", ".join(f"{k}={v}" for k, v in item.items()))
+                    lines.append("  " + ", ".join(f"{k}={v}" for k, v in item.cells().items()))
         return "\n".join(lines)
 
     def _late_message(self, item: LateMessage) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 from harness import interrupts
 from harness.backends.base import Backend, Service
 from harness.backends.chroot import RootLayers
+from harness.claims.evidence import QueueHold
 from harness.claims.facts import FaultWindow
 from harness.clock import now
 from harness.errors import HarnessError, UsageError
@@ -252,19 +253,21 @@ class World:
         entries = self.adapter.queue(self.plan, self.backend.run) or []
         return {rcpt for entry in entries for rcpt in entry.recipients}
 
-    def held_messages(self) -> dict[str, dict[str, str]] | None:
+    def held_messages(self) -> dict[str, QueueHold] | None:
         """Every recipient the MTA still holds, with why, in its own words (one queue
         listing): its queue id, the reason the listing gives, and its last log lines about
         that queue id. None if this MTA cannot list its queue."""
         entries = self.adapter.queue(self.plan, self.backend.run)
         if entries is None:
             return None
-        held: dict[str, dict[str, str]] = {}
+        held: dict[str, QueueHold] = {}
         for entry in entries:
-            detail = {"queue_id": entry.queue_id, "reason": entry.reason}
             about = [line.strip() for line in self._mta_lines if entry.queue_id in line]
-            if about:
-                detail["mta_log"] = " | ".join(about[-3:])
+            detail = QueueHold(
+                queue_id=entry.queue_id,
+                reason=entry.reason,
+                mta_log=" | ".join(about[-3:]) if about else None,
+            )
             held.update(dict.fromkeys(entry.recipients, detail))
         return held
 

@@ -9,9 +9,11 @@ into the other. A new claim is one new module with one class.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
+
+from harness.claims.evidence import EvidenceItem
 
 if TYPE_CHECKING:
     from harness.claims.facts import ExampleFacts
@@ -55,7 +57,7 @@ class ClaimResult:
     name: str
     verdict: Verdict
     summary: str
-    evidence: list[dict[str, Any]] = field(default_factory=list)
+    evidence: list[EvidenceItem] = field(default_factory=list)
     #: Measured figures (seconds, counts), e.g. ``{"median": 0.4, "worst": 61.2}``.
     figures: dict[str, float] = field(default_factory=dict)
 
@@ -69,7 +71,7 @@ class ClaimResult:
             "verdict": self.verdict.value,
             "holds": self.holds,
             "summary": self.summary,
-            "evidence": self.evidence,
+            "evidence": [item.model_dump() for item in self.evidence],
             "figures": self.figures,
         }
 
@@ -102,7 +104,7 @@ def result(
     name: str,
     verdict: Verdict,
     summary: str,
-    evidence: list[dict[str, Any]] | None = None,
+    evidence: Sequence[EvidenceItem] = (),
     figures: Mapping[str, float] | None = None,
 ) -> ClaimResult:
     """A :class:`ClaimResult`, with figures rounded to the millisecond."""
@@ -110,6 +112,6 @@ def result(
         name,
         verdict,
         summary,
-        evidence or [],
+        list(evidence),
         {k: round(v, 3) for k, v in (figures or {}).items()},
     )

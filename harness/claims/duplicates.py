@@ -10,11 +10,25 @@ transaction after the final dot, such as latency, or none at all) is the MTA's a
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import Literal, NoReturn
 
 from harness.claims.base import ClaimBroken, ClaimResult, Verdict, result
+from harness.claims.evidence import EvidenceItem, evidence_kind
 from harness.claims.facts import ExampleFacts
 from harness.ledger import Arrival, Ledger
+
+
+@evidence_kind
+class DuplicateDelivery(EvidenceItem):
+    """A message that arrived more than once, and whether each copy but the last came over a
+    connection the site saw closed without QUIT after taking it (at-least-once)."""
+
+    kind: Literal["duplicate"] = "duplicate"
+    id: str
+    site: str
+    copies: int
+    connections: list[str]
+    cut_after_the_final_dot: bool
 
 
 class MailDuplicated(ClaimBroken):
@@ -26,21 +40,21 @@ class NoDuplicates:
     before_heal = False
 
     def judge(self, facts: ExampleFacts) -> ClaimResult:
-        unexplained: list[dict[str, Any]] = []
-        at_least_once: list[dict[str, Any]] = []
+        unexplained: list[DuplicateDelivery] = []
+        at_least_once: list[DuplicateDelivery] = []
         for r in facts.ledger.records():
             if len(r.arrivals) < 2:
                 continue
             copies = sorted(r.arrivals, key=lambda a: a.at)
             cut = [_cut_after_acceptance(facts.ledger, a) for a in copies[:-1]]
             excused = all(cut)
-            item = {
-                "id": r.id,
-                "site": r.site,
-                "copies": len(r.arrivals),
-                "connections": [a.connection for a in copies],
-                "cut_after_the_final_dot": excused,
-            }
+            item = DuplicateDelivery(
+                id=r.id,
+                site=r.site,
+                copies=len(r.arrivals),
+                connections=[a.connection for a in copies],
+                cut_after_the_final_dot=excused,
+            )
             (at_least_once if excused else unexplained).append(item)
         broken = unexplained + (at_least_once if facts.strict_duplicates else [])
         note = (

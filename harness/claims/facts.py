@@ -11,10 +11,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from harness.claims.base import Bounds
+from harness.claims.evidence import QueueHold
 from harness.ledger import Ledger
 
-#: What the MTA says of a recipient it still holds: queue id, reason, log lines.
-Held = Mapping[str, Mapping[str, str]]
+#: What the MTA says of each recipient it still holds.
+Held = Mapping[str, QueueHold]
 
 
 @dataclass(frozen=True)

@@ -13,23 +13,22 @@ while), and how fast that mail moves once the link is back is ``prompt_recovery`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, NoReturn
-
-from pydantic import BaseModel, ConfigDict, ValidationError
+from collections.abc import Callable
+from typing import Literal, NoReturn
 
 from harness.claims.base import ClaimBroken, ClaimResult, Verdict, result
+from harness.claims.evidence import EvidenceItem, evidence_kind
 from harness.claims.facts import ExampleFacts, FaultWindow
 from harness.clock import Deadline, now
 from harness.ledger import MessageRecord, Status
 
 
-class LateMessage(BaseModel):
-    """One item of this claim's evidence: healthy mail that waited past its bound. The one
-    definition its readers (the failure in words, the report's table) read it by."""
+@evidence_kind
+class LateMessage(EvidenceItem):
+    """Healthy mail that waited past its bound: the one definition its readers (the failure
+    in words, the report's table) read it by."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+    kind: Literal["late"] = "late"
     id: str
     site: str
     #: Seconds from the start of its submission to its arrival, or to the judging if it had
@@ -39,13 +38,25 @@ class LateMessage(BaseModel):
     #: Seconds the MTA took to accept it (None if it never did).
     acceptance: float | None
 
-    @classmethod
-    def read(cls, item: Mapping[str, Any]) -> LateMessage | None:
-        """``item`` as a late message; None if it is evidence of another kind."""
-        try:
-            return cls.model_validate(item)
-        except ValidationError:
-            return None
+
+@evidence_kind
+class RefusedHealthyMail(EvidenceItem):
+    """Healthy mail the MTA refused at submission (it may not stall its intake either)."""
+
+    kind: Literal["refused at submission"] = "refused at submission"
+    id: str
+    site: str
+    refusal: str | None
+
+
+@evidence_kind
+class OnTime(EvidenceItem):
+    """Healthy mail that arrived within its bound."""
+
+    kind: Literal["on time"] = "on time"
+    id: str
+    site: str
+    latency: float | None
 
 
 class HealthyMailStalled(ClaimBroken):
@@ -78,7 +89,7 @@ class HealthySitesKeepFlowing:
                     self.name,
                     Verdict.BROKEN,
                     f"{len(refused)} message(s) to healthy sites refused at submission",
-                    [{"id": r.id, "site": r.site, "refusal": r.refusal} for r in refused],
+                    [RefusedHealthyMail(id=r.id, site=r.site, refusal=r.refusal) for r in refused],
                 )
             late = [r for r in records if (r.latency() or 0.0) > bound]
             if late:
@@ -106,7 +117,7 @@ class HealthySitesKeepFlowing:
             Verdict.HOLDS,
             f"all {len(records)} healthy message(s) arrived within {bound:g} s "
             f"(worst {max(latencies):.2f} s)",
-            [{"id": r.id, "site": r.site, "latency": r.latency()} for r in records],
+            [OnTime(id=r.id, site=r.site, latency=r.latency()) for r in records],
             {"healthy": len(records), "worst": max(latencies)},
         )
 
@@ -132,7 +143,7 @@ class HealthySitesKeepFlowing:
             Verdict.BROKEN,
             f"{len(late)} message(s) to healthy sites waited past the {bound:g} s bound "
             f"(worst {worst:.2f} s so far)",
-            [e.model_dump() for e in evidence],
+            evidence,
             {"worst": worst},
         )
 

@@ -15,11 +15,29 @@ to retry, gets "not proven" for what is still unsettled, never a silent pass.
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import Literal, NoReturn
 
 from harness.claims.base import ClaimBroken, ClaimResult, Verdict, result
+from harness.claims.evidence import HeldItem, evidence_kind
 from harness.claims.facts import ExampleFacts
 from harness.ledger import MessageRecord, SiteRefusal, Status
+
+Fate = Literal[
+    "bounced on a transient fault",
+    "delivered only after a retry was asked for",
+    "stuck",
+    "lost",
+    "unsettled",
+]
+
+
+@evidence_kind
+class MessageFate(HeldItem):
+    """What became of one accepted message that did not settle as it should have (with the
+    MTA's words where its queue still held it)."""
+
+    kind: Literal["fate"] = "fate"
+    state: Fate
 
 
 class MailLost(ClaimBroken):
@@ -51,11 +69,7 @@ class NoLoss:
                 "refused them permanently (5xx)"
                 + (f"; {len(pending)} more still unsettled" if pending else ""),
                 [
-                    {
-                        "id": r.id,
-                        "site": r.site,
-                        "state": "bounced on a transient fault",
-                    }
+                    MessageFate(id=r.id, site=r.site, state="bounced on a transient fault")
                     for r in wrongly
                 ],
                 {"wrongly_bounced": len(wrongly)},
@@ -68,18 +82,25 @@ class NoLoss:
             if late:
                 summary += f"; {len(late)} only after a retry was asked for"
             settled = [
-                {"id": r.id, "site": r.site, "state": "delivered only after a retry was asked for"}
+                MessageFate(
+                    id=r.id, site=r.site, state="delivered only after a retry was asked for"
+                )
                 for r in late
             ]
             return result(self.name, Verdict.HOLDS, summary, settled, {"after_retry": len(late)})
         held = retry.held_after if retry is not None else settlement.held_at_bound
         if held is None:
             return self._not_proven(pending, "the MTA cannot list its queue")
-        evidence: list[dict[str, Any]] = []
-        for r in pending:
-            state = "stuck" if r.rcpt in held else "lost"
-            evidence.append({"id": r.id, "site": r.site, "state": state, **held.get(r.rcpt, {})})
-        lost = sum(1 for e in evidence if e["state"] == "lost")
+        evidence = [
+            MessageFate(
+                id=r.id,
+                site=r.site,
+                state="stuck" if r.rcpt in held else "lost",
+                held=held.get(r.rcpt),
+            )
+            for r in pending
+        ]
+        lost = sum(1 for e in evidence if e.state == "lost")
         stuck = len(evidence) - lost
         if stuck and (retry is None or retry.asked_at is None) and not lost:
             why = retry.answer if retry is not None else "no retry was asked for"
@@ -99,7 +120,7 @@ class NoLoss:
             self.name,
             Verdict.NOT_PROVEN,
             f"{len(pending)} message(s) unsettled; loss could not be proven: {why}",
-            [{"id": r.id, "site": r.site, "state": "unsettled"} for r in pending],
+            [MessageFate(id=r.id, site=r.site, state="unsettled") for r in pending],
         )
 
     def fail(self, explanation: str) -> NoReturn:

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import Literal, NoReturn
 
 from harness.claims.base import ClaimBroken, ClaimResult, Verdict, result
+from harness.claims.evidence import EvidenceItem, evidence_kind
 from harness.claims.facts import ExampleFacts
+
+
+@evidence_kind
+class Misdelivery(EvidenceItem):
+    """A copy of a message that arrived at a site it was not addressed to."""
+
+    kind: Literal["misdelivery"] = "misdelivery"
+    id: str
+    addressed_to: str
+    arrived_at: str
 
 
 class MailMisdelivered(ClaimBroken):
@@ -18,7 +29,7 @@ class NoMisdelivery:
 
     def judge(self, facts: ExampleFacts) -> ClaimResult:
         wrong = [
-            {"id": r.id, "addressed_to": r.site, "arrived_at": a.site}
+            Misdelivery(id=r.id, addressed_to=r.site, arrived_at=a.site)
             for r in facts.ledger.records()
             for a in r.arrivals
             if a.site != r.site

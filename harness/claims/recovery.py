@@ -9,10 +9,20 @@ for it (``--require-recovery``): the seed's claim is about healthy sites and los
 from __future__ import annotations
 
 import statistics
-from typing import Any, NoReturn
+from typing import Literal, NoReturn
 
 from harness.claims.base import ClaimBroken, ClaimResult, Verdict, result
+from harness.claims.evidence import HeldItem, evidence_kind
 from harness.claims.facts import ExampleFacts
+
+
+@evidence_kind
+class SlowlyRecovered(HeldItem):
+    """A message that took longer than the recovery bound after its link healed."""
+
+    kind: Literal["slow recovery"] = "slow recovery"
+    #: Seconds from the heal to its first delivery; None if it was not delivered at all.
+    recovered_in: float | None
 
 
 class SlowRecovery(ClaimBroken):
@@ -30,7 +40,7 @@ class PromptRecovery:
         for window in facts.windows():
             heals[window.site] = max(heals.get(window.site, 0.0), window.end)
         times: list[float] = []
-        slow: list[dict[str, Any]] = []
+        slow: list[SlowlyRecovered] = []
         held = settlement.held_at_bound or {}
         for r in facts.ledger.records():
             healed = heals.get(r.site)
@@ -43,14 +53,18 @@ class PromptRecovery:
             if first is not None:
                 times.append(taken)
             if taken > bound:
-                item: dict[str, Any] = {"id": r.id, "site": r.site}
-                item["recovered_in"] = round(taken, 3) if first is not None else None
-                item.update(held.get(r.rcpt, {}))
-                slow.append(item)
+                slow.append(
+                    SlowlyRecovered(
+                        id=r.id,
+                        site=r.site,
+                        recovered_in=round(taken, 3) if first is not None else None,
+                        held=held.get(r.rcpt),
+                    )
+                )
         if not times and not slow:
             return result(self.name, Verdict.NOT_JUDGED, "no mail waited for a link to heal")
         figures: dict[str, float] = {
-            "waited_for_heal": len(times) + sum(1 for s in slow if not s["recovered_in"])
+            "waited_for_heal": len(times) + sum(1 for s in slow if not s.recovered_in)
         }
         if times:
             figures |= {"median": statistics.median(times), "worst": max(times)}
@@ -63,7 +77,7 @@ class PromptRecovery:
                 figures=figures,
             )
         verdict = Verdict.BROKEN if facts.bounds.require_recovery else Verdict.WARNING
-        undelivered = sum(1 for s in slow if s["recovered_in"] is None)
+        undelivered = sum(1 for s in slow if s.recovered_in is None)
         summary = f"slow recovery: {len(slow)} message(s) took more than {bound:g} s after the heal"
         if undelivered:
             summary += f" ({undelivered} not delivered at all)"

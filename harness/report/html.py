@@ -190,9 +190,8 @@ def _waited_table(example: Example) -> str:
     rows = []
     claim = example.claim("healthy_sites_keep_flowing")
     messages = {m.id: m for m in example.messages}
-    for item in claim.evidence if claim is not None and not claim.holds else []:
-        late = LateMessage.read(item)
-        if late is None:
+    for late in claim.evidence if claim is not None and not claim.holds else []:
+        if not isinstance(late, LateMessage):
             continue
         final = messages.get(late.id)
         if final is None:
@@ -226,11 +225,12 @@ def _claims_table(example: Example) -> str:
             f"</span></h3><p>{escape(claim.summary)}</p>"
         )
         if claim.evidence:
-            keys = list(dict.fromkeys(k for item in claim.evidence for k in item))
+            cells = [item.cells() for item in claim.evidence[:50]]
+            keys = list(dict.fromkeys(k for row in cells for k in row))
             head = "".join(f"<th>{escape(k)}</th>" for k in keys)
             rows = "".join(
-                "<tr>" + "".join(f"<td>{escape(_cell(item.get(k)))}</td>" for k in keys) + "</tr>"
-                for item in claim.evidence[:50]
+                "<tr>" + "".join(f"<td>{escape(_cell(row.get(k)))}</td>" for k in keys) + "</tr>"
+                for row in cells
             )
             out.append(f"<table><tr>{head}</tr>{rows}</table>")
     return "\n".join(out)

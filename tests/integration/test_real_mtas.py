@@ -44,12 +44,10 @@ def test_a_real_mta_relays_queues_and_stops_clean(start_world: StartWorld, mta: 
         assert held.rcpt in world.queued_recipients()
         # And says, in its own words, why: its queue id, and its log lines about it.
         detail = world.held_messages()[held.rcpt]
-        assert detail["queue_id"], detail
+        assert detail.queue_id, detail
         if mta == "postfix":  # Postfix logs to the harness; Exim to its own files
             assert example.ledger.wait_until(
-                lambda rs: (
-                    detail["queue_id"] in world.held_messages()[held.rcpt].get("mta_log", "")
-                ),
+                lambda rs: detail.queue_id in (world.held_messages()[held.rcpt].mta_log or ""),
                 Deadline.after(10),
             )
     world.close()

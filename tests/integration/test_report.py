@@ -164,7 +164,11 @@ def test_text_from_the_run_is_escaped() -> None:
     from harness.results import RunRecord
 
     example = example_json(
-        description="<script>alert(1)</script>", summary="<b>", evidence=[{"id": "<i>"}]
+        description="<script>alert(1)</script>",
+        summary="<b>",
+        evidence=[
+            {"kind": "misdelivery", "id": "<i>", "addressed_to": "site-a", "arrived_at": "b"}
+        ],
     )
     record = RunRecord("r", "x<y", "local", None, asdict(Bounds()), 0.0)
     record.examples, record.finished = [example], 1.0

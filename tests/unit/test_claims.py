@@ -18,13 +18,17 @@ from harness.claims import (
     default_claims,
 )
 from harness.claims.duplicates import NoDuplicates
+from harness.claims.evidence import QueueHold
 from harness.claims.healthy import HealthySitesKeepFlowing
 from harness.claims.loss import NoLoss
-from harness.claims.misdelivery import NoMisdelivery
+from harness.claims.misdelivery import Misdelivery, NoMisdelivery
 from harness.claims.recovery import PromptRecovery
 from harness.clock import now
 from harness.ledger import Ledger
 from harness.timeline import fault_windows
+
+#: The MTA's queue holding a message, in words no claim reads.
+HELD = QueueHold(queue_id="Q1", reason="deferred")
 
 
 def arrive(ledger: Ledger, rcpt: str, site: str, t: float, connection: str = "c") -> None:
@@ -76,15 +80,15 @@ def test_healthy_sites_break_as_soon_as_a_message_passes_its_bound() -> None:
     accepted(ledger, "site-b", now())
     result = HealthySitesKeepFlowing().judge(facts(ledger, bounds=Bounds(delivery=0.05)))
     assert result.verdict is Verdict.BROKEN
-    assert result.evidence[0]["id"] == "e1m1" and result.evidence[0]["arrived"] is False
-    assert result.evidence[0]["waited"] >= 0.05
+    assert result.evidence[0].id == "e1m1" and result.evidence[0].arrived is False
+    assert result.evidence[0].waited >= 0.05
 
 
 def test_a_late_arrival_breaks_it_even_if_it_arrived() -> None:
     ledger = Ledger("e1")
     arrive(ledger, accepted(ledger, "site-b", 100.0), "site-b", 110.0)
     result = HealthySitesKeepFlowing().judge(facts(ledger))
-    assert result.verdict is Verdict.BROKEN and result.evidence[0]["waited"] == 10.0
+    assert result.verdict is Verdict.BROKEN and result.evidence[0].waited == 10.0
 
 
 def test_a_healthy_message_refused_at_submission_breaks_it() -> None:
@@ -119,7 +123,7 @@ def test_healthy_mail_is_judged_by_its_own_window_as_faults_come_and_go() -> Non
     ]
     result = HealthySitesKeepFlowing().judge(facts(ledger, windows))
     assert result.verdict is Verdict.BROKEN
-    assert [e["id"] for e in result.evidence] == ["e1m1"]
+    assert [e.id for e in result.evidence] == ["e1m1"]
 
 
 # -- no_loss ---------------------------------------------------------------------------------
@@ -137,12 +141,12 @@ def test_no_loss_tells_stuck_from_lost_after_a_retry() -> None:
     ledger = Ledger("e1")
     stuck = accepted(ledger, "site-a", 1.0)
     accepted(ledger, "site-a", 1.0)
-    held = {stuck: {"queue_id": "ABC123", "reason": "deferred: connection refused"}}
+    held = {stuck: QueueHold(queue_id="ABC123", reason="deferred: connection refused")}
     retry = Retry(5.0, "postqueue -f", held)
     result = NoLoss().judge(facts(ledger, settlement=Settlement(2.0, False, held, retry)))
     assert result.verdict is Verdict.BROKEN
-    assert [e["state"] for e in result.evidence] == ["stuck", "lost"]
-    assert result.evidence[0]["queue_id"] == "ABC123"
+    assert [e.state for e in result.evidence] == ["stuck", "lost"]
+    assert result.evidence[0].held.queue_id == "ABC123"
     assert "1 stuck in the MTA's queue, 1 lost" in result.summary
 
 
@@ -151,15 +155,15 @@ def test_mail_delivered_only_after_a_retry_holds_and_says_so() -> None:
     rcpt = accepted(ledger, "site-a", 1.0)
     arrive(ledger, rcpt, "site-a", 40.0)
     retry = Retry(39.0, "postqueue -f", {})
-    result = NoLoss().judge(facts(ledger, settlement=Settlement(2.0, False, {rcpt: {}}, retry)))
+    result = NoLoss().judge(facts(ledger, settlement=Settlement(2.0, False, {rcpt: HELD}, retry)))
     assert result.verdict is Verdict.HOLDS
-    assert result.evidence[0]["state"] == "delivered only after a retry was asked for"
+    assert result.evidence[0].state == "delivered only after a retry was asked for"
 
 
 def test_loss_is_not_proven_where_the_mta_cannot_retry_or_list() -> None:
     ledger = Ledger("e1")
     rcpt = accepted(ledger, "site-a", 1.0)
-    cannot_retry = Settlement(2.0, False, {rcpt: {}}, Retry(None, "no command", {rcpt: {}}))
+    cannot_retry = Settlement(2.0, False, {rcpt: HELD}, Retry(None, "no command", {rcpt: HELD}))
     result = NoLoss().judge(facts(ledger, settlement=cannot_retry))
     assert result.verdict is Verdict.NOT_PROVEN and result.holds
     cannot_list = Settlement(2.0, False, None, Retry(None, "no command", None))
@@ -177,11 +181,13 @@ def test_slow_recovery_is_a_warning_unless_required() -> None:
     rcpt = accepted(ledger, "site-a", 1.0)
     arrive(ledger, rcpt, "site-a", 70.0)
     windows = [FaultWindow("site-a", "refuse", 0.0, 5.0)]
-    settled = Settlement(5.0, False, {rcpt: {"reason": "skipped, still being delivered"}})
+    settled = Settlement(
+        5.0, False, {rcpt: QueueHold(queue_id="Q1", reason="skipped, still being delivered")}
+    )
     graded = PromptRecovery().judge(facts(ledger, windows, settlement=settled))
     assert graded.verdict is Verdict.WARNING and graded.holds
     assert graded.figures["worst"] == 65.0
-    assert graded.evidence[0]["reason"] == "skipped, still being delivered"
+    assert graded.evidence[0].cells()["reason"] == "skipped, still being delivered"
     required = Bounds(require_recovery=True)
     hard = PromptRecovery().judge(facts(ledger, windows, required, settled))
     assert hard.verdict is Verdict.BROKEN
@@ -212,9 +218,9 @@ def test_misdelivery_and_duplicates_are_caught_separately() -> None:
     wrong = NoMisdelivery().judge(facts(ledger, []))
     twice = NoDuplicates().judge(facts(ledger, []))
     assert not wrong.holds and wrong.evidence == [
-        {"id": "e1m1", "addressed_to": "site-a", "arrived_at": "site-b"}
+        Misdelivery(id="e1m1", addressed_to="site-a", arrived_at="site-b")
     ]
-    assert not twice.holds and twice.evidence[0]["copies"] == 2
+    assert not twice.holds and twice.evidence[0].copies == 2
 
 
 def closed(ledger: Ledger, site: str, connection: str, t: float, quit: bool) -> None:
@@ -309,7 +315,7 @@ def test_a_delayed_dsn_is_a_warning_and_a_dsn_elsewhere_no_bounce() -> None:
     assert not record.settled and record.warnings == [1.0]
     dsn(ledger, message_id, 2.0, site="site-b", dsn_actions=["failed"])
     assert not record.settled and record.bounces == []
-    unsettled = Settlement(5.0, False, {rcpt: {"queue_id": "Q1"}}, Retry(6.0, "ok", {rcpt: {}}))
+    unsettled = Settlement(5.0, False, {rcpt: HELD}, Retry(6.0, "ok", {rcpt: HELD}))
     assert NoLoss().judge(facts(ledger, settlement=unsettled)).verdict is Verdict.BROKEN
 
 
@@ -320,7 +326,7 @@ def test_healthy_mail_is_timed_from_the_start_of_its_submission() -> None:
     arrive(ledger, record.rcpt, "site-b", 5.1)
     judged = HealthySitesKeepFlowing().judge(facts(ledger))
     assert judged.verdict is Verdict.BROKEN
-    assert judged.evidence[0]["acceptance"] == 5.0
+    assert judged.evidence[0].acceptance == 5.0
 
 
 # -- the protocol ----------------------------------------------------------------------------
