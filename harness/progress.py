@@ -84,9 +84,7 @@ class Progress:
                 if result.holds
                 else "BROKEN: " + ", ".join(p.name for p in result.failures())
             )
-            faults = sorted(
-                {e["site"] + " " + e["kind"] for e in result.timeline if e["action"] == "apply"}
-            )
+            faults = sorted({f"{e.site} {e.kind}" for e in result.timeline if e.action == "apply"})
             self._say(
                 f"example {self.examples}: {verdict} ({result.outage.sites} sites, faults: "
                 f"{', '.join(faults) or 'none'}, {len(result.messages)} messages, "

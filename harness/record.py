@@ -5,7 +5,8 @@ and a file of another shape (an older harness's, or not a run record at all) get
 message instead of a ``KeyError`` somewhere in a report.
 
 Claim evidence is typed by kind (:mod:`harness.claims.evidence`: each claim module defines
-and registers its own items); timeline steps and history events stay open mappings for now.
+and registers its own items). A scenario's steps stay open mappings: each step kind writes
+its own form (:mod:`harness.steps`), read back only by ``mta-harness replay``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, SerializeAsAny, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    SerializationInfo,
+    SerializeAsAny,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+)
 
 from harness import __version__
 from harness.claims.evidence import EvidenceItem, read_evidence
@@ -73,6 +83,35 @@ class Settlement(_Model):
     retry_answer: str | None
 
 
+class HistoryEvent(_Model):
+    """One thing that happened in an example, seconds since it started; which fields an
+    event has depends on what it is (``event``: submit, accept, refused, deliver, bounce,
+    apply, heal, queue, retry). Unset fields are left out of results.json."""
+
+    at: float
+    event: str
+    id: str | None = None
+    site: str | None = None
+    connection: str | None = None
+    #: Why the MTA refused a submission.
+    reason: str | None = None
+    fault: str | None = None
+    description: str | None = None
+    #: A queue snapshot's moment, the ids the queue held, or why it could not be listed.
+    label: str | None = None
+    held: list[str] | None = None
+    error: str | None = None
+    #: What the MTA's retry-now command printed.
+    answer: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_unset(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if v is not None or k in ("at", "event")}
+
+
 class ClaimOutcome(_Model):
     """One claim's verdict on one example."""
 
@@ -121,7 +160,7 @@ class Example(_Model):
     messages: list[Message]
     timeline: list[FaultEvent]
     queue_snapshots: list[QueueSnapshot]
-    history: list[dict[str, Any]]
+    history: list[HistoryEvent]
     test: str = "?"
     logged_at: float | None = None
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
-from harness.record import ClaimVerdict, Run
+from harness.record import BoundsRecord, ClaimVerdict, Counterexample, Example, Identity, Run
 
 PASS, FAIL, ERROR = "PASS", "FAIL", "ERROR"
 EXIT_CODES = {PASS: 0, FAIL: 1, ERROR: 3}
@@ -42,23 +42,20 @@ def write_json_atomic(path: Path, data: Any) -> None:
 _CLAIM_ORDER = ("broken", "not proven", "warning", "holds", "not judged")
 
 
-def claim_verdicts(examples: list[dict[str, Any]]) -> list[ClaimVerdict]:
+def claim_verdicts(examples: list[Example]) -> list[ClaimVerdict]:
     """Each claim's verdict over a run's examples, with counts and figures (pure data)."""
-    by_name: dict[str, dict[str, Any]] = {}
+    counts_of: dict[str, dict[str, int]] = {}
+    figures_of: dict[str, dict[str, list[float]]] = {}
     for example in examples:
-        for claim in example.get("claims", []):
-            entry = by_name.setdefault(
-                claim["name"], {"name": claim["name"], "counts": {}, "figures": {}}
-            )
-            counts = entry["counts"]
-            counts[claim["verdict"]] = counts.get(claim["verdict"], 0) + 1
-            for key, value in claim.get("figures", {}).items():
-                entry["figures"].setdefault(key, []).append(float(value))
+        for claim in example.claims:
+            counts = counts_of.setdefault(claim.name, {})
+            counts[claim.verdict] = counts.get(claim.verdict, 0) + 1
+            for key, value in claim.figures.items():
+                figures_of.setdefault(claim.name, {}).setdefault(key, []).append(float(value))
     out = []
-    for entry in by_name.values():
-        counts = entry["counts"]
+    for name, counts in counts_of.items():
         verdict = next(v for v in _CLAIM_ORDER if counts.get(v))
-        figures = entry["figures"]
+        figures = figures_of.get(name, {})
         summary: dict[str, float] = {}
         if "worst" in figures:
             summary["worst"] = max(figures["worst"])
@@ -68,9 +65,7 @@ def claim_verdicts(examples: list[dict[str, Any]]) -> list[ClaimVerdict]:
         for key in ("stuck", "lost", "after_retry", "healthy", "wrongly_bounced"):
             if key in figures:
                 summary[key] = sum(figures[key])
-        out.append(
-            ClaimVerdict(name=entry["name"], verdict=verdict, counts=counts, figures=summary)
-        )
+        out.append(ClaimVerdict(name=name, verdict=verdict, counts=counts, figures=summary))
     return out
 
 
@@ -78,11 +73,9 @@ def claim_verdicts(examples: list[dict[str, Any]]) -> list[ClaimVerdict]:
 SEED_CLAIM = "healthy_sites_keep_flowing"
 
 
-def _seed_claim_judged(example: dict[str, Any]) -> bool:
-    return any(
-        c["name"] == SEED_CLAIM and c["verdict"] in ("holds", "broken")
-        for c in example.get("claims", [])
-    )
+def _seed_claim_judged(example: Example) -> bool:
+    claim = example.claim(SEED_CLAIM)
+    return claim is not None and claim.verdict in ("holds", "broken")
 
 
 def child_verdict(results: Run | None, status: int) -> str:
@@ -145,9 +138,10 @@ class RunRecord:
     started: float
     identity: dict[str, str] | None = None
     worlds: list[str] = field(default_factory=list)
-    examples: list[dict[str, Any]] = field(default_factory=list)
-    #: The shrunk failing example of each property test, by test id.
-    counterexamples: dict[str, dict[str, Any]] = field(default_factory=dict)
+    examples: list[Example] = field(default_factory=list)
+    #: The last (so, once Hypothesis shrank it, the shrunk) failing example of each test
+    #: and broken claim.
+    counterexamples: dict[str, Counterexample] = field(default_factory=dict)
     tests: dict[str, str] = field(default_factory=dict)
     #: Why each failed test failed, in one message, by test id.
     failures: dict[str, str] = field(default_factory=dict)
@@ -176,7 +170,7 @@ class RunRecord:
         if not passed:
             return ["no test passed: nothing was tested (skipped tests count for nothing)"]
         reasons = []
-        per_test = {e.get("test") for e in self.examples}
+        per_test = {e.test for e in self.examples}
         for test in passed:
             if test not in per_test:
                 reasons.append(f"{test} passed without recording an example: it judged nothing")
@@ -189,38 +183,42 @@ class RunRecord:
             )
         return reasons
 
+    def to_run(self) -> Run:
+        """The record so far as the typed run record its readers load."""
+        return Run(
+            run_id=self.run_id,
+            harness_version=__version__,
+            verdict=self.verdict,
+            partial=self.finished is None,
+            interrupted=self.interrupted,
+            mta=self.mta,
+            identity=None if self.identity is None else Identity.model_validate(self.identity),
+            backend=self.backend,
+            profile=self.profile,
+            bounds=BoundsRecord.model_validate(self.bounds),
+            started=self.started,
+            finished=self.finished,
+            worlds=self.worlds,
+            tests=self.tests,
+            errors=self.errors,
+            examples_run=len(self.examples),
+            examples_judged=self.judged_examples(),
+            unjudged=self.unjudged(),
+            failing_examples=sum(1 for e in self.examples if not e.holds),
+            claims=claim_verdicts(self.examples),
+            counterexamples=self.counterexamples,
+            failures=self.failures,
+            examples=self.examples,
+        )
+
     def to_json(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "harness_version": __version__,
-            "verdict": self.verdict,
-            "partial": self.finished is None,
-            "interrupted": self.interrupted,
-            "mta": self.mta,
-            "identity": self.identity,
-            "backend": self.backend,
-            "profile": self.profile,
-            "bounds": self.bounds,
-            "started": self.started,
-            "finished": self.finished,
-            "worlds": self.worlds,
-            "tests": self.tests,
-            "errors": self.errors,
-            "examples_run": len(self.examples),
-            "examples_judged": self.judged_examples(),
-            "unjudged": self.unjudged(),
-            "failing_examples": sum(1 for e in self.examples if not e["holds"]),
-            "claims": [c.model_dump() for c in claim_verdicts(self.examples)],
-            "counterexamples": self.counterexamples,
-            "failures": self.failures,
-            "examples": self.examples,
-        }
+        """The record so far as results.json holds it."""
+        return self.to_run().as_json()
 
     def save(self, folder: Path, suffix: str = "") -> Run | None:
         """Write ``results<suffix>.json`` (a pytest-xdist worker passes ``-gw0`` and so on,
         so parallel workers never overwrite each other's record). Once the run finished, the
-        record is checked against the shape its readers load, and returned in that shape."""
-        data = self.to_json()
-        finished = Run.model_validate(data) if self.finished is not None else None
-        write_json_atomic(folder / f"results{suffix}.json", data)
-        return finished
+        record is returned as its readers load it."""
+        run = self.to_run()
+        write_json_atomic(folder / f"results{suffix}.json", run.as_json())
+        return run if self.finished is not None else None

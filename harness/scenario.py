@@ -8,7 +8,6 @@ take, so a shrunk counterexample can be written out as a file and replayed.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
 
 from harness import interrupts
 from harness.claims import (
@@ -27,6 +26,18 @@ from harness.clock import Deadline, now
 from harness.errors import HarnessError
 from harness.faults import fault_kinds
 from harness.ledger import MessageRecord
+from harness.record import (
+    Arrival,
+    BoundsRecord,
+    Counterexample,
+    FaultEvent,
+    HistoryEvent,
+    Message,
+    QueueSnapshot,
+    ScenarioShape,
+)
+from harness.record import Example as ExampleRecord
+from harness.record import Settlement as SettlementRecord
 from harness.steps import Cut, Send, Step
 from harness.timeline import Outage
 from harness.topology import MAX_SITES, remote_sites
@@ -110,11 +121,12 @@ class ExampleResult:
 
     outage: Outage
     claims: list[ClaimResult]
-    messages: list[dict[str, Any]]
-    timeline: list[dict[str, Any]]
+    #: Times in seconds since the example started, as in the run record.
+    messages: list[Message]
+    timeline: list[FaultEvent]
     mta_died: str | None = None
     #: What the MTA's own queue held, at moments named by ``label``.
-    queue_snapshots: list[dict[str, Any]] = field(default_factory=list)
+    queue_snapshots: list[QueueSnapshot] = field(default_factory=list)
     bounds: Bounds = field(default_factory=Bounds)
     #: The claim objects behind ``claims``, in the same order: each raises its own failure.
     judges: list[Claim] = field(default_factory=list, repr=False)
@@ -184,84 +196,81 @@ class ExampleResult:
                 f"{head} arrived {item.waited:.2f} s after its submission began{held}, "
                 "past the bound"
             )
-        final = next((m for m in self.messages if m["id"] == item.id), {})
-        heals = [e["at"] for e in self.timeline if e["action"] == "heal"]
+        final = next((m for m in self.messages if m.id == item.id), None)
+        heals = [e.at for e in self.timeline if e.action == "heal"]
         tail = ""
-        if final.get("latency") is not None:
-            tail = f"; it arrived {final['latency']:.2f} s after its submission began"
+        if final is not None and final.latency is not None:
+            tail = f"; it arrived {final.latency:.2f} s after its submission began"
             if heals:
                 tail += f", after the faults were healed at t={max(heals):.2f} s"
-        elif final:
-            tail = f"; in the end it was {final['status']}"
+        elif final is not None:
+            tail = f"; in the end it was {final.status}"
         return (
             f"{head} was still undelivered {item.waited:.2f} s after its submission "
             f"began{held}{tail}"
         )
 
-    def history(self) -> list[dict[str, Any]]:
+    def history(self) -> list[HistoryEvent]:
         """Everything that happened, in time order: submissions, acceptances, deliveries,
         bounces, faults applied and healed, queue snapshots (seconds since the start)."""
-        events: list[dict[str, Any]] = []
+        events: list[HistoryEvent] = []
         for m in self.messages:
-            events.append(
-                {"at": m["submitted_at"], "event": "submit", "id": m["id"], "site": m["site"]}
-            )
-            if m["accepted_at"] is not None:
-                events.append({"at": m["accepted_at"], "event": "accept", "id": m["id"]})
-            if m["refusal"] is not None:
+            events.append(HistoryEvent(at=m.submitted_at, event="submit", id=m.id, site=m.site))
+            if m.accepted_at is not None:
+                events.append(HistoryEvent(at=m.accepted_at, event="accept", id=m.id))
+            if m.refusal is not None:
                 events.append(
-                    {
-                        "at": m["submitted_at"],
-                        "event": "refused",
-                        "id": m["id"],
-                        "reason": m["refusal"],
-                    }
+                    HistoryEvent(at=m.submitted_at, event="refused", id=m.id, reason=m.refusal)
                 )
-            for a in m["arrivals"]:
-                events.append(
-                    {
-                        "at": a["at"],
-                        "event": "deliver",
-                        "id": m["id"],
-                        "site": a["site"],
-                        "connection": a["connection"],
-                    }
+            events += [
+                HistoryEvent(
+                    at=a.at, event="deliver", id=m.id, site=a.site, connection=a.connection
                 )
-            for b in m["bounces"]:
-                events.append({"at": b, "event": "bounce", "id": m["id"]})
-        for e in self.timeline:
-            events.append(
-                {
-                    "at": e["at"],
-                    "event": e["action"],
-                    "site": e["site"],
-                    "fault": e["kind"],
-                    "description": e["description"],
-                }
+                for a in m.arrivals
+            ]
+            events += [HistoryEvent(at=b, event="bounce", id=m.id) for b in m.bounces]
+        events += [
+            HistoryEvent(
+                at=e.at, event=e.action, site=e.site, fault=e.kind, description=e.description
             )
-        for q in self.queue_snapshots:
-            events.append({"event": "queue", **q})
+            for e in self.timeline
+        ]
+        events += [
+            HistoryEvent(at=q.at, event="queue", label=q.label, held=q.held, error=q.error)
+            for q in self.queue_snapshots
+        ]
         retry = self.settlement.retry if self.settlement else None
         if retry is not None and retry.asked_at is not None:
-            events.append({"at": retry.asked_at, "event": "retry", "answer": retry.answer.strip()})
-        return sorted(events, key=lambda e: e["at"])
+            events.append(
+                HistoryEvent(at=retry.asked_at, event="retry", answer=retry.answer.strip())
+            )
+        return sorted(events, key=lambda e: e.at)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "scenario": self.outage.to_json(),
-            "description": self.outage.describe(),
-            "holds": self.holds,
-            "mta_died": self.mta_died,
-            "bounds": asdict(self.bounds),
-            "claims": [p.to_json() for p in self.claims],
-            "broken_claim": self.broken_claim,
-            "figures": self.figures,
-            "settlement": _settlement_json(self.settlement),
-            "messages": self.messages,
-            "timeline": self.timeline,
-            "queue_snapshots": self.queue_snapshots,
-            "history": self.history(),
-        }
+    def to_record(self, test: str, logged_at: float) -> ExampleRecord:
+        """This example as the run record holds it, logged for ``test``."""
+        return ExampleRecord(
+            scenario=ScenarioShape.model_validate(self.outage.to_json()),
+            description=self.outage.describe(),
+            holds=self.holds,
+            mta_died=self.mta_died,
+            bounds=BoundsRecord(**asdict(self.bounds)),
+            claims=[p.outcome() for p in self.claims],
+            broken_claim=self.broken_claim,
+            figures=self.figures,
+            settlement=_settlement_record(self.settlement),
+            messages=self.messages,
+            timeline=self.timeline,
+            queue_snapshots=self.queue_snapshots,
+            history=self.history(),
+            test=test,
+            logged_at=logged_at,
+        )
+
+    def to_counterexample(self, test: str, logged_at: float, shrunk: bool) -> Counterexample:
+        """This failing example as the run record keeps it for its test and broken claim."""
+        return Counterexample(
+            **dict(self.to_record(test, logged_at)), explanation=self.explain(), shrunk=shrunk
+        )
 
 
 def play(
@@ -310,8 +319,17 @@ def play(
         return ExampleResult(
             outage,
             [verdicts[j.name] for j in judges],
-            [_relative(r.to_json(), t0) for r in example.ledger.records()],
-            [{**asdict(e), "at": round(e.at - t0, 3)} for e in example.timeline],
+            [_relative(r, t0) for r in example.ledger.records()],
+            [
+                FaultEvent(
+                    at=round(e.at - t0, 3),
+                    site=e.site,
+                    kind=e.kind,
+                    action=e.action,
+                    description=e.description,
+                )
+                for e in example.timeline
+            ],
             died,
             snapshots,
             bounds,
@@ -395,39 +413,51 @@ def _wait_until(moment: float) -> None:
     interrupts.sleep_until_stopped(Deadline(moment).remaining())
 
 
-def _queue_snapshot(world: World, example: Example, label: str) -> dict[str, Any]:
+def _queue_snapshot(world: World, example: Example, label: str) -> QueueSnapshot:
     """The message ids the MTA's queue holds now (its own listing), or why it cannot say."""
     at = round(now() - example.started_at, 3)
     try:
         held = sorted(r.partition("@")[0] for r in world.queued_recipients())
     except HarnessError as exc:
-        return {"at": at, "label": label, "error": str(exc)}
-    return {"at": at, "label": label, "held": held}
+        return QueueSnapshot(at=at, label=label, error=str(exc))
+    return QueueSnapshot(at=at, label=label, held=held)
 
 
-def _settlement_json(settlement: Settlement | None) -> dict[str, Any] | None:
+def _settlement_record(settlement: Settlement | None) -> SettlementRecord | None:
     if settlement is None:
         return None
     retry = settlement.retry
-    return {
-        "healed_at": settlement.healed_at,
-        "settled_in_time": settlement.settled_in_time,
-        "retry_asked_at": retry.asked_at if retry else None,
-        "retry_answer": retry.answer.strip() if retry else None,
-    }
+    return SettlementRecord(
+        healed_at=settlement.healed_at,
+        settled_in_time=settlement.settled_in_time,
+        retry_asked_at=retry.asked_at if retry else None,
+        retry_answer=retry.answer.strip() if retry else None,
+    )
 
 
-def _relative(message: dict[str, Any], t0: float) -> dict[str, Any]:
-    """Times in a message record as seconds since the example started."""
-    out = dict(message)
-    for key in ("submitted_at", "accepted_at"):
-        if out[key] is not None:
-            out[key] = round(out[key] - t0, 3)
-    if out["acceptance"] is not None:
-        out["acceptance"] = round(out["acceptance"], 3)
-    out["warnings"] = [round(w - t0, 3) for w in out["warnings"]]
-    out["arrivals"] = [{**a, "at": round(a["at"] - t0, 3)} for a in out["arrivals"]]
-    out["bounces"] = [round(b - t0, 3) for b in out["bounces"]]
-    if out["latency"] is not None:
-        out["latency"] = round(out["latency"], 3)
-    return out
+def _relative(record: MessageRecord, t0: float) -> Message:
+    """A message's record with its times as seconds since the example started."""
+
+    def since(moment: float | None) -> float | None:
+        return None if moment is None else round(moment - t0, 3)
+
+    def rounded(seconds: float | None) -> float | None:
+        return None if seconds is None else round(seconds, 3)
+
+    return Message(
+        id=record.id,
+        site=record.site,
+        rcpt=record.rcpt,
+        status=record.status.value,
+        submitted_at=round(record.submitted_at - t0, 3),
+        accepted_at=since(record.accepted_at),
+        refusal=record.refusal,
+        latency=rounded(record.latency()),
+        acceptance=rounded(record.acceptance()),
+        arrivals=[
+            Arrival(site=a.site, at=round(a.at - t0, 3), connection=a.connection)
+            for a in record.arrivals
+        ],
+        bounces=[round(b - t0, 3) for b in record.bounces],
+        warnings=[round(w - t0, 3) for w in record.warnings],
+    )

@@ -14,6 +14,7 @@ import pytest
 from harness.backends import open_backend
 from harness.claims import Bounds
 from harness.mta import get_adapter
+from harness.record import Example
 from harness.world import World
 
 StartWorld = Callable[..., World]
@@ -75,7 +76,7 @@ def start_run(*args: str) -> tuple[subprocess.Popen[str], str]:
     raise AssertionError("the run never brought its world up:\n" + "".join(seen))
 
 
-def example_json(
+def example_record(
     test: str = "t",
     healthy: str = "holds",
     bounds: dict[str, Any] | None = None,
@@ -83,31 +84,33 @@ def example_json(
     description: str | None = None,
     summary: str | None = None,
     evidence: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    """A whole example as the plugin records it (every field the typed record requires),
-    with the seed's claim judged ``healthy``: for tests of the record's readers."""
-    return {
-        "scenario": {"name": name, "sites": 2, "healthy": ["site-b"], "steps": []},
-        "description": name if description is None else description,
-        "holds": healthy != "broken",
-        "mta_died": None,
-        "bounds": bounds or asdict(Bounds()),
-        "claims": [
-            {
-                "name": "healthy_sites_keep_flowing",
-                "verdict": healthy,
-                "holds": healthy != "broken",
-                "summary": healthy if summary is None else summary,
-                "evidence": evidence or [],
-                "figures": {},
-            }
-        ],
-        "broken_claim": "healthy_sites_keep_flowing" if healthy == "broken" else None,
-        "figures": {},
-        "settlement": None,
-        "messages": [],
-        "timeline": [],
-        "queue_snapshots": [],
-        "history": [],
-        "test": test,
-    }
+) -> Example:
+    """A whole example as the plugin records it, with the seed's claim judged ``healthy``
+    (``evidence`` in its stored form, read back by kind): for tests of the record's readers."""
+    return Example.model_validate(
+        {
+            "scenario": {"name": name, "sites": 2, "healthy": ["site-b"], "steps": []},
+            "description": name if description is None else description,
+            "holds": healthy != "broken",
+            "mta_died": None,
+            "bounds": bounds or asdict(Bounds()),
+            "claims": [
+                {
+                    "name": "healthy_sites_keep_flowing",
+                    "verdict": healthy,
+                    "holds": healthy != "broken",
+                    "summary": healthy if summary is None else summary,
+                    "evidence": evidence or [],
+                    "figures": {},
+                }
+            ],
+            "broken_claim": "healthy_sites_keep_flowing" if healthy == "broken" else None,
+            "figures": {},
+            "settlement": None,
+            "messages": [],
+            "timeline": [],
+            "queue_snapshots": [],
+            "history": [],
+            "test": test,
+        }
+    )

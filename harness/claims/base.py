@@ -11,12 +11,13 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NoReturn, Protocol
+from typing import TYPE_CHECKING, NoReturn, Protocol
 
 from harness.claims.evidence import EvidenceItem
 
 if TYPE_CHECKING:
     from harness.claims.facts import ExampleFacts
+    from harness.record import ClaimOutcome
 
 
 @dataclass(frozen=True)
@@ -65,15 +66,19 @@ class ClaimResult:
     def holds(self) -> bool:
         return self.verdict is not Verdict.BROKEN
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "verdict": self.verdict.value,
-            "holds": self.holds,
-            "summary": self.summary,
-            "evidence": [item.model_dump() for item in self.evidence],
-            "figures": self.figures,
-        }
+    def outcome(self) -> ClaimOutcome:
+        """This verdict as the run record holds it."""
+        # Imported here: the record reads evidence classes from this package on import.
+        from harness.record import ClaimOutcome
+
+        return ClaimOutcome(
+            name=self.name,
+            verdict=self.verdict.value,
+            holds=self.holds,
+            summary=self.summary,
+            evidence=self.evidence,
+            figures=self.figures,
+        )
 
 
 class ClaimBroken(AssertionError):

@@ -43,21 +43,18 @@ class ExampleLog:
     def add(self, result: ExampleResult) -> None:
         record = self._config.stash[RECORD_KEY]
         test = self._config.stash.get(CURRENT_TEST_KEY, "?")
-        data = {**result.to_json(), "test": test, "logged_at": time.time()}
-        record.examples.append(data)
-        history = data["history"]  # in time order: its last event ends the example
-        progress_of(self._config).example_done(result, history[-1]["at"] if history else 0.0)
+        logged_at = time.time()
+        example = result.to_record(test, logged_at)
+        record.examples.append(example)
+        history = example.history  # in time order: its last event ends the example
+        progress_of(self._config).example_done(result, history[-1].at if history else 0.0)
         if not result.holds:
             key = counterexample_key(test, result.broken_claim or "?")
-            counterexample = {
-                **data,
-                "test": test,
-                "explanation": result.explain(),
-                "shrunk": self._config.stash.get(SHRINKING_KEY, False),
-            }
-            written = self._export(key, result, counterexample["explanation"])
+            shrunk = self._config.stash.get(SHRINKING_KEY, False)
+            counterexample = result.to_counterexample(test, logged_at, shrunk)
+            written = self._export(key, result, counterexample.explanation)
             if written is not None:
-                counterexample["file"] = str(written)
+                counterexample.file = str(written)
             record.counterexamples[key] = counterexample
             self.last_failures[key] = result
         save(self._config)
@@ -67,15 +64,14 @@ class ExampleLog:
         a few times and record how often it came back ("seen in 2 of 5 replays")."""
         record = self._config.stash[RECORD_KEY]
         for key, failed in list(self.last_failures.items()):
-            if record.counterexamples.get(key, {}).get("test") != test:
+            kept = record.counterexamples.get(key)
+            if kept is None or kept.test != test:
                 continue
             again = 0
             for _ in range(INTERMITTENT_REPLAYS):
                 replayed = play(world, failed.outage, failed.bounds, claims=failed.judges)
                 again += replayed.broken_claim == failed.broken_claim
-            record.counterexamples[key]["intermittent"] = (
-                f"seen in {again + 1} of {INTERMITTENT_REPLAYS + 1} replays"
-            )
+            kept.intermittent = f"seen in {again + 1} of {INTERMITTENT_REPLAYS + 1} replays"
         save(self._config)
 
     def _export(self, key: str, result: ExampleResult, explanation: str) -> Path | None:

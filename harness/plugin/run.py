@@ -140,8 +140,8 @@ def _after_failure(item: pytest.Item, exc: BaseException) -> None:
     # Hypothesis's pytest plugin leaves its statistics on the item: they say why it stopped.
     if SLOW_SHRINKING in str(getattr(item, "hypothesis_statistics", "")):
         for counterexample in record.counterexamples.values():
-            if counterexample.get("test") == item.nodeid and counterexample.get("shrunk"):
-                counterexample["shrink_budget_ran_out"] = budget
+            if counterexample.test == item.nodeid and counterexample.shrunk:
+                counterexample.shrink_budget_ran_out = budget
     world = getattr(item, "funcargs", {}).get("world")
     if _is_flaky(exc) and isinstance(world, World):
         log.replay_intermittent(item.nodeid, world)

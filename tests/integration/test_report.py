@@ -15,7 +15,7 @@ from harness.report.html import render_report
 from harness.report.plot import SHADE_OPACITY, SITE_COLOURS
 from harness.scenario_file import SCENARIOS
 
-from ..conftest import example_json, run_cli
+from ..conftest import example_record, run_cli
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -163,7 +163,7 @@ def test_text_from_the_run_is_escaped() -> None:
     from harness.record import parse_run
     from harness.results import RunRecord
 
-    example = example_json(
+    example = example_record(
         description="<script>alert(1)</script>",
         summary="<b>",
         evidence=[

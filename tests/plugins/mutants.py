@@ -15,6 +15,7 @@ from harness import results, workload
 from harness.claims import duplicates, healthy, loss
 from harness.claims.base import Verdict, result
 from harness.ledger import Ledger
+from harness.record import Run
 from harness.timeline import Step
 
 
@@ -49,12 +50,12 @@ def exit_codes_swapped() -> None:
 
 
 def record_loses_examples() -> None:
-    original = results.RunRecord.to_json
+    original = results.RunRecord.to_run
 
-    def to_json(self: results.RunRecord) -> dict[str, Any]:
-        return {**original(self), "examples": self.examples[:1]}
+    def to_run(self: results.RunRecord) -> Run:
+        return original(self).model_copy(update={"examples": self.examples[:1]})
 
-    results.RunRecord.to_json = to_json  # type: ignore[method-assign]
+    results.RunRecord.to_run = to_run  # type: ignore[method-assign]
 
 
 def unjudged_runs_pass() -> None:

@@ -15,12 +15,12 @@ from harness.claims.recovery import SlowlyRecovered
 from harness.record import parse_run
 from harness.results import RunRecord
 
-from ..conftest import example_json
+from ..conftest import example_record
 
 
 def run_with(evidence: list[dict[str, object]]) -> RunRecord:
     record = RunRecord("r", "seedmta-async", "local", "ci", asdict(Bounds()), 0.0)
-    record.examples = [example_json(evidence=evidence)]
+    record.examples = [example_record(evidence=evidence)]
     record.finished = 1.0
     return record
 

@@ -11,21 +11,21 @@ import pytest
 
 from harness.claims import Bounds
 from harness.cli import main
-from harness.record import Run, parse_run
+from harness.record import Example, Run, parse_run
 from harness.results import ERROR, FAIL, PASS, RunRecord, agree_with_pytest, child_verdict
 
-from ..conftest import example_json
+from ..conftest import example_record
 
 RUN_BOUNDS = asdict(Bounds())
 
 
 def example(
     test: str, healthy: str = "holds", bounds: dict[str, Any] | None = None, name: str = "drawn"
-) -> dict[str, Any]:
-    return example_json(test, healthy, bounds, name)
+) -> Example:
+    return example_record(test, healthy, bounds, name)
 
 
-def record(tests: dict[str, str], examples: list[dict[str, Any]]) -> RunRecord:
+def record(tests: dict[str, str], examples: list[Example]) -> RunRecord:
     run = RunRecord("r", "seedmta-async", "local", "ci", RUN_BOUNDS, 0.0)
     run.tests, run.examples = tests, examples
     return run
