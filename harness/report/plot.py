@@ -5,22 +5,20 @@ Each message is a dot at the moment its submission began (x) and how long it too
 to arrive (y, log scale), one colour per site. Each link's fault windows are shaded across the
 plot in that site's colour and drawn again as a labelled bar in a lane under the axis. A
 message that never arrived sits in the "not delivered" strip at the top. The dashed line is
-the bound.
+the bound. Where everything goes is :mod:`harness.report.geometry`'s (pure, tested apart);
+this module only draws it.
 """
 
 from __future__ import annotations
 
-import math
 from html import escape
 
 from harness.record import Example, Message
-from harness.timeline import fault_windows
+from harness.report.geometry import LANE, LEFT, TOP, PlotGeometry, plot_geometry
 
 #: One colour per site (Tableau 10, colour-blind friendly), in site order.
 SITE_COLOURS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf"]
 SHADE_OPACITY = 0.16
-LEFT, RIGHT, TOP = 64, 16, 30
-LANE = 16
 
 
 def site_colour(site: str) -> str:
@@ -32,120 +30,84 @@ def site_colour(site: str) -> str:
     return "#7f7f7f"
 
 
-def example_windows(example: Example, end: float) -> list[tuple[str, str, float, float]]:
-    """(site, fault kind, start, end) for every fault in the example, by site then start;
-    open ones end at ``end``."""
-    events = ((e.site, e.kind, e.action, e.at) for e in example.timeline)
-    return sorted(fault_windows(events, end), key=lambda w: (w[0], w[2]))
-
-
 def latency_plot(example: Example, width: int = 900, height: int = 360) -> str:
     """The example's latency timeline as an ``<svg>`` element."""
-    messages = example.messages
-    bound = example.bounds.delivery
-    times = [0.0]
-    for m in messages:
-        times += [t for t in (m.submitted_at, m.accepted_at) if t is not None]
-        times += [a.at for a in m.arrivals] + list(m.bounces)
-    times += [e.at for e in example.timeline]
-    x_max = max(times) * 1.05 + 0.1
-    windows = example_windows(example, x_max)
-    lanes = sorted({w[0] for w in windows})
-    plot_bottom = height - 40 - LANE * len(lanes)
-    latencies = [m.latency for m in messages if m.latency is not None]
-    y_lo = 1e-3
-    y_hi = 10 ** math.ceil(math.log10(max([bound * 2, *latencies, 0.01])))
+    return render(plot_geometry(example, width, height))
 
-    def x(t: float) -> float:
-        return LEFT + (width - LEFT - RIGHT) * t / x_max
 
-    def y(latency: float) -> float:
-        frac = (math.log10(max(latency, y_lo)) - math.log10(y_lo)) / (
-            math.log10(y_hi) - math.log10(y_lo)
-        )
-        return plot_bottom - (plot_bottom - TOP - 24) * frac
-
+def render(g: PlotGeometry) -> str:
+    """Draw a placed plot as SVG: nothing here computes where things go."""
+    bottom, right = g.plot_bottom, g.right
     out = [
-        f'<svg class="latency-plot" xmlns="http://www.w3.org/2000/svg" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'<svg class="latency-plot" xmlns="http://www.w3.org/2000/svg" width="{g.width}" '
+        f'height="{g.height}" viewBox="0 0 {g.width} {g.height}" role="img" '
         f'aria-label="delivery latency over time">',
-        f'<rect x="{LEFT}" y="{TOP}" width="{width - LEFT - RIGHT}" '
-        f'height="{plot_bottom - TOP}" fill="#ffffff" stroke="#999"/>',
+        f'<rect x="{LEFT}" y="{TOP}" width="{right - LEFT}" '
+        f'height="{bottom - TOP}" fill="#ffffff" stroke="#999"/>',
     ]
-    for site, kind, start, end in windows:
-        colour = site_colour(site)
+    for w in g.windows:
         out.append(
-            f'<rect class="fault-window" data-site="{escape(site)}" x="{x(start):.1f}" '
-            f'y="{TOP}" width="{max(1.0, x(end) - x(start)):.1f}" height="{plot_bottom - TOP}" '
-            f'fill="{colour}" fill-opacity="{SHADE_OPACITY}"><title>{escape(site)}: '
-            f"{escape(kind)} from {start:.2f} s to {end:.2f} s</title></rect>"
+            f'<rect class="fault-window" data-site="{escape(w.site)}" x="{w.x:.1f}" '
+            f'y="{TOP}" width="{w.width:.1f}" height="{bottom - TOP}" '
+            f'fill="{site_colour(w.site)}" fill-opacity="{SHADE_OPACITY}"><title>'
+            f"{escape(w.site)}: {escape(w.kind)} from {w.start:.2f} s to {w.end:.2f} s"
+            "</title></rect>"
         )
-    # Axes: log ticks on y, about eight ticks on x.
-    decade = y_lo
-    while decade <= y_hi * 1.001:
-        yy = y(decade)
-        label = f"{decade:g} s"
+    for tick in g.y_ticks:
         out.append(
-            f'<line x1="{LEFT}" x2="{width - RIGHT}" y1="{yy:.1f}" y2="{yy:.1f}" '
-            f'stroke="#e5e5e5"/><text x="{LEFT - 6}" y="{yy + 4:.1f}" text-anchor="end" '
-            f'font-size="11">{label}</text>'
+            f'<line x1="{LEFT}" x2="{right}" y1="{tick.at:.1f}" y2="{tick.at:.1f}" '
+            f'stroke="#e5e5e5"/><text x="{LEFT - 6}" y="{tick.at + 4:.1f}" text-anchor="end" '
+            f'font-size="11">{tick.value:g} s</text>'
         )
-        decade *= 10
-    step = _nice_step(x_max / 8)
-    tick = 0.0
-    while tick <= x_max:
-        xx = x(tick)
+    for tick in g.x_ticks:
         out.append(
-            f'<line x1="{xx:.1f}" x2="{xx:.1f}" y1="{plot_bottom}" y2="{plot_bottom + 4}" '
-            f'stroke="#666"/><text x="{xx:.1f}" y="{plot_bottom + 16}" text-anchor="middle" '
-            f'font-size="11">{tick:g}</text>'
+            f'<line x1="{tick.at:.1f}" x2="{tick.at:.1f}" y1="{bottom}" y2="{bottom + 4}" '
+            f'stroke="#666"/><text x="{tick.at:.1f}" y="{bottom + 16}" text-anchor="middle" '
+            f'font-size="11">{tick.value:g}</text>'
         )
-        tick += step
+    middle = (TOP + bottom) / 2
     out.append(
-        f'<text x="{width - RIGHT}" y="{plot_bottom + 30}" text-anchor="end" font-size="11">'
+        f'<text x="{right}" y="{bottom + 30}" text-anchor="end" font-size="11">'
         "seconds since the example started (submission began)</text>"
-        f'<text x="14" y="{(TOP + plot_bottom) / 2:.0f}" font-size="11" text-anchor="middle" '
-        f'transform="rotate(-90 14 {(TOP + plot_bottom) / 2:.0f})">delivery latency</text>'
+        f'<text x="14" y="{middle:.0f}" font-size="11" text-anchor="middle" '
+        f'transform="rotate(-90 14 {middle:.0f})">delivery latency</text>'
     )
-    yb = y(bound)
     out.append(
-        f'<line class="bound" x1="{LEFT}" x2="{width - RIGHT}" y1="{yb:.1f}" y2="{yb:.1f}" '
-        f'stroke="#444" stroke-dasharray="6 4"/><text x="{width - RIGHT - 4}" y="{yb - 4:.1f}" '
-        f'text-anchor="end" font-size="11">bound {bound:g} s</text>'
+        f'<line class="bound" x1="{LEFT}" x2="{right}" y1="{g.bound_y:.1f}" '
+        f'y2="{g.bound_y:.1f}" stroke="#444" stroke-dasharray="6 4"/><text x="{right - 4}" '
+        f'y="{g.bound_y - 4:.1f}" text-anchor="end" font-size="11">bound {g.bound:g} s</text>'
         f'<text x="{LEFT + 4}" y="{TOP + 11}" font-size="10" fill="#555">not delivered</text>'
-        f'<line x1="{LEFT}" x2="{width - RIGHT}" y1="{TOP + 14}" y2="{TOP + 14}" '
+        f'<line x1="{LEFT}" x2="{right}" y1="{TOP + 14}" y2="{TOP + 14}" '
         f'stroke="#ccc" stroke-dasharray="2 3"/>'
     )
-    for m in messages:
+    for mark in g.marks:
+        m = mark.message
         colour = site_colour(m.site)
-        at = m.submitted_at
         tip = escape(_message_tip(m))
-        if m.latency is None:
+        if mark.y is None:
             out.append(
-                f'<path class="undelivered" d="M{x(at) - 4:.1f},{TOP + 3} l8,8 m0,-8 l-8,8" '
+                f'<path class="undelivered" d="M{mark.x - 4:.1f},{TOP + 3} l8,8 m0,-8 l-8,8" '
                 f'stroke="{colour}" stroke-width="2"><title>{tip}</title></path>'
             )
         else:
             out.append(
-                f'<circle class="message" data-site="{escape(m.site)}" cx="{x(at):.1f}" '
-                f'cy="{y(m.latency):.1f}" r="4" fill="{colour}" stroke="#000" '
+                f'<circle class="message" data-site="{escape(m.site)}" cx="{mark.x:.1f}" '
+                f'cy="{mark.y:.1f}" r="4" fill="{colour}" stroke="#000" '
                 f'stroke-width="0.5"><title>{tip}</title></circle>'
             )
-    for lane, site in enumerate(lanes):
-        top = plot_bottom + 36 + lane * LANE
+    for lane, site in enumerate(g.lanes):
+        top = g.lane_top(lane)
         out.append(
             f'<text x="{LEFT - 6}" y="{top + 10}" text-anchor="end" font-size="10">'
             f"{escape(site)}</text>"
         )
-        for w_site, kind, start, end in windows:
-            if w_site == site:
-                out.append(
-                    f'<rect class="fault-lane" x="{x(start):.1f}" y="{top}" '
-                    f'width="{max(1.0, x(end) - x(start)):.1f}" height="{LANE - 4}" '
-                    f'fill="{site_colour(site)}" fill-opacity="0.7"/>'
-                    f'<text x="{x(start) + 3:.1f}" y="{top + 9}" font-size="9" fill="#fff">'
-                    f"{escape(kind)}</text>"
-                )
+        for w in (w for w in g.windows if w.site == site):
+            out.append(
+                f'<rect class="fault-lane" x="{w.x:.1f}" y="{top}" width="{w.width:.1f}" '
+                f'height="{LANE - 4}" fill="{site_colour(site)}" fill-opacity="0.7"/>'
+                f'<text x="{w.x + 3:.1f}" y="{top + 9}" font-size="9" fill="#fff">'
+                f"{escape(w.kind)}</text>"
+            )
     out.append("</svg>")
     return "\n".join(out)
 
@@ -166,11 +128,3 @@ def _message_tip(m: Message) -> str:
     if m.latency is not None:
         return f"{m.id} to {m.site}: arrived after {m.latency:.3f} s"
     return f"{m.id} to {m.site}: {m.status}"
-
-
-def _nice_step(raw: float) -> float:
-    magnitude = 10 ** math.floor(math.log10(max(raw, 1e-6)))
-    for factor in (1, 2, 5, 10):
-        if raw <= factor * magnitude:
-            return float(factor * magnitude)
-    return float(10 * magnitude)
