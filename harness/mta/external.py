@@ -22,17 +22,17 @@ stray, which the ledger keeps apart and never counts for or against a later one.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
 from harness.backends.base import Service
 from harness.errors import UsageError
-from harness.mta.base import CommandRunner, MtaIdentity, MtaPlan, QueueEntry, digest, wait_for_smtp
-from harness.mta.queues import check_format, parse_queue
-from harness.schema import StrictModel, validated
+from harness.mta.base import CommandRunner, MtaIdentity, MtaPlan, digest, wait_for_smtp
+from harness.mta.queues import DescribedQueue, DescribedQueueKeys
+from harness.schema import validated
 from harness.topology import BOUNCE_SINK, Endpoint, Site
 
 
@@ -48,30 +48,23 @@ def parse_endpoint(text: str, where: str) -> Endpoint:
         ) from None
 
 
-class ExternalDescription(StrictModel):
+class ExternalDescription(DescribedQueueKeys):
     """What ``--mta FILE.toml`` holds for an MTA that runs already (see the module)."""
 
     name: str | None = None
     external: Literal[True]
     smtp: str
     links: Annotated[dict[str, str], Field(min_length=1)]
-    queue: list[str] = Field(default_factory=list)
-    queue_format: Annotated[str, AfterValidator(check_format)] = "lines"
-    flush: list[str] = Field(default_factory=list)
 
 
 @dataclass
-class ExternalMta:
+class ExternalMta(DescribedQueue):
     """A running MTA described by its owner; the harness only submits, cuts and watches."""
 
     source: Path
     label: str
     fixed_listen: Endpoint
     links: dict[str, Endpoint]
-    queue_command: list[str] = field(default_factory=list)
-    queue_format: str = "lines"
-    #: Asks the MTA to retry everything now (``flush = [...]``); empty if it cannot.
-    flush_command: list[str] = field(default_factory=list)
 
     @classmethod
     def load(cls, path: Path, data: dict[str, object]) -> ExternalMta:
@@ -122,16 +115,6 @@ class ExternalMta:
 
     def wait_ready(self, service: Service, plan: MtaPlan, timeout: float) -> None:
         wait_for_smtp(service, plan, timeout, self.label)
-
-    def queue(self, plan: MtaPlan, run: CommandRunner) -> list[QueueEntry] | None:
-        if not self.queue_command:
-            return None
-        return parse_queue(run("mta", self.queue_command), self.queue_format)
-
-    def retry_now(self, plan: MtaPlan, run: CommandRunner) -> str | None:
-        if not self.flush_command:
-            return None
-        return run("mta", self.flush_command) or " ".join(self.flush_command)
 
     def purge(self, plan: MtaPlan) -> None:
         pass  # not ours to purge

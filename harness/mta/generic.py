@@ -24,11 +24,11 @@ harness waits for ``listen`` to accept connections before it submits anything.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
 from harness.backends.base import Service
 from harness.errors import UsageError
@@ -37,18 +37,17 @@ from harness.mta.base import (
     Managed,
     MtaIdentity,
     MtaPlan,
-    QueueEntry,
     config_digest,
     wait_for_smtp,
     write_files,
 )
-from harness.mta.queues import check_format, parse_queue
+from harness.mta.queues import DescribedQueue, DescribedQueueKeys
 from harness.mta.toml import load_description
-from harness.schema import StrictModel, validated
+from harness.schema import validated
 from harness.topology import Endpoint
 
 
-class Description(StrictModel):
+class Description(DescribedQueueKeys):
     """What ``--mta FILE.toml`` holds for an MTA the harness starts (see the module)."""
 
     name: str | None = None
@@ -56,15 +55,12 @@ class Description(StrictModel):
     command: Annotated[list[str], Field(min_length=1)]
     files: dict[str, str] = Field(default_factory=dict)
     rootfs: str | None = None
-    queue: list[str] = Field(default_factory=list)
-    queue_format: Annotated[str, AfterValidator(check_format)] = "lines"
-    flush: list[str] = Field(default_factory=list)
     route: str = "{domain} {host}:{port}"
     route_separator: str = "\n"
 
 
 @dataclass
-class GenericMta(Managed):
+class GenericMta(Managed, DescribedQueue):
     """An MTA started from the user's command line with the user's templated files."""
 
     source: Path
@@ -72,10 +68,6 @@ class GenericMta(Managed):
     command_line: list[str]
     files: dict[str, str]
     root: str | None = None
-    queue_command: list[str] = field(default_factory=list)
-    queue_format: str = "lines"
-    #: Asks the MTA to retry everything now (``flush = [...]``); empty if it cannot.
-    flush_command: list[str] = field(default_factory=list)
     route: str = "{domain} {host}:{port}"
     route_separator: str = "\n"
 
@@ -136,16 +128,6 @@ class GenericMta(Managed):
 
     def wait_ready(self, service: Service, plan: MtaPlan, timeout: float) -> None:
         wait_for_smtp(service, plan, timeout, self.label)
-
-    def queue(self, plan: MtaPlan, run: CommandRunner) -> list[QueueEntry] | None:
-        if not self.queue_command:
-            return None  # no way to look: unsettled mail is then "not proven", never hidden
-        return parse_queue(run("mta", self.queue_command), self.queue_format)
-
-    def retry_now(self, plan: MtaPlan, run: CommandRunner) -> str | None:
-        if not self.flush_command:
-            return None
-        return run("mta", self.flush_command) or " ".join(self.flush_command)
 
     def purge(self, plan: MtaPlan) -> None:
         pass  # a rooted MTA's writable layer is wiped by the harness; a host MTA's is its own

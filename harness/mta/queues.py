@@ -7,8 +7,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated
 
-from harness.mta.base import QueueEntry
+from pydantic import AfterValidator, Field
+
+from harness.mta.base import CommandRunner, MtaPlan, QueueEntry
+from harness.schema import StrictModel
 
 
 def postfix_json(text: str) -> list[QueueEntry]:
@@ -87,3 +92,32 @@ def check_format(value: str) -> str:
     if value not in QUEUE_FORMATS:
         raise ValueError(f"expected one of {', '.join(QUEUE_FORMATS)}")
     return value
+
+
+class DescribedQueueKeys(StrictModel):
+    """The keys of an MTA description (``--mta FILE.toml``) that name its queue commands."""
+
+    queue: list[str] = Field(default_factory=list)
+    queue_format: Annotated[str, AfterValidator(check_format)] = "lines"
+    flush: list[str] = Field(default_factory=list)
+
+
+@dataclass(kw_only=True)
+class DescribedQueue:
+    """An adapter whose queue listing and retry-now are the commands its description names
+    (TOML-described and external MTAs)."""
+
+    queue_command: list[str] = field(default_factory=list)
+    queue_format: str = "lines"
+    #: Asks the MTA to retry everything now (``flush = [...]``); empty if it cannot.
+    flush_command: list[str] = field(default_factory=list)
+
+    def queue(self, plan: MtaPlan, run: CommandRunner) -> list[QueueEntry] | None:
+        if not self.queue_command:
+            return None  # no way to look: unsettled mail is then "not proven", never hidden
+        return parse_queue(run("mta", self.queue_command), self.queue_format)
+
+    def retry_now(self, plan: MtaPlan, run: CommandRunner) -> str | None:
+        if not self.flush_command:
+            return None
+        return run("mta", self.flush_command) or " ".join(self.flush_command)
