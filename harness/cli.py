@@ -25,6 +25,7 @@ from harness.options import DEFAULT_MTA, add_arguments, pytest_args, run_bounds
 from harness.profiles import PROFILES
 from harness.reaper import reap_orphans
 from harness.record import Canary, Run, load_run
+from harness.report.provenance import Provenance, files_digest, project_name, text_digest
 from harness.results import (
     ERROR,
     EXIT_CODES,
@@ -199,6 +200,17 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("list", help="list MTAs, backends and fault kinds").set_defaults(
         handler=list_parts
     )
+    verify_cmd = commands.add_parser(
+        "verify",
+        help="check a build against its certificate before shipping it "
+        "(exit 0 match, 1 mismatch or no PASS, 2 unreadable)",
+    )
+    verify_cmd.add_argument("certificate", type=Path, help="certificate.json or its run folder")
+    verify_cmd.add_argument(
+        "--mta-config", type=Path, help="the configuration fragment the build ships"
+    )
+    verify_cmd.add_argument("--image", help="the image the build ships (local or pulled)")
+    verify_cmd.set_defaults(handler=verify_build)
     certify_cmd.set_defaults(handler=certify)
     replay_cmd.set_defaults(handler=replay)
     report.set_defaults(handler=report_runs)
@@ -310,7 +322,8 @@ def certify(args: argparse.Namespace) -> int:
     certificate = write_certificate(
         run_dir,
         results,
-        suites=[str(s) for s in suites],
+        suites=[project_name(suite_path(s)) + _test_part(s) for s in suites],
+        provenance=_provenance(args, suites),
         faults=args.faults,
         seed=seed,
         canary=canary,
@@ -318,6 +331,27 @@ def certify(args: argparse.Namespace) -> int:
     print(summarise(results, run_dir))
     print(f"Certificate: {certificate}")
     return EXIT_CODES[results.verdict]
+
+
+def _test_part(suite: Path) -> str:
+    """The ``::TEST`` of a ``--suites FILE::TEST``, if it names one."""
+    _, sep, test = str(suite).partition("::")
+    return sep + test
+
+
+def _provenance(args: argparse.Namespace, suites: list[Path]) -> Provenance:
+    """Digests of what this certification ran: suites and scenario files, the user's
+    fragment, the MTA's root filesystem recipe."""
+    from harness.rootfs import load_recipe
+    from harness.scenario_file import SCENARIOS
+
+    adapter = get_adapter(args.mta)
+    recipe = load_recipe(adapter.rootfs) if adapter.rootfs else None
+    return Provenance(
+        suite_digest=files_digest([*(suite_path(s) for s in suites), SCENARIOS]),
+        fragment_digest=text_digest(read_fragment(args.mta_config)) if args.mta_config else None,
+        rootfs=f"{recipe.name}-{recipe.digest}" if recipe is not None else None,
+    )
 
 
 def play_canary(run_dir: Path, backend: str) -> Canary:
@@ -544,6 +578,29 @@ def gc(args: argparse.Namespace) -> int:
     print(reap_orphans().describe())
     print(docker)
     return 0
+
+
+def verify_build(args: argparse.Namespace) -> int:
+    from harness.report.verify import load_certificate, refused, verify
+
+    cert = load_certificate(args.certificate)
+    fragment = read_fragment(args.mta_config) if args.mta_config is not None else None
+    image = _image_digest(args.image) if args.image is not None else None
+    checks = verify(cert, fragment, image)
+    for check in checks:
+        print(f"{check.what:16} {check.outcome:12} {check.detail}")
+    if refused(checks):
+        print(f"REFUSED: {args.certificate} does not certify this build")
+        return EXIT_CODES[FAIL]
+    print(f"VERIFIED: {args.certificate} certifies this build ({cert.mta.name}, PASS)")
+    return 0
+
+
+def _image_digest(image: str) -> str:
+    """The content digest of a local image; a UsageError naming it if there is none."""
+    from harness.backends.docker.images import image_id
+
+    return image_id(image)
 
 
 def list_parts(args: argparse.Namespace) -> int:

@@ -1,8 +1,11 @@
 """``certificate.json`` and ``certificate.md``: what a certification run certified, exactly.
 
 A certificate names the MTA (name, version, configuration digest, and the image on docker),
-the harness version, the suites and profile, how many examples ran with which seed, the
-bounds, and the verdict: enough for anyone to rerun the same certification and compare.
+the harness version, the suites (relative to the project, with a digest of their code and
+scenario files), the configuration fragment's and root filesystem recipe's digests, the
+profile, how many examples ran with which seed, the bounds, and the verdict: enough for
+anyone to rerun the same certification and compare, and for ``mta-harness verify`` to tell
+whether a build is the one certified.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from harness.record import BoundsRecord, Canary, ClaimVerdict, Run
+from harness.report.provenance import Provenance
 from harness.results import describe_claim, write_json_atomic, write_text_atomic
 
 CLAIM = "one dead link never stalls delivery to healthy sites, and no mail is lost"
@@ -38,7 +42,9 @@ class Certificate(BaseModel):
     mta: CertifiedMta
     harness_version: str
     backend: str
+    #: Relative to the project, where they lie in it.
     suites: list[str]
+    provenance: Provenance
     faults: str
     profile: str | None
     tests: dict[str, str]
@@ -57,7 +63,12 @@ class Certificate(BaseModel):
 
 
 def certificate(
-    results: Run, suites: list[str], faults: str, seed: int, canary: Canary | None = None
+    results: Run,
+    suites: list[str],
+    provenance: Provenance,
+    faults: str,
+    seed: int,
+    canary: Canary | None = None,
 ) -> Certificate:
     """The certificate's content, from a finished run record."""
     identity = results.identity
@@ -74,6 +85,7 @@ def certificate(
         harness_version=results.harness_version,
         backend=results.backend,
         suites=suites,
+        provenance=provenance,
         faults=faults,
         profile=results.profile,
         tests=results.tests,
@@ -121,10 +133,12 @@ Claim: {cert.claim}.
 |---|---|
 | verdict | **{cert.verdict}** |
 | MTA | {mta.name} {mta.version or ""} |
-| configuration digest | `{mta.config_digest}` |{image}
+| configuration digest | `{mta.config_digest}` (fragment: {_fragment(cert)}) |{image}
+| root filesystem | {cert.provenance.rootfs or "none"} |
 | backend | {cert.backend} |
 | harness | mta-harness {cert.harness_version} |
 | suites | {suites} ({cert.faults} faults, profile {cert.profile}) |
+| suites' digest | `{cert.provenance.suite_digest}` |
 | examples | {examples} |
 | seed | {cert.seed} |
 | bounds | {bounds_text} |
@@ -145,6 +159,11 @@ def _own_bounds(own: dict[str, BoundsRecord]) -> str:
         f"; scenario {name}'s own: healthy sites {b.delivery} s, recovery {b.recovery} s"
         for name, b in sorted(own.items())
     )
+
+
+def _fragment(cert: Certificate) -> str:
+    digest = cert.provenance.fragment_digest
+    return "none, stock configuration" if digest is None else f"`{digest}`"
 
 
 def _unjudged(reasons: list[str]) -> str:
@@ -174,12 +193,13 @@ def write_certificate(
     folder: Path,
     results: Run,
     suites: list[str],
+    provenance: Provenance,
     faults: str,
     seed: int,
     canary: Canary | None = None,
 ) -> Path:
     """Write both files into the run folder; returns the JSON one's path."""
-    cert = certificate(results, suites, faults, seed, canary)
+    cert = certificate(results, suites, provenance, faults, seed, canary)
     path = folder / "certificate.json"
     write_json_atomic(path, cert.model_dump(mode="json"))
     write_text_atomic(folder / "certificate.md", markdown(cert))

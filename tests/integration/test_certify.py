@@ -31,6 +31,14 @@ def test_the_fixed_model_is_certified(tmp_path: Path) -> None:
     assert "PASS: seedmta-async" in done.stdout
     (run_dir,) = tmp_path.iterdir()
     assert list(run_dir.glob("logs-*/seedmta-async.log")), "the MTA's log is kept as evidence"
+    # Its certificate names the suites as the project does, and verifies against this checkout.
+    cert = json.loads((run_dir / "certificate.json").read_text())
+    assert cert["suites"] == ["suites/test_head_of_line.py", "suites/test_scenarios.py"]
+    assert cert["provenance"]["suite_digest"].startswith("sha256:")
+    assert cert["provenance"]["fragment_digest"] is None
+    verified = run_cli("verify", str(run_dir))
+    assert verified.returncode == 0, verified.stdout
+    assert "suites           match" in verified.stdout
 
 
 @pytest.fixture(scope="module")

@@ -107,10 +107,12 @@ def test_the_harness_failing_is_error_3_in_one_line(
 
 def test_the_certificate_states_a_scenario_file_s_own_bounds() -> None:
     from harness.report.certificate import certificate, markdown
+    from harness.report.provenance import Provenance
 
     own = {**RUN_BOUNDS, "delivery": 5.0}
     run = typed(record({"a": "passed"}, [example("a"), example("a", bounds=own, name="slow-link")]))
-    cert = certificate(run, ["suites"], "default", 1)
+    provenance = Provenance(suite_digest="sha256:0", fragment_digest=None, rootfs=None)
+    cert = certificate(run, ["suites"], provenance, "default", 1)
     assert {name: b.delivery for name, b in cert.scenario_bounds.items()} == {"slow-link": 5.0}
     text = markdown(cert)
     assert "scenario slow-link's own: healthy sites 5.0 s" in text

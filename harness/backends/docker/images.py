@@ -23,7 +23,7 @@ import docker
 from docker.errors import ImageNotFound
 
 from harness.backends.docker.errors import ENGINE_FAILURES
-from harness.errors import HarnessError
+from harness.errors import HarnessError, UsageError
 from harness.links.server import toxiproxy_binary
 from harness.rootfs import ensure_rootfs, load_recipe
 
@@ -37,6 +37,17 @@ def _exists(client: docker.DockerClient, tag: str) -> bool:
     except ImageNotFound:
         return False
     return True
+
+
+def image_id(image: str) -> str:
+    """The content digest (``sha256:...``) of a local image; a UsageError naming it if the
+    engine holds no such image."""
+    from harness.backends.docker.backend import engine
+
+    try:
+        return str(engine().images.get(image).id)
+    except ImageNotFound:
+        raise UsageError(f"--image {image}: no such image in the local Docker engine") from None
 
 
 def recipe_image(client: docker.DockerClient, recipe_name: str) -> str:
