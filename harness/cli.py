@@ -224,10 +224,24 @@ def suite_path(suite: Path) -> Path:
     return Path(str(suite).partition("::")[0])
 
 
-def _check_mta(name: str, fragment: Path | None) -> None:
+def _check_mta(
+    name: str, fragment: Path | None, image: str | None = None, backend: str = "local"
+) -> None:
     """Bad input is a usage error before anything starts: unknown MTA, unreadable or
-    malformed fragment, an external MTA's missing routes, no way to run a root filesystem."""
+    malformed fragment, an external MTA's missing routes, no way to run a root filesystem,
+    an image that cannot run here or is not there."""
     adapter = get_adapter(name)
+    if image is not None:
+        if backend != "docker":
+            raise UsageError(f"--mta-image {image}: images run on --backend docker only")
+        if not adapter.rootfs:
+            raise UsageError(
+                f"--mta-image {image}: --mta {name} does not run in a root filesystem of its "
+                "own, so it cannot drive an image (postfix, exim and opensmtpd can)"
+            )
+        from harness.backends.docker.images import image_id
+
+        image_id(image, "--mta-image")  # there, or one clear message naming it
     adapter.check_fragment(read_fragment(fragment), str(fragment))
     adapter.fixed_endpoints(remote_sites(MAX_SITES))  # an owner's MTA: every route named
     if adapter.rootfs is not None:
@@ -282,7 +296,7 @@ def _run_suites(run_dir: Path, suites: list[Path], options: list[str]) -> Run | 
 
 
 def certify(args: argparse.Namespace) -> int:
-    _check_mta(args.mta, args.mta_config)
+    _check_mta(args.mta, args.mta_config, args.mta_image, args.backend)
     if args.suites is not None:
         suites = [args.suites]
     elif args.faults == "strict":
@@ -346,11 +360,13 @@ def _provenance(args: argparse.Namespace, suites: list[Path]) -> Provenance:
     from harness.scenario_file import SCENARIOS
 
     adapter = get_adapter(args.mta)
-    recipe = load_recipe(adapter.rootfs) if adapter.rootfs else None
+    # The user's image is the build; its digest is in the MTA's identity, not a recipe's.
+    recipe = load_recipe(adapter.rootfs) if adapter.rootfs and not args.mta_image else None
     return Provenance(
         suite_digest=files_digest([*(suite_path(s) for s in suites), SCENARIOS]),
         fragment_digest=text_digest(read_fragment(args.mta_config)) if args.mta_config else None,
         rootfs=f"{recipe.name}-{recipe.digest}" if recipe is not None else None,
+        mta_image=args.mta_image,
     )
 
 
@@ -409,7 +425,7 @@ def replay(args: argparse.Namespace) -> int:
     outage = load_outage(args.file)  # every problem named before anything starts
     args.mta = args.mta or outage.mta or DEFAULT_MTA
     args.backend = args.backend or outage.backend or "local"
-    _check_mta(args.mta, args.mta_config)
+    _check_mta(args.mta, args.mta_config, args.mta_image, args.backend)
     run_dir = args.reports / new_run_id()
     run_dir.mkdir(parents=True)
     print(

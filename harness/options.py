@@ -90,6 +90,12 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
         type=Path,
     ),
     RunOption(
+        "--mta-image",
+        "certify your own build of the MTA: a local or pulled image holding it, driven by the "
+        "--mta adapter (docker backend; e.g. --mta postfix --mta-image myorg/postfix:candidate)",
+        metavar="IMAGE",
+    ),
+    RunOption(
         "--bound",
         "seconds a healthy site's message may take while other links are down "
         f"(default: a scenario file's own, else {Bounds.delivery:g})",

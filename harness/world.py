@@ -90,9 +90,17 @@ class World:
         sites: int = MAX_SITES,
         timers: dict[str, float] | None = None,
         fragment: str = "",
+        image: str | None = None,
     ) -> None:
+        if image is not None and not adapter.rootfs:
+            raise UsageError(
+                f"--mta-image {image}: {adapter.name} does not run in a root filesystem of its "
+                "own, so it cannot run in your image (postfix, exim and opensmtpd can)"
+            )
         self.backend = backend
         self.adapter = adapter
+        #: The user's own image of the MTA (``--mta-image``), run instead of the harness's.
+        self.image = image
         self.remote_sites: list[Site] = remote_sites(sites)
         self.timers = dict(timers or {})
         self.links: dict[str, Link] = {}
@@ -166,7 +174,9 @@ class World:
             for handle in self.sites.values():
                 handle.wait_ready(START_TIMEOUT)
             self.plan.workdir.mkdir(parents=True, exist_ok=True)
-            if self.adapter.rootfs:
+            if self.image is not None:  # the user's own build: its own stock files
+                self.plan = replace(self.plan, lower=self.backend.image_files(self.image))
+            elif self.adapter.rootfs:
                 self.plan = replace(self.plan, lower=ensure_rootfs(self.adapter.rootfs))
             self._start_mta()
             self.identity = replace(
@@ -182,7 +192,7 @@ class World:
         """The MTA's overlay, for an MTA in a root filesystem of its own."""
         if self.plan.root is None or self.plan.lower is None:
             return None
-        return RootLayers(self.plan.lower, self.plan.root, self.adapter.rootfs or "")
+        return RootLayers(self.plan.lower, self.plan.root, self.adapter.rootfs or "", self.image)
 
     def _start_mta(self) -> None:
         root = self._root_layers()

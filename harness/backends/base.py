@@ -75,5 +75,9 @@ class Backend(Protocol):
         """The image ``role`` runs in ("tag (sha256:...)"), for certificates; None where
         programs do not run in images (the local backend)."""
 
+    def image_files(self, image: str) -> Path:
+        """A folder holding ``image``'s configuration files (its ``/etc``), for an adapter to
+        start from the build's own stock files; a UsageError where images cannot run."""
+
     def close(self) -> None:
         """Stop every program this backend started and remove what it created."""

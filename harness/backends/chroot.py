@@ -48,12 +48,14 @@ exec chroot "$merged" "$@"
 class RootLayers:
     """The overlay a rooted program sees as ``/``: shared ``lower``, the run's ``upper``.
 
-    ``recipe`` names the root filesystem (a backend with images picks its image by it).
+    ``recipe`` names the root filesystem (a backend with images picks its image by it);
+    ``image``, where set, is the user's own image of the MTA, whose files ``lower`` holds.
     """
 
     lower: Path
     upper: Path
     recipe: str = ""
+    image: str | None = None
 
     @property
     def work(self) -> Path:

@@ -12,7 +12,7 @@ from pathlib import Path
 from harness.backends.base import Role
 from harness.backends.chroot import RootLayers, enter_argv, namespace_init, rooted_argv
 from harness.backends.process import ManagedProcess
-from harness.errors import HarnessError
+from harness.errors import HarnessError, UsageError
 from harness.reaper import reap_orphans
 from harness.runtime import RunContext
 from harness.topology import AddressPlan, Endpoint
@@ -68,6 +68,11 @@ class LocalBackend:
 
     def image_of(self, role: Role) -> str | None:
         return None  # processes on this machine, no images
+
+    def image_files(self, image: str) -> Path:
+        raise UsageError(
+            f"--mta-image {image}: images run on the docker backend only (--backend docker)"
+        )
 
     def run(self, role: Role, argv: Sequence[str], timeout: float = 30.0) -> str:
         command = list(argv)

@@ -68,7 +68,13 @@ def world(request: pytest.FixtureRequest, harness_record: RunRecord) -> Iterator
     run_id = harness_record.run_id + worker_suffix(request.config)
     fragment = read_fragment(request.config.getoption("--mta-config"))
     backend = open_backend(request.config.getoption("--backend"), run_id)
-    world = World(backend, adapter, fragment=fragment)
+    try:
+        world = World(
+            backend, adapter, fragment=fragment, image=request.config.getoption("--mta-image")
+        )
+    except BaseException:
+        backend.close()
+        raise
     world.keep_logs = request.config.stash.get(REPORT_DIR_KEY, None)
     with world as running:
         if running.identity is not None:

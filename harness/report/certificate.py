@@ -149,7 +149,7 @@ Claims:
 
 {_claims(cert.claims)}
 {_unjudged(cert.unjudged)}
-Repeat it: `mta-harness certify --mta {mta.requested} --backend {cert.backend} \
+Repeat it: `mta-harness certify --mta {mta.requested}{_image_flag(cert)} --backend {cert.backend} \
 --profile {cert.profile} --faults {cert.faults} --seed {cert.seed}`
 """
 
@@ -159,6 +159,12 @@ def _own_bounds(own: dict[str, BoundsRecord]) -> str:
         f"; scenario {name}'s own: healthy sites {b.delivery} s, recovery {b.recovery} s"
         for name, b in sorted(own.items())
     )
+
+
+def _image_flag(cert: Certificate) -> str:
+    """``--mta-image IMAGE`` for a build certified in the user's own image."""
+    image = cert.provenance.mta_image
+    return "" if image is None else f" --mta-image {image}"
 
 
 def _fragment(cert: Certificate) -> str:

@@ -28,8 +28,11 @@ class Provenance(BaseModel):
     suite_digest: str
     #: sha256 of the user's ``--mta-config`` fragment; None for the stock configuration.
     fragment_digest: str | None
-    #: The MTA's root filesystem, as ``<recipe>-<recipe digest>``; None if it has none.
+    #: The MTA's root filesystem, as ``<recipe>-<recipe digest>``; None if it has none (or
+    #: ran in the user's image).
     rootfs: str | None
+    #: The user's own image of the MTA, as named (``--mta-image``); its digest is the MTA's.
+    mta_image: str | None = None
 
 
 def project_name(path: Path) -> str:

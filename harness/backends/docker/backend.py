@@ -27,7 +27,12 @@ from docker.types import IPAMConfig, IPAMPool
 from harness.backends.base import Role
 from harness.backends.chroot import NAMESERVER, RootLayers
 from harness.backends.docker.errors import ENGINE_FAILURES, NO_ANSWER
-from harness.backends.docker.images import harness_image, recipe_image, toxiproxy_image
+from harness.backends.docker.images import (
+    harness_image,
+    image_files,
+    recipe_image,
+    toxiproxy_image,
+)
 from harness.backends.docker.service import ContainerService
 from harness.errors import HarnessError, UsageError
 from harness.reaper import ReapReport, reap_orphans
@@ -147,9 +152,14 @@ class DockerBackend:
     def _image(self, role: Role, root: RootLayers | None) -> str:
         if role == "toxiproxy":
             return toxiproxy_image(self.client)
+        if root is not None and root.image is not None:
+            return root.image  # the user's own build
         if root is not None:
             return recipe_image(self.client, root.recipe)
         return harness_image(self.client)
+
+    def image_files(self, image: str) -> Path:
+        return image_files(self.client, image, self.labels)
 
     def image_of(self, role: Role) -> str | None:
         tag = self._images.get(role)

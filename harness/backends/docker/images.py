@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import shutil
 import subprocess
 import tarfile
 from pathlib import Path
@@ -25,7 +26,7 @@ from docker.errors import ImageNotFound
 from harness.backends.docker.errors import ENGINE_FAILURES
 from harness.errors import HarnessError, UsageError
 from harness.links.server import toxiproxy_binary
-from harness.rootfs import ensure_rootfs, load_recipe
+from harness.rootfs import ensure_rootfs, load_recipe, store
 
 LABEL = "org.mta-harness"
 HARNESS_PACKAGE = Path(__file__).resolve().parents[2]  # the harness package itself
@@ -39,15 +40,55 @@ def _exists(client: docker.DockerClient, tag: str) -> bool:
     return True
 
 
-def image_id(image: str) -> str:
-    """The content digest (``sha256:...``) of a local image; a UsageError naming it if the
-    engine holds no such image."""
+def image_id(image: str, flag: str = "--image") -> str:
+    """The content digest (``sha256:...``) of a local image; a UsageError naming it (as
+    given with ``flag``) if the engine holds no such image."""
     from harness.backends.docker.backend import engine
 
     try:
         return str(engine().images.get(image).id)
     except ImageNotFound:
-        raise UsageError(f"--image {image}: no such image in the local Docker engine") from None
+        raise UsageError(f"{flag} {image}: no such image in the local Docker engine") from None
+
+
+def image_files(client: docker.DockerClient, image: str, labels: dict[str, str]) -> Path:
+    """``image``'s ``/etc``, copied out once per image content and cached: the user's build's
+    own stock configuration, which an adapter renders the harness's settings onto."""
+    try:
+        found = client.images.get(image)
+    except ImageNotFound:
+        raise UsageError(f"--mta-image {image}: no such image in the local Docker engine") from None
+    except ENGINE_FAILURES as exc:
+        raise HarnessError(f"cannot read image {image}: {exc}") from exc
+    folder = store().parent / "images" / str(found.id).removeprefix("sha256:")[:16]
+    if folder.is_dir():
+        return folder
+    partial = folder.with_name(folder.name + f".partial-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        # Created, never started: only its files are read. Labelled like every container of
+        # the run, so a killed run's reaper takes it too.
+        container = client.containers.create(found.id, ["true"], labels=labels)
+        try:
+            stream, _ = container.get_archive("/etc")
+            with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+                tar.extractall(partial, filter=_plain_files)
+        finally:
+            container.remove(force=True)
+    except ENGINE_FAILURES as exc:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise HarnessError(f"cannot copy the configuration out of image {image}: {exc}") from exc
+    os.replace(partial, folder)
+    return folder
+
+
+def _plain_files(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo | None:
+    """Files and folders only: a link in the image (often to an absolute path) would lead
+    outside the copy, to this machine's own files."""
+    if not (member.isfile() or member.isdir()):
+        return None
+    return tarfile.data_filter(member, dest)
 
 
 def recipe_image(client: docker.DockerClient, recipe_name: str) -> str:
