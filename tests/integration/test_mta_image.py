@@ -44,7 +44,7 @@ def images() -> Iterator[dict[str, str]]:
                 fileobj=io.BytesIO(f"FROM {base}\n{steps}".encode()),
                 tag=tags[name],
                 pull=False,
-                rm=True,
+                forcerm=True,  # no step's container left behind, even when a step fails
                 labels={f"{LABEL}.test": "mta-image"},
             )
         yield tags
