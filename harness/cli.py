@@ -231,17 +231,19 @@ def _check_mta(
     malformed fragment, an external MTA's missing routes, no way to run a root filesystem,
     an image that cannot run here or is not there."""
     adapter = get_adapter(name)
+    flag = "--mta-image" if image is not None else f"--mta {name}: image"
+    image = image or adapter.image
     if image is not None:
         if backend != "docker":
-            raise UsageError(f"--mta-image {image}: images run on --backend docker only")
-        if not adapter.rootfs:
+            raise UsageError(f"{flag} {image}: images run on --backend docker only")
+        if not adapter.rootfs and adapter.image is None:
             raise UsageError(
                 f"--mta-image {image}: --mta {name} does not run in a root filesystem of its "
                 "own, so it cannot drive an image (postfix, exim and opensmtpd can)"
             )
         from harness.backends.docker.images import image_id
 
-        image_id(image, "--mta-image")  # there, or one clear message naming it
+        image_id(image, flag)  # there, or one clear message naming it
     adapter.check_fragment(read_fragment(fragment), str(fragment))
     adapter.fixed_endpoints(remote_sites(MAX_SITES))  # an owner's MTA: every route named
     if adapter.rootfs is not None:
@@ -360,13 +362,14 @@ def _provenance(args: argparse.Namespace, suites: list[Path]) -> Provenance:
     from harness.scenario_file import SCENARIOS
 
     adapter = get_adapter(args.mta)
+    image = args.mta_image or adapter.image
     # The user's image is the build; its digest is in the MTA's identity, not a recipe's.
-    recipe = load_recipe(adapter.rootfs) if adapter.rootfs and not args.mta_image else None
+    recipe = load_recipe(adapter.rootfs) if adapter.rootfs and image is None else None
     return Provenance(
         suite_digest=files_digest([*(suite_path(s) for s in suites), SCENARIOS]),
         fragment_digest=text_digest(read_fragment(args.mta_config)) if args.mta_config else None,
         rootfs=f"{recipe.name}-{recipe.digest}" if recipe is not None else None,
-        mta_image=args.mta_image,
+        mta_image=image,
     )
 
 

@@ -92,7 +92,8 @@ class World:
         fragment: str = "",
         image: str | None = None,
     ) -> None:
-        if image is not None and not adapter.rootfs:
+        image = image or adapter.image
+        if image is not None and not adapter.rootfs and adapter.image is None:
             raise UsageError(
                 f"--mta-image {image}: {adapter.name} does not run in a root filesystem of its "
                 "own, so it cannot run in your image (postfix, exim and opensmtpd can)"
@@ -136,7 +137,7 @@ class World:
             routes=routes,
             workdir=workdir,
             timers=self.timers,
-            root=workdir / "root" if adapter.rootfs else None,
+            root=workdir / "root" if adapter.rootfs or self.image else None,
             fragment=fragment,
             clients=addresses.clients,
         )
@@ -192,7 +193,13 @@ class World:
         """The MTA's overlay, for an MTA in a root filesystem of its own."""
         if self.plan.root is None or self.plan.lower is None:
             return None
-        return RootLayers(self.plan.lower, self.plan.root, self.adapter.rootfs or "", self.image)
+        return RootLayers(
+            self.plan.lower,
+            self.plan.root,
+            self.adapter.rootfs or "",
+            self.image,
+            tuple(sorted(self.adapter.environment(self.plan).items())),
+        )
 
     def _start_mta(self) -> None:
         root = self._root_layers()

@@ -49,13 +49,15 @@ class RootLayers:
     """The overlay a rooted program sees as ``/``: shared ``lower``, the run's ``upper``.
 
     ``recipe`` names the root filesystem (a backend with images picks its image by it);
-    ``image``, where set, is the user's own image of the MTA, whose files ``lower`` holds.
+    ``image``, where set, is the user's own image of the MTA, whose files ``lower`` holds,
+    with the ``environment`` it is configured by.
     """
 
     lower: Path
     upper: Path
     recipe: str = ""
     image: str | None = None
+    environment: tuple[tuple[str, str], ...] = ()
 
     @property
     def work(self) -> Path:

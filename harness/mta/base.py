@@ -104,6 +104,15 @@ class MtaAdapter(Protocol):
         """The root filesystem recipe it runs in (``fixtures/rootfs/<name>.toml``), or None
         to run on the host."""
 
+    @property
+    def image(self) -> str | None:
+        """The user's own image it runs in (a description's ``image``), or None; on the
+        docker backend, ``--mta-image`` names one for any adapter with a root filesystem."""
+
+    def environment(self, plan: MtaPlan) -> dict[str, str]:
+        """The environment its image is configured by (a description's ``[environment]``,
+        rendered for this run); empty for an MTA configured by its files."""
+
     def check_fragment(self, fragment: str, where: str) -> None:
         """Raise :class:`~harness.errors.UsageError` naming ``where`` and the line if the
         user's configuration fragment is not valid for this MTA; called before anything starts."""
@@ -136,9 +145,14 @@ class Managed:
     chooses where it listens and routes, and may restart and purge it."""
 
     managed = True
+    #: Shipped adapters run in the harness's image of their recipe unless told otherwise.
+    image: str | None = None
 
     def fixed_endpoints(self, sites: list[Site]) -> tuple[Endpoint, dict[str, Endpoint]] | None:
         return None
+
+    def environment(self, plan: MtaPlan) -> dict[str, str]:
+        return {}  # configured by the files it renders
 
 
 def digest(*parts: str | bytes) -> str:

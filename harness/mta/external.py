@@ -83,6 +83,10 @@ class ExternalMta(DescribedQueue):
         )
 
     managed = False  # it runs already: the harness only submits, cuts and watches
+    image = None  # not ours to run
+
+    def environment(self, plan: MtaPlan) -> dict[str, str]:
+        return {}
 
     def fixed_endpoints(self, sites: list[Site]) -> tuple[Endpoint, dict[str, Endpoint]]:
         return self.fixed_listen, self.fixed_routes(sites)

@@ -17,6 +17,11 @@
     transport_maps = inline:{{ {routes} }}
     '''
 
+A build that ships as an image (docker backend) names it instead of a root filesystem:
+``image = "myorg/mta:candidate"``; without ``command`` the image's own entrypoint runs, and an
+image configured by its environment gets ``[environment]`` variables, templated like the
+files (``fixtures/mta/postfix-env-image.toml``).
+
 Each file is rendered with ``{listen}``, ``{listen_host}``, ``{listen_port}``, ``{routes}``,
 ``{domains}`` and ``{clients}`` (networks allowed to relay; literal braces doubled); the
 harness waits for ``listen`` to accept connections before it submits anything.
@@ -24,11 +29,11 @@ harness waits for ``listen`` to accept connections before it submits anything.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from harness.backends.base import Service
 from harness.errors import UsageError
@@ -52,11 +57,26 @@ class Description(DescribedQueueKeys):
 
     name: str | None = None
     external: Literal[False] = False
-    command: Annotated[list[str], Field(min_length=1)]
+    #: Empty: the image's own entrypoint and command (with ``image``).
+    command: list[str] = Field(default_factory=list)
     files: dict[str, str] = Field(default_factory=dict)
     rootfs: str | None = None
+    #: The user's own image of the MTA (docker backend), instead of a root filesystem.
+    image: str | None = None
+    #: For an image configured by its environment: variables, templated like the files.
+    environment: dict[str, str] = Field(default_factory=dict)
     route: str = "{domain} {host}:{port}"
     route_separator: str = "\n"
+
+    @model_validator(mode="after")
+    def _runnable(self) -> Description:
+        if not self.command and self.image is None:
+            raise ValueError("command: required, unless an image runs its own entrypoint")
+        if self.image is not None and self.rootfs is not None:
+            raise ValueError("image and rootfs: give one, the MTA runs in either")
+        if self.environment and self.image is None:
+            raise ValueError("environment: only an image is configured by its environment")
+        return self
 
 
 @dataclass
@@ -68,6 +88,8 @@ class GenericMta(Managed, DescribedQueue):
     command_line: list[str]
     files: dict[str, str]
     root: str | None = None
+    image: str | None = None
+    environment_templates: dict[str, str] = field(default_factory=dict)
     route: str = "{domain} {host}:{port}"
     route_separator: str = "\n"
 
@@ -84,6 +106,8 @@ class GenericMta(Managed, DescribedQueue):
             command_line=list(given.command),
             files=dict(given.files),
             root=given.rootfs,
+            image=given.image,
+            environment_templates=dict(given.environment),
             queue_command=list(given.queue),
             queue_format=given.queue_format,
             flush_command=list(given.flush),
@@ -95,12 +119,14 @@ class GenericMta(Managed, DescribedQueue):
 
     def _check_templates(self) -> None:
         sample = _values(self, MtaPlan(_SAMPLE, {"a.test": _SAMPLE}, Path("/")))
-        for path, template in self.files.items():
+        templates = {f"[files] {path!r}": text for path, text in self.files.items()}
+        templates |= {f"[environment] {k}": v for k, v in self.environment_templates.items()}
+        for where, template in templates.items():
             try:
                 template.format_map(sample)
             except (KeyError, IndexError, ValueError) as exc:
                 raise UsageError(
-                    f"--mta {self.source}: [files] {path!r}: bad placeholder "
+                    f"--mta {self.source}: {where}: bad placeholder "
                     f"{exc} (known: {', '.join(sorted(sample))}; double literal "
                     "braces)"
                 ) from None
@@ -116,6 +142,10 @@ class GenericMta(Managed, DescribedQueue):
     def check_fragment(self, fragment: str, where: str) -> None:
         if fragment.strip():
             raise UsageError(f"--mta-config {where}: put your settings in {self.source}")
+
+    def environment(self, plan: MtaPlan) -> dict[str, str]:
+        values = _values(self, plan)
+        return {k: v.format_map(values) for k, v in self.environment_templates.items()}
 
     def render(self, plan: MtaPlan) -> dict[str, str]:
         values = _values(self, plan)

@@ -32,12 +32,25 @@ BUILDS = {
 }
 
 
+#: An image configured by environment variables through its entrypoint, and its description.
+ENV_IMAGE = Path(__file__).parents[2] / "fixtures" / "images" / "postfix-env"
+ENV_DESCRIPTION = Path(__file__).parents[2] / "fixtures" / "mta" / "postfix-env-image.toml"
+
+
 @pytest.fixture(scope="module")
 def images() -> Iterator[dict[str, str]]:
     client = engine()
     base = recipe_image(client, "postfix")
-    tags = {name: f"mta-harness-test/postfix-{name}:latest" for name in BUILDS}
+    tags = {name: f"mta-harness-test/postfix-{name}:latest" for name in [*BUILDS, "env"]}
     try:
+        client.images.build(
+            path=str(ENV_IMAGE),
+            buildargs={"BASE": base},
+            tag=tags["env"],
+            pull=False,
+            forcerm=True,
+            labels={f"{LABEL}.test": "mta-image"},
+        )
         for name, steps in BUILDS.items():
             # pull=False: the base is local; a build here must never reach for a registry.
             client.images.build(
@@ -82,6 +95,27 @@ def test_a_stock_build_in_its_own_image_is_certified_and_verified(
     assert run_cli("verify", str(run_dir), "--image", images["stock"]).returncode == 0
     swapped = run_cli("verify", str(run_dir), "--image", images["hol"])
     assert swapped.returncode == 1 and "image            MISMATCH" in swapped.stdout
+
+
+def test_an_image_configured_by_its_environment_is_certified(
+    tmp_path: Path, images: dict[str, str]
+) -> None:
+    done = run_cli(
+        "certify",
+        "--mta",
+        str(ENV_DESCRIPTION),
+        "--backend",
+        "docker",
+        "--suites",
+        "suites/test_head_of_line.py",
+        "--reports",
+        str(tmp_path),
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    (run_dir,) = tmp_path.iterdir()
+    cert = json.loads((run_dir / "certificate.json").read_text())
+    assert cert["mta"]["image"].startswith(images["env"] + " (sha256:")
 
 
 def test_a_build_with_head_of_line_blocking_in_its_own_image_fails(

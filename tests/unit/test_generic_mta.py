@@ -42,7 +42,10 @@ def test_the_shipped_example_loads_and_renders_routes(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "complaint"),
     [
-        ('name = "x"\n', "command: required field is missing"),
+        ('name = "x"\n', "command: required, unless an image runs its own entrypoint"),
+        ('image = "i"\nrootfs = "postfix"\n', "image and rootfs: give one"),
+        ('command = ["x"]\n[environment]\nA = "b"\n', "environment: only an image"),
+        ('image = "i"\n[environment]\nA = "{nope}"\n', r"\[environment\] A: bad placeholder"),
         ('command = "x"\n', "command: Input should be a valid list"),
         ('command = ["x"]\nqueue_format = "xml"\n', "queue_format: Value error, expected one of"),
         ('command = ["x"]\ncomand = ["y"]\n', "comand: unknown field"),

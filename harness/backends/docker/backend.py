@@ -198,7 +198,8 @@ class DockerBackend:
         try:
             container = self.client.containers.create(
                 image,
-                self._inside(argv),
+                self._inside(argv) or None,  # none: the image's own entrypoint and command
+                environment=dict(root.environment) if root is not None else None,
                 name=f"mta-harness-{self.run_id}-{name}",
                 labels=self.labels,
                 stdin_open=True,
