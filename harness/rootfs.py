@@ -53,18 +53,38 @@ class RecipeFile(StrictModel):
 
 
 def load_recipe(name: str) -> Recipe:
-    path = RECIPES / f"{name}.toml"
+    """A shipped recipe by name (``fixtures/rootfs/<name>.toml``), or the user's own by the
+    path of its file (``....toml``); built and cached alike, under the file's stem."""
+    path = Path(name) if name.endswith(".toml") else RECIPES / f"{name}.toml"
     try:
         text = path.read_text()
-    except FileNotFoundError:
+    except OSError:
         known = ", ".join(sorted(p.stem for p in RECIPES.glob("*.toml")))
-        raise UsageError(f"no root filesystem recipe {path}; known: {known}") from None
+        raise UsageError(
+            f"no root filesystem recipe {path}; known: {known}, or give a recipe file's path"
+        ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: not valid TOML: {exc}") from None
     given = validated(RecipeFile, data, str(path))
-    return Recipe(name, given.suite, given.variant, tuple(given.include), text)
+    return Recipe(path.stem, given.suite, given.variant, tuple(given.include), text)
+
+
+def write_recipe(name: str, recipe: RecipeFile) -> Path:
+    """Keep an inline recipe (a description's ``[rootfs]``) as a recipe file of its own, so it
+    is built and cached like any other; its path names it from then on."""
+    import tomli_w
+
+    folder = store().parent / "recipes"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.toml"
+    text = tomli_w.dumps(recipe.model_dump())
+    if not path.exists() or path.read_text() != text:
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    return path
 
 
 def store() -> Path:
@@ -115,7 +135,7 @@ def ensure_rootfs(name: str) -> Path:
     check_can_build()
     target.parent.mkdir(parents=True, exist_ok=True)
     # One builder at a time per recipe; the others wait and then reuse its result.
-    with (target.parent / f"{name}.lock").open("w") as lock:
+    with (target.parent / f"{recipe.name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (target / ".complete").exists():
             return target

@@ -4,6 +4,8 @@
 
     name = "my-postfix"
     rootfs = "postfix"            # optional: run chrooted in this recipe's root filesystem
+                                  # (a shipped recipe, "my-recipe.toml" of your own, or an
+                                  # inline [rootfs] table: suite, include, variant)
     command = ["/usr/sbin/postfix", "start-fg"]
     queue = ["/usr/sbin/postqueue", "-j"]    # optional: lists the queue
     queue_format = "postfix-json"            # postfix-json | exim-bp | smtpctl | lines
@@ -48,6 +50,7 @@ from harness.mta.base import (
 )
 from harness.mta.queues import DescribedQueue, DescribedQueueKeys
 from harness.mta.toml import load_description
+from harness.rootfs import RecipeFile, write_recipe
 from harness.schema import validated
 from harness.topology import Endpoint
 
@@ -60,7 +63,9 @@ class Description(DescribedQueueKeys):
     #: Empty: the image's own entrypoint and command (with ``image``).
     command: list[str] = Field(default_factory=list)
     files: dict[str, str] = Field(default_factory=dict)
-    rootfs: str | None = None
+    #: A shipped recipe's name, the path of your own recipe file (relative to this file), or
+    #: an inline recipe (``[rootfs]`` with ``suite``, ``include`` and ``variant``).
+    rootfs: str | RecipeFile | None = None
     #: The user's own image of the MTA (docker backend), instead of a root filesystem.
     image: str | None = None
     #: For an image configured by its environment: variables, templated like the files.
@@ -105,7 +110,7 @@ class GenericMta(Managed, DescribedQueue):
             label=given.name or path.stem,
             command_line=list(given.command),
             files=dict(given.files),
-            root=given.rootfs,
+            root=_recipe_of(given, path),
             image=given.image,
             environment_templates=dict(given.environment),
             queue_command=list(given.queue),
@@ -168,6 +173,16 @@ class GenericMta(Managed, DescribedQueue):
             f"user-described ({self.source.name})",
             config_digest(self.render(plan), plan),
         )
+
+
+def _recipe_of(given: Description, path: Path) -> str | None:
+    """What ``rootfs`` names, as :func:`harness.rootfs.load_recipe` takes it."""
+    rootfs = given.rootfs
+    if isinstance(rootfs, RecipeFile):
+        return str(write_recipe(given.name or path.stem, rootfs))
+    if rootfs is not None and rootfs.endswith(".toml"):
+        return str((path.parent / rootfs).resolve())
+    return rootfs
 
 
 _SAMPLE = Endpoint("127.0.0.2", 2525)  # for checking templates before anything starts

@@ -85,3 +85,32 @@ def test_a_described_mta_gets_the_reasons_the_shipped_adapters_get() -> None:
     assert "Connection timed out" in parse_queue(postfix, "postfix-json")[0].reason
     smtpctl = "1f|inet4|mta|0|h@b|e1m2@a.test|e1m2@a.test|1|2|3|0|pending|5|Network error\n"
     assert parse_queue(smtpctl, "smtpctl")[0].reason == "Network error"
+
+
+def test_a_description_may_bring_its_own_root_filesystem_recipe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.rootfs import load_recipe
+
+    monkeypatch.setenv("MTA_HARNESS_ROOTFS", str(tmp_path / "store" / "rootfs"))
+    (tmp_path / "recipes").mkdir()
+    (tmp_path / "recipes" / "my-postfix.toml").write_text(
+        'suite = "bookworm"\ninclude = ["postfix", "postfix-pcre"]\n'
+    )
+    by_path = describe(tmp_path, 'command = ["x"]\nrootfs = "recipes/my-postfix.toml"\n')
+    recipe = load_recipe(str(GenericMta.load(by_path).rootfs))
+    assert (recipe.name, recipe.include) == ("my-postfix", ("postfix", "postfix-pcre"))
+    inline = describe(
+        tmp_path,
+        'name = "inline-postfix"\ncommand = ["x"]\n[rootfs]\nsuite = "bookworm"\n'
+        'include = ["postfix", "postfix-lmdb"]\n',
+    )
+    recipe = load_recipe(str(GenericMta.load(inline).rootfs))
+    assert (recipe.name, recipe.include) == ("inline-postfix", ("postfix", "postfix-lmdb"))
+    # Kept beside the built trees, and the same recipe text gives the same cached tree.
+    assert GenericMta.load(inline).rootfs == str(
+        tmp_path / "store" / "recipes" / "inline-postfix.toml"
+    )
+    missing = describe(tmp_path, 'command = ["x"]\nrootfs = "recipes/nope.toml"\n')
+    with pytest.raises(UsageError, match="no root filesystem recipe"):
+        load_recipe(str(GenericMta.load(missing).rootfs))
