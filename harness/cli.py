@@ -333,10 +333,9 @@ def certify(args: argparse.Namespace) -> int:
         print(f"\nINTERRUPTED: no verdict (during the canary). Run record: {run_dir}")
         return EXIT_INTERRUPTED
     results = judge_canary(run_dir, results, canary)
-    from harness.report.certificate import write_certificate
+    from harness.report.certificate import certificate, write_certificate
 
-    certificate = write_certificate(
-        run_dir,
+    issued = certificate(
         results,
         suites=[project_name(suite_path(s)) + _test_part(s) for s in suites],
         provenance=_provenance(args, suites),
@@ -344,8 +343,9 @@ def certify(args: argparse.Namespace) -> int:
         seed=seed,
         canary=canary,
     )
+    written = write_certificate(run_dir, issued)
     print(summarise(results, run_dir))
-    print(f"Certificate: {certificate}")
+    print(f"Certificate: {written}")
     return EXIT_CODES[results.verdict]
 
 

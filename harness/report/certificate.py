@@ -195,17 +195,8 @@ def _claims(claims: list[ClaimVerdict]) -> str:
     return "\n".join(lines) or "- none judged"
 
 
-def write_certificate(
-    folder: Path,
-    results: Run,
-    suites: list[str],
-    provenance: Provenance,
-    faults: str,
-    seed: int,
-    canary: Canary | None = None,
-) -> Path:
+def write_certificate(folder: Path, cert: Certificate) -> Path:
     """Write both files into the run folder; returns the JSON one's path."""
-    cert = certificate(results, suites, provenance, faults, seed, canary)
     path = folder / "certificate.json"
     write_json_atomic(path, cert.model_dump(mode="json"))
     write_text_atomic(folder / "certificate.md", markdown(cert))

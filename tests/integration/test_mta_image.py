@@ -9,6 +9,7 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from docker.errors import ImageNotFound
@@ -67,15 +68,11 @@ def images() -> Iterator[dict[str, str]]:
                 client.images.remove(tag, force=True)
 
 
-def test_a_stock_build_in_its_own_image_is_certified_and_verified(
-    tmp_path: Path, images: dict[str, str]
-) -> None:
+def certified(tmp_path: Path, *mta: str) -> tuple[Path, dict[str, Any]]:
+    """Certify on docker with the property suite; the run folder and its certificate."""
     done = run_cli(
         "certify",
-        "--mta",
-        "postfix",
-        "--mta-image",
-        images["stock"],
+        *mta,
         "--backend",
         "docker",
         "--suites",
@@ -86,7 +83,13 @@ def test_a_stock_build_in_its_own_image_is_certified_and_verified(
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     (run_dir,) = tmp_path.iterdir()
-    cert = json.loads((run_dir / "certificate.json").read_text())
+    return run_dir, json.loads((run_dir / "certificate.json").read_text())
+
+
+def test_a_stock_build_in_its_own_image_is_certified_and_verified(
+    tmp_path: Path, images: dict[str, str]
+) -> None:
+    run_dir, cert = certified(tmp_path, "--mta", "postfix", "--mta-image", images["stock"])
     image_id = engine().images.get(images["stock"]).id
     assert cert["mta"]["image"] == f"{images['stock']} ({image_id})"
     assert cert["provenance"]["mta_image"] == images["stock"]
@@ -100,21 +103,7 @@ def test_a_stock_build_in_its_own_image_is_certified_and_verified(
 def test_an_image_configured_by_its_environment_is_certified(
     tmp_path: Path, images: dict[str, str]
 ) -> None:
-    done = run_cli(
-        "certify",
-        "--mta",
-        str(ENV_DESCRIPTION),
-        "--backend",
-        "docker",
-        "--suites",
-        "suites/test_head_of_line.py",
-        "--reports",
-        str(tmp_path),
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    (run_dir,) = tmp_path.iterdir()
-    cert = json.loads((run_dir / "certificate.json").read_text())
+    _run_dir, cert = certified(tmp_path, "--mta", str(ENV_DESCRIPTION))
     assert cert["mta"]["image"].startswith(images["env"] + " (sha256:")
 
 
