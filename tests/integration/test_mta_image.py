@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,10 @@ ENV_DESCRIPTION = Path(__file__).parents[2] / "fixtures" / "mta" / "postfix-env-
 def images() -> Iterator[dict[str, str]]:
     client = engine()
     base = recipe_image(client, "postfix")
-    tags = {name: f"mta-harness-test/postfix-{name}:latest" for name in [*BUILDS, "env"]}
+    # Tags of this fixture's own: another test session on the same engine (a second checkout,
+    # a CI job beside this one) builds and removes images of the same names.
+    run = uuid.uuid4().hex[:8]
+    tags = {name: f"mta-harness-test/postfix-{name}:{run}" for name in [*BUILDS, "env"]}
     try:
         client.images.build(
             path=str(ENV_IMAGE),
@@ -103,7 +107,11 @@ def test_a_stock_build_in_its_own_image_is_certified_and_verified(
 def test_an_image_configured_by_its_environment_is_certified(
     tmp_path: Path, images: dict[str, str]
 ) -> None:
-    _run_dir, cert = certified(tmp_path, "--mta", str(ENV_DESCRIPTION))
+    described = tmp_path / ENV_DESCRIPTION.name
+    described.write_text(
+        ENV_DESCRIPTION.read_text().replace("mta-harness-test/postfix-env:latest", images["env"])
+    )
+    _run_dir, cert = certified(tmp_path / "reports", "--mta", str(described))
     assert cert["mta"]["image"].startswith(images["env"] + " (sha256:")
 
 
