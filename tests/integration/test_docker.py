@@ -176,3 +176,47 @@ def test_a_wedged_engine_is_named_not_waited_on() -> None:
     message = str(caught.value)
     assert "mta-harness-x-site-a" in message and "Restart dockerd" in message
     assert Stuck.removals == 1, "it waited on the second container too"
+
+
+def test_a_removal_already_in_progress_is_waited_for_not_taken_for_a_wedged_engine() -> None:
+    """Two runs starting at once both reap a killed run's containers; the second removal gets
+    dockerd's 409 "removal already in progress", an answer: it waits for the removal to end,
+    and reports the container gone (it once failed a run as "dockerd looks wedged")."""
+    from docker.errors import APIError
+    from requests.models import Response
+
+    from harness.backends.docker.backend import OWNER_LABEL, reap_containers
+
+    waited: list[str] = []
+
+    class BeingRemoved:
+        id = "0123456789ab"
+
+        def __init__(self) -> None:
+            owner = {LABELS[OWNER_LABEL]: "1:gone"}
+            self.attrs = {"Names": ["/mta-harness-x-site-a"], "Labels": owner}
+
+        def remove(self, force: bool) -> None:
+            conflict = Response()
+            conflict.status_code = 409
+            raise APIError("removal of container is already in progress", response=conflict)
+
+    class Engine:
+        class containers:
+            @staticmethod
+            def list(**_: object) -> list[BeingRemoved]:
+                return [BeingRemoved()]
+
+        class networks:
+            @staticmethod
+            def list(**_: object) -> list[object]:
+                return []
+
+        class api:
+            @staticmethod
+            def wait(container: str, timeout: float, condition: str) -> None:
+                waited.append(f"{container} {condition}")
+
+    report = reap_containers(Engine(), "/tmp/root")  # type: ignore[arg-type]
+    assert waited == ["0123456789ab removed"]
+    assert report.containers == ["container mta-harness-x-site-a"]

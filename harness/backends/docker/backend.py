@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import docker
-from docker.errors import NotFound
+from docker.errors import APIError, NotFound
 from docker.types import IPAMConfig, IPAMPool
 
 from harness.backends.base import Role
@@ -67,6 +67,10 @@ def engine() -> docker.DockerClient:
     return client
 
 
+#: Seconds to wait for a container another reaper is removing.
+REMOVAL_WAIT = 30
+
+
 def reap_containers(client: docker.DockerClient, root: str) -> ReapReport:
     """Remove containers and networks of this runtime folder whose owning run has died."""
     report = ReapReport()
@@ -90,8 +94,15 @@ def reap_containers(client: docker.DockerClient, root: str) -> ReapReport:
                     "20.10 after a run was killed while starting). Restart dockerd, then run "
                     "`mta-harness gc`"
                 ) from None
+            except APIError as exc:
+                if exc.status_code != 409:
+                    continue  # the next reaping tries again
+                # A removal already in progress (another run's reaper, or its own teardown):
+                # wait for it, so that what this reaping reports gone is gone.
+                with contextlib.suppress(NotFound, *ENGINE_FAILURES):
+                    client.api.wait(container.id, timeout=REMOVAL_WAIT, condition="removed")
             except ENGINE_FAILURES:
-                continue  # e.g. a removal already in progress: the next reaping finishes it
+                continue  # the next reaping tries again
             report.containers.append(f"container {name}")
     for network in client.networks.list(filters=selector):
         if not owner_alive(network.attrs.get("Labels", {}).get(LABELS[OWNER_LABEL], "")):
