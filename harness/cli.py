@@ -230,17 +230,14 @@ def _check_mta(
     """Bad input is a usage error before anything starts: unknown MTA, unreadable or
     malformed fragment, an external MTA's missing routes, no way to run a root filesystem,
     an image that cannot run here or is not there."""
+    from harness.world import image_to_run
+
     adapter = get_adapter(name)
     flag = "--mta-image" if image is not None else f"--mta {name}: image"
-    image = image or adapter.image
+    image = image_to_run(adapter, image)
     if image is not None:
         if backend != "docker":
             raise UsageError(f"{flag} {image}: images run on --backend docker only")
-        if not adapter.rootfs and adapter.image is None:
-            raise UsageError(
-                f"--mta-image {image}: --mta {name} does not run in a root filesystem of its "
-                "own, so it cannot drive an image (postfix, exim and opensmtpd can)"
-            )
         from harness.backends.docker.images import image_id
 
         image_id(image, flag)  # there, or one clear message naming it
@@ -360,9 +357,10 @@ def _provenance(args: argparse.Namespace, suites: list[Path]) -> Provenance:
     fragment, the MTA's root filesystem recipe."""
     from harness.rootfs import load_recipe
     from harness.scenario_file import SCENARIOS
+    from harness.world import image_to_run
 
     adapter = get_adapter(args.mta)
-    image = args.mta_image or adapter.image
+    image = image_to_run(adapter, args.mta_image)
     # The user's image is the build; its digest is in the MTA's identity, not a recipe's.
     recipe = load_recipe(adapter.rootfs) if adapter.rootfs and image is None else None
     return Provenance(
@@ -604,7 +602,9 @@ def verify_build(args: argparse.Namespace) -> int:
 
     cert = load_certificate(args.certificate)
     fragment = read_fragment(args.mta_config) if args.mta_config is not None else None
-    image = _image_digest(args.image) if args.image is not None else None
+    from harness.backends.docker.images import image_id
+
+    image = image_id(args.image) if args.image is not None else None
     checks = verify(cert, fragment, image)
     for check in checks:
         print(f"{check.what:16} {check.outcome:12} {check.detail}")
@@ -613,13 +613,6 @@ def verify_build(args: argparse.Namespace) -> int:
         return EXIT_CODES[FAIL]
     print(f"VERIFIED: {args.certificate} certifies this build ({cert.mta.name}, PASS)")
     return 0
-
-
-def _image_digest(image: str) -> str:
-    """The content digest of a local image; a UsageError naming it if there is none."""
-    from harness.backends.docker.images import image_id
-
-    return image_id(image)
 
 
 def list_parts(args: argparse.Namespace) -> int:

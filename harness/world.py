@@ -80,6 +80,17 @@ class FaultEvent:
     description: str = ""
 
 
+def image_to_run(adapter: MtaAdapter, image: str | None) -> str | None:
+    """The user's image the MTA runs in: ``--mta-image``'s, else its description's; a
+    UsageError if this adapter cannot drive one (it has no root filesystem of its own)."""
+    if image is not None and not adapter.rootfs and adapter.image is None:
+        raise UsageError(
+            f"--mta-image {image}: {adapter.name} does not run in a root filesystem of its "
+            "own, so it cannot run in your image (postfix, exim and opensmtpd can)"
+        )
+    return image or adapter.image
+
+
 class World:
     """Everything one run starts, on one backend, for one MTA."""
 
@@ -92,12 +103,7 @@ class World:
         fragment: str = "",
         image: str | None = None,
     ) -> None:
-        image = image or adapter.image
-        if image is not None and not adapter.rootfs and adapter.image is None:
-            raise UsageError(
-                f"--mta-image {image}: {adapter.name} does not run in a root filesystem of its "
-                "own, so it cannot run in your image (postfix, exim and opensmtpd can)"
-            )
+        image = image_to_run(adapter, image)
         self.backend = backend
         self.adapter = adapter
         #: The user's own image of the MTA (``--mta-image``), run instead of the harness's.
