@@ -17,7 +17,7 @@ STABILITY_RUNS ?= 50
 STABILITY_HOG ?= 1
 STABILITY_SUITES ?= suites/test_head_of_line.py
 
-.PHONY: setup prereqs rootfs docker certify table test unit lint bench stability clean gc
+.PHONY: setup prereqs rootfs docker certify table image test unit lint bench stability clean gc
 
 setup: prereqs $(STAMP) $(TOXIPROXY) rootfs
 
@@ -51,6 +51,10 @@ certify: setup
 table: setup docker
 	$(BIN)/mta-harness table --backend local --backend docker --readme README.md
 
+# The harness as a container image, mta-harness:<version> (docs/ci.md says how to run it).
+image: setup docker
+	$(BIN)/python -m harness.backends.docker.self_image
+
 lint: setup
 	$(BIN)/ruff check harness tests suites bench
 	$(BIN)/mypy
@@ -64,7 +68,7 @@ unit: $(STAMP)
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit
 
 test: lint docker
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup tests
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=15 tests
 
 # Certify the two known-good and the two known-bad MTAs STABILITY_RUNS times each, with a
 # CPU hog beside them, and count false verdicts (about 2 h at 50 runs; figures in

@@ -229,9 +229,17 @@ def _check_mta(
 ) -> None:
     """Bad input is a usage error before anything starts: unknown MTA, unreadable or
     malformed fragment, an external MTA's missing routes, no way to run a root filesystem,
-    an image that cannot run here or is not there."""
+    an image that cannot run here or is not there, the harness's own container run without
+    the host access it needs."""
     from harness.world import image_to_run
 
+    if backend == "docker":
+        from harness.backends.docker.inside import in_image, site_image
+
+        if in_image():  # the harness's own image, run without the host access it needs
+            from harness.backends.docker.backend import engine
+
+            site_image(engine())
     adapter = get_adapter(name)
     flag = "--mta-image" if image is not None else f"--mta {name}: image"
     image = image_to_run(adapter, image)
@@ -248,6 +256,16 @@ def _check_mta(
 
         check_can_run()  # not root, no unshare: say so now, not as a failed fixture
         load_recipe(adapter.rootfs)
+
+
+def _plugin_option() -> list[str]:
+    """``-p harness.plugin`` where the harness is not installed as a distribution (its own
+    image, a checkout on PYTHONPATH), so pytest finds no entry point to load it by."""
+    from importlib.metadata import entry_points
+
+    if any(point.value == "harness.plugin" for point in entry_points(group="pytest11")):
+        return []
+    return ["-p", "harness.plugin"]
 
 
 def _run_suites(run_dir: Path, suites: list[Path], options: list[str]) -> Run | int:
@@ -268,6 +286,7 @@ def _run_suites(run_dir: Path, suites: list[Path], options: list[str]) -> Run | 
         str(first if first.is_dir() else first.parent),
         f"--harness-report={run_dir}",
         f"--junitxml={run_dir / 'junit.xml'}",
+        *_plugin_option(),
         *options,
     ]
     crash: Exception | None = None

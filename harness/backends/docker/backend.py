@@ -33,6 +33,7 @@ from harness.backends.docker.images import (
     recipe_image,
     toxiproxy_image,
 )
+from harness.backends.docker.inside import in_image, site_image
 from harness.backends.docker.service import ContainerService
 from harness.errors import HarnessError, UsageError
 from harness.reaper import ReapReport, reap_orphans
@@ -119,6 +120,9 @@ class DockerBackend:
 
     def __init__(self, run_id: str | None = None) -> None:
         self.client = engine()
+        if in_image():
+            # Before reaping: in a pid namespace of its own, every run's owner looks dead.
+            site_image(self.client)
         # Containers first: a killed run's container still holds files of its scratch
         # folder (our resolv.conf is bind-mounted), which cannot go before the container.
         containers = reap_containers(self.client, str(runtime_root())).containers
@@ -206,10 +210,16 @@ class DockerBackend:
             ports[f"{self.addresses.smtp_port}/tcp"] = ("127.0.0.1", None)
         image = self._image(role, root)
         self._images[role] = image
+        command = self._inside(argv)
+        # The harness's own parts name their program: the image may be the harness's own
+        # (run from `make image`), whose entrypoint is the CLI. The user's MTA image keeps its
+        # entrypoint, the description's command being its arguments.
+        entrypoint = command[:1] if command and (root is None or root.image is None) else None
         try:
             container = self.client.containers.create(
                 image,
-                self._inside(argv) or None,  # none: the image's own entrypoint and command
+                (command[1:] if entrypoint else command) or None,  # none: the image's own
+                entrypoint=entrypoint,
                 environment=dict(root.environment) if root is not None else None,
                 name=f"mta-harness-{self.run_id}-{name}",
                 labels=self.labels,

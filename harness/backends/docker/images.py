@@ -18,12 +18,14 @@ import os
 import shutil
 import subprocess
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import docker
 from docker.errors import ImageNotFound
 
 from harness.backends.docker.errors import ENGINE_FAILURES
+from harness.backends.docker.inside import in_image, site_image
 from harness.errors import HarnessError, UsageError
 from harness.links.server import toxiproxy_binary
 from harness.rootfs import ensure_rootfs, load_recipe, store
@@ -73,7 +75,10 @@ def image_files(client: docker.DockerClient, image: str, labels: dict[str, str])
         try:
             stream, _ = container.get_archive("/etc")
             with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
-                tar.extractall(partial, filter=_plain_files)
+                # The data filter where this Python has it (3.11.4 and later; not Debian
+                # bookworm's 3.11.2, which the harness's own image runs on).
+                safety = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+                tar.extractall(partial, members=_plain_files(tar), **safety)  # type: ignore[arg-type]
         finally:
             container.remove(force=True)
     except ENGINE_FAILURES as exc:
@@ -83,12 +88,14 @@ def image_files(client: docker.DockerClient, image: str, labels: dict[str, str])
     return folder
 
 
-def _plain_files(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo | None:
-    """Files and folders only: a link in the image (often to an absolute path) would lead
-    outside the copy, to this machine's own files."""
-    if not (member.isfile() or member.isdir()):
-        return None
-    return tarfile.data_filter(member, dest)
+def _plain_files(tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
+    """Files and folders only, each inside the copy: a link in the image (often to an
+    absolute path) would lead outside it, to this machine's own files."""
+    for member in tar:
+        inside = not member.name.startswith("/") and ".." not in Path(member.name).parts
+        if inside and (member.isfile() or member.isdir()):
+            member.mode &= 0o755  # no set-id bits on this machine
+            yield member
 
 
 def recipe_image(client: docker.DockerClient, recipe_name: str) -> str:
@@ -116,17 +123,23 @@ def recipe_image(client: docker.DockerClient, recipe_name: str) -> str:
     return tag
 
 
-def _digest_tree(*paths: Path) -> str:
+def digest_tree(*paths: Path, pattern: str = "*.py") -> str:
+    """A short digest of the files matching ``pattern`` under ``paths`` (files: themselves),
+    names and contents, compiled Python left out."""
     h = hashlib.sha256()
     for path in paths:
-        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        files = sorted(path.rglob(pattern)) if path.is_dir() else [path]
         for file in files:
+            if not file.is_file() or "__pycache__" in file.parts:
+                continue
             h.update(str(file.relative_to(path.parent)).encode())
             h.update(file.read_bytes())
     return h.hexdigest()[:12]
 
 
-def _build(client: docker.DockerClient, tag: str, dockerfile: str, files: dict[str, Path]) -> str:
+def build_image(
+    client: docker.DockerClient, tag: str, dockerfile: str, files: dict[str, Path]
+) -> str:
     """Build ``tag`` from a Dockerfile and files sent in an in-memory context."""
     if _exists(client, tag):
         return tag
@@ -155,14 +168,16 @@ def harness_image(client: docker.DockerClient) -> str:
     override = os.environ.get("MTA_HARNESS_IMAGE_SITE")
     if override:
         return override
+    if in_image():
+        return site_image(client)  # the image this harness runs in has all a site needs
     base = recipe_image(client, "site")
     source = HARNESS_PACKAGE
-    tag = f"mta-harness/harness:{_digest_tree(source)}-{base.rsplit(':', 1)[1]}"
+    tag = f"mta-harness/harness:{digest_tree(source)}-{base.rsplit(':', 1)[1]}"
     dockerfile = (
         f"FROM {base}\nCOPY harness /opt/mta-harness/harness\n"
         "ENV PYTHONPATH=/opt/mta-harness PYTHONUNBUFFERED=1\n"
     )
-    return _build(client, tag, dockerfile, {"harness": source})
+    return build_image(client, tag, dockerfile, {"harness": source})
 
 
 def toxiproxy_image(client: docker.DockerClient) -> str:
@@ -170,8 +185,10 @@ def toxiproxy_image(client: docker.DockerClient) -> str:
     override = os.environ.get("MTA_HARNESS_IMAGE_TOXIPROXY")
     if override:
         return override
+    if in_image():
+        return site_image(client)  # Toxiproxy, ip and iptables are in it too
     base = recipe_image(client, "site")
     binary = toxiproxy_binary()
-    tag = f"mta-harness/toxiproxy:{_digest_tree(binary)}-{base.rsplit(':', 1)[1]}"
+    tag = f"mta-harness/toxiproxy:{digest_tree(binary)}-{base.rsplit(':', 1)[1]}"
     dockerfile = f"FROM {base}\nCOPY toxiproxy-server /usr/local/bin/toxiproxy-server\n"
-    return _build(client, tag, dockerfile, {"toxiproxy-server": binary})
+    return build_image(client, tag, dockerfile, {"toxiproxy-server": binary})
