@@ -34,6 +34,8 @@ class Arrival:
     site: str
     at: float
     connection: str
+    #: The TLS version it came over (None: plain text).
+    tls: str | None = None
 
 
 @dataclass(frozen=True)
@@ -188,8 +190,14 @@ class Ledger:
         for rcpt in event.get("rcpts", []):
             record = self._records.get(str(rcpt).partition("@")[0])
             if record is not None:
+                tls = event.get("tls")
                 record.arrivals.append(
-                    Arrival(str(event["site"]), float(event["t"]), str(event.get("connection", "")))
+                    Arrival(
+                        str(event["site"]),
+                        float(event["t"]),
+                        str(event.get("connection", "")),
+                        None if tls is None else str(tls),
+                    )
                 )
                 booked = True
         if not booked:

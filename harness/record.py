@@ -40,6 +40,8 @@ class Arrival(_Model):
     site: str
     at: float
     connection: str
+    #: The TLS version the copy came over; None: plain text.
+    tls: str | None = None
 
 
 class Message(_Model):
@@ -231,6 +233,16 @@ class Run(_Model):
 
     def claim(self, name: str) -> ClaimVerdict | None:
         return next((c for c in self.claims if c.name == name), None)
+
+    def tls_deliveries(self) -> dict[str | None, int]:
+        """Copies delivered to the sites, counted by the TLS version they came over (None:
+        plain text): whether the MTA's TLS code path was tested at all."""
+        counts: dict[str | None, int] = {}
+        for example in self.examples:
+            for message in example.messages:
+                for arrival in message.arrivals:
+                    counts[arrival.tls] = counts.get(arrival.tls, 0) + 1
+        return counts
 
     def as_json(self) -> dict[str, Any]:
         """The record as results.json holds it."""

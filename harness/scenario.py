@@ -455,7 +455,7 @@ def _relative(record: MessageRecord, t0: float) -> Message:
         latency=rounded(record.latency()),
         acceptance=rounded(record.acceptance()),
         arrivals=[
-            Arrival(site=a.site, at=round(a.at - t0, 3), connection=a.connection)
+            Arrival(site=a.site, at=round(a.at - t0, 3), connection=a.connection, tls=a.tls)
             for a in record.arrivals
         ],
         bounces=[round(b - t0, 3) for b in record.bounces],

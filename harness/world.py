@@ -35,6 +35,7 @@ from harness.mta.base import MtaAdapter, MtaIdentity, MtaPlan
 from harness.rootfs import ensure_rootfs
 from harness.sites.handle import SiteHandle
 from harness.sites.protocol import Behaviour
+from harness.sites.tls import RunCertificates
 from harness.timeline import fault_windows
 from harness.topology import BOUNCE_SINK, MAX_SITES, Site, remote_sites
 from harness.workload import Session, Submitter
@@ -173,13 +174,13 @@ class World:
                 link = self.plan.routes[site.domain]
                 self.toxiproxy.create_proxy(site.name, link, handle.listen)
                 self.links[site.name] = Link(
-                    site,
-                    link,
-                    self.toxiproxy,
-                    self.backend.link_namespace(),
+                    site, link, self.toxiproxy, self.backend.link_namespace(), far_end=handle
                 )
             for handle in self.sites.values():
                 handle.wait_ready(START_TIMEOUT)
+            certificates = RunCertificates()  # the run's test CA, in this process only
+            for _index, site in self._all_sites():
+                self.sites[site.name].offer_tls(certificates.for_site(site))
             self.plan.workdir.mkdir(parents=True, exist_ok=True)
             if self.image is not None:  # the user's own build: its own stock files
                 self.plan = replace(self.plan, lower=self.backend.image_files(self.image))

@@ -1,8 +1,10 @@
 """Faults: what is done to a link. A new fault is one new module that calls ``register_fault``."""
 
 # Registers the built-in faults: the seed's Toxiproxy faults first (shrinking prefers the
-# first kind), then those below TCP (netfilter imports toxics before registering its own).
+# first kind), then those below TCP (netfilter imports toxics before registering its own),
+# then those in the sites' STARTTLS.
 from harness.faults import netfilter as _builtin  # noqa: F401
+from harness.faults import tls as _tls  # noqa: F401
 from harness.faults.base import (
     BELOW_TCP_FAULTS,
     CERTIFICATION_FAULTS,

@@ -4,17 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from harness.errors import UsageError
 from harness.links.toxiproxy import ToxiproxyClient
+from harness.sites.protocol import Behaviour
 from harness.topology import Endpoint, Site
+
+
+class SiteControl(Protocol):
+    """The far end of a link: the site's own behaviour, for faults above TCP (TLS)."""
+
+    def behave(self, behaviour: Behaviour) -> None: ...
+
+    def forget(self, stage: str) -> None: ...
 
 
 @dataclass
 class Link:
     """The MTA reaches ``site`` only through ``listen``; Toxiproxy forwards it to the site.
 
-    Faults act on a link through :attr:`toxiproxy`, under the proxy name :attr:`name`.
+    Faults act on a link through :attr:`toxiproxy`, under the proxy name :attr:`name`, or,
+    above TCP, on the site at its end (:attr:`far_end`).
     """
 
     site: Site
@@ -23,10 +34,17 @@ class Link:
     #: Runs a command in the network namespace that holds ``listen`` (None: no such
     #: namespace of the run's own, as on the local backend).
     netns: Callable[[list[str]], str] | None = None
+    far_end: SiteControl | None = None
 
     @property
     def name(self) -> str:
         return self.site.name
+
+    def site_control(self) -> SiteControl:
+        """The site at the link's end (faults in its TLS)."""
+        if self.far_end is None:
+            raise UsageError(f"link to {self.name}: no site to misbehave at its end")
+        return self.far_end
 
     def in_netns(self, argv: list[str]) -> str:
         """Run ``argv`` where the link's address lives (for faults below TCP)."""

@@ -38,7 +38,7 @@ def render_config(plan: MtaPlan, fragment: str = "") -> str:
         f"table harness_clients {{ {', '.join(plan.clients)} }}",
     ]
     for domain, link in sorted(plan.routes.items()):
-        lines.append(f'action "to-{domain}" relay host smtp+notls://{link.host}:{link.port}')
+        lines.append(f'action "to-{domain}" relay host smtp://{link.host}:{link.port}')
     for domain in sorted(plan.routes):
         lines.append(f'match from src <harness_clients> for domain "{domain}" action "to-{domain}"')
     if fragment.strip():

@@ -152,12 +152,22 @@ def _meta_table(results: Run) -> str:
             f"{results.examples_run} run ({results.examples_judged} judged healthy mail while "
             f"a link was faulted), {results.failing_examples} failing",
         ),
+        ("deliveries", _tls_text(results.tls_deliveries())),
         ("run", results.run_id),
         ("started", time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(results.started))),
         ("harness", f"mta-harness {results.harness_version}"),
     ]
     body = "".join(f"<tr><td>{escape(k)}</td><td>{escape(str(v))}</td></tr>" for k, v in rows)
     return f'<table class="meta">{body}</table>'
+
+
+def _tls_text(counts: dict[str | None, int]) -> str:
+    if not counts:
+        return "none"
+    total = sum(counts.values())
+    over = ", ".join(f"{n} over {v}" for v, n in sorted(counts.items(), key=str) if v)
+    plain = counts.get(None, 0)
+    return f"{total}: " + "; ".join(filter(None, [over, f"{plain} in plain text" if plain else ""]))
 
 
 def _bounds_text(bounds: BoundsRecord) -> str:

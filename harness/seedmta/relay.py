@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+import ssl
 import sys
 import threading
 import time
@@ -13,6 +14,11 @@ from email.utils import formatdate
 from harness.seedmta.queue import DiskQueue, Entry
 
 Route = tuple[str, int]
+
+#: Opportunistic TLS: encrypt where offered, check no certificate.
+UNVERIFIED = ssl.create_default_context()
+UNVERIFIED.check_hostname = False
+UNVERIFIED.verify_mode = ssl.CERT_NONE
 
 
 def log(message: str) -> None:
@@ -50,6 +56,7 @@ class Deliverer:
             with smtplib.SMTP(
                 host, port, timeout=self.policy.timeout, local_hostname=self.policy.hostname
             ) as smtp:
+                self._opportunistic_tls(smtp, entry)
                 refused = smtp.sendmail(entry.mail_from, entry.rcpts, entry.data)
         except smtplib.SMTPRecipientsRefused as exc:
             refused = exc.recipients
@@ -72,6 +79,20 @@ class Deliverer:
         elif not permanent:
             self.queue.remove(entry)
             log(f"delivered {entry.qid} to {entry.domain} via {host}:{port}")
+
+    def _opportunistic_tls(self, smtp: smtplib.SMTP, entry: Entry) -> None:
+        """STARTTLS where the peer offers it, verifying nothing (as Postfix's ``may``); a
+        refusal leaves the session in plain text. A handshake that fails or times out
+        raises, and the attempt is deferred like any other that failed."""
+        smtp.ehlo()
+        if not smtp.has_extn("starttls"):
+            return
+        try:
+            smtp.starttls(context=UNVERIFIED)
+        except smtplib.SMTPResponseException as exc:
+            log(f"{entry.qid}: STARTTLS refused ({exc.smtp_code}), going on in plain text")
+            return
+        smtp.ehlo()
 
     def _defer(self, entry: Entry, reason: str) -> None:
         if self.policy.drop_deferred:

@@ -12,6 +12,7 @@ from harness.backends.base import Backend, Service
 from harness.clock import Deadline
 from harness.errors import DeadlineExceeded
 from harness.sites.protocol import Behaviour, decode_event, encode
+from harness.sites.tls import SiteCertificate
 from harness.topology import Endpoint, Site
 
 EventSink = Callable[[dict[str, Any]], None]
@@ -74,6 +75,14 @@ class SiteHandle:
         """From now on, answer ``behaviour.stage`` as told (refuse, delay or both)."""
         self._command({"cmd": "behave", "behaviour": behaviour.to_json()})
         self.misbehaving = True
+
+    def forget(self, stage: str) -> None:
+        """Back to answering ``stage`` normally; what the site does at other stages stays."""
+        self._command({"cmd": "forget", "stage": stage})
+
+    def offer_tls(self, certificate: SiteCertificate) -> None:
+        """Offer STARTTLS from the next connection on, with ``certificate``."""
+        self._command({"cmd": "tls", **certificate.to_json()})
 
     def clear(self) -> None:
         """Back to accepting everything promptly."""

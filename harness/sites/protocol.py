@@ -20,7 +20,11 @@ ID_PATTERN = re.compile(rb"^X-Harness-Id:[ \t]*([A-Za-z0-9.-]+)", re.MULTILINE |
 #: A DSN's ``Action:`` field (RFC 3464): failed, delayed, delivered, relayed or expanded.
 DSN_ACTION = re.compile(rb"^Action:[ \t]*([A-Za-z]+)", re.MULTILINE | re.IGNORECASE)
 
-STAGES = ("MAIL", "RCPT", "DATA")
+STAGES = ("STARTTLS", "MAIL", "RCPT", "DATA")
+#: What a site does to a STARTTLS it has answered 220: hold the handshake until healed
+#: (``stall``), reset the connection as the handshake starts (``abort``), or complete it with
+#: its bad certificate.
+TLS_MISDEEDS = ("stall", "abort", "bad-cert")
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,8 @@ class Behaviour:
     that stage; ``delay`` makes it slow (the reply is held, other connections carry on).
     ``drop`` (DATA only) records the message, then cuts the connection instead of answering
     the final dot: the MTA cannot know the site has it, retries, and delivers it twice.
+    At STARTTLS, ``delay`` holds the handshake (after the 220), ``code`` refuses TLS, and
+    ``tls`` names a misdeed of :data:`TLS_MISDEEDS`.
     """
 
     stage: str
@@ -38,6 +44,7 @@ class Behaviour:
     delay: float = 0.0
     text: str = "refused by the harness"
     drop: bool = False
+    tls: str | None = None
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
@@ -48,6 +55,8 @@ class Behaviour:
             raise ValueError("delay cannot be negative")
         if self.drop and (self.stage != "DATA" or self.code is not None):
             raise ValueError("drop applies to the DATA stage only, without a code")
+        if self.tls is not None and (self.stage != "STARTTLS" or self.tls not in TLS_MISDEEDS):
+            raise ValueError(f"tls is one of {', '.join(TLS_MISDEEDS)}, at STARTTLS only")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -56,11 +65,20 @@ class Behaviour:
             "delay": self.delay,
             "text": self.text,
             "drop": self.drop,
+            "tls": self.tls,
         }
 
     def describe(self) -> str:
         if self.drop:
             return "drops the connection after the final dot, without answering"
+        if self.tls is not None:
+            return {
+                "stall": "answers 220 to STARTTLS, then holds the handshake until healed",
+                "abort": "answers 220 to STARTTLS, then resets the connection",
+                "bad-cert": "completes STARTTLS with an expired certificate for another name",
+            }[self.tls]
+        if self.stage == "STARTTLS" and self.code is None:
+            return f"holds the TLS handshake {self.delay:g} s after answering 220"
         what = f"answers {self.code}" if self.code is not None else "answers normally"
         slow = f" after {self.delay:g} s" if self.delay else ""
         return f"{what}{slow} at {self.stage}"

@@ -11,14 +11,19 @@ import asyncio
 import functools
 import itertools
 import json
+import os
+import socket
+import ssl
+import struct
 import sys
+import tempfile
 import threading
 import time
 import weakref
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
 
 from harness.sites.protocol import DSN_ACTION, ID_PATTERN, Behaviour, encode
 
@@ -47,6 +52,27 @@ class SiteHandler:
         # Connections numbered in order of first use; weak keys, so closed sessions drop out.
         self._numbers: weakref.WeakKeyDictionary[Session, int] = weakref.WeakKeyDictionary()
         self._quit: weakref.WeakSet[Session] = weakref.WeakSet()
+        #: STARTTLS is offered once the harness has sent certificates ("good", "bad").
+        self.tls_contexts: dict[str, ssl.SSLContext] = {}
+        #: Done when the site stops misbehaving at STARTTLS (the loop's, made on first use).
+        self._starttls_healed: asyncio.Future[None] | None = None
+
+    @property
+    def starttls_healed(self) -> asyncio.Future[None]:
+        if self._starttls_healed is None or self._starttls_healed.done():
+            self._starttls_healed = asyncio.get_running_loop().create_future()
+        return self._starttls_healed
+
+    def forget(self, stage: str) -> None:
+        """Answer ``stage`` normally again; handshakes held at STARTTLS go on."""
+        self.behaviours.pop(stage, None)
+        healed = self._starttls_healed
+        if stage == "STARTTLS" and healed is not None and not healed.done():
+            healed.set_result(None)
+
+    def clear(self) -> None:
+        for stage in list(self.behaviours):
+            self.forget(stage)
 
     def _connection(self, session: Session) -> str:
         number = self._numbers.get(session)
@@ -126,6 +152,7 @@ class SiteHandler:
             connection=self._connection(session),
             size=len(data),
             dropped=dropped,
+            tls=tls_version(session),
         )
         if dropped:
             # The site has the message; the MTA never hears so. Abort discards the reply.
@@ -135,8 +162,58 @@ class SiteHandler:
         return "250 OK recorded"
 
 
+def tls_version(session: Session) -> str | None:
+    """The TLS version a session's mail came over, None for plain text."""
+    extra = session.ssl
+    ssl_object = extra.get("ssl_object") if isinstance(extra, dict) else None
+    return ssl_object.version() if isinstance(ssl_object, ssl.SSLObject) else None
+
+
 class SiteSMTP(SMTP):
-    """aiosmtpd's SMTP server, telling the handler when a connection is gone."""
+    """aiosmtpd's SMTP server, telling the handler when a connection is gone, and
+    misbehaving at STARTTLS where told to."""
+
+    @syntax("STARTTLS", when="tls_context")
+    async def smtp_STARTTLS(self, arg: str) -> None:
+        handler = self.event_handler
+        behaviour = handler.behaviours.get("STARTTLS") if isinstance(handler, SiteHandler) else None
+        if behaviour is None or arg or self.tls_context is None or self.session is None:
+            await super().smtp_STARTTLS(arg)
+            return
+        assert isinstance(handler, SiteHandler)
+        connection = handler._connection(self.session)
+        if behaviour.code is not None:  # TLS refused: the sender may go on in plain text
+            refusal = await handler._misbehave("STARTTLS", self.session, [])
+            await self.push(refusal or "454 TLS not available")
+            return
+        handler.recorder.emit("starttls", misdeed=behaviour.tls, connection=connection)
+        if behaviour.tls == "bad-cert":
+            self.tls_context = handler.tls_contexts["bad"]
+        elif behaviour.tls == "abort":
+            await self.push("220 Ready to start TLS")
+            await self._reader.read(1)  # the sender's handshake has begun
+            self._reset_connection()
+            return
+        elif behaviour.tls == "stall" or behaviour.delay:
+            # The handshake's first bytes wait in the kernel: for the delay, or (stall) until
+            # the site is healed, as a dead link's data waits in Toxiproxy until its heal.
+            transport = self.transport
+            assert isinstance(transport, asyncio.Transport)
+            transport.pause_reading()
+            if behaviour.tls == "stall":
+                healed = handler.starttls_healed
+                healed.add_done_callback(lambda _: transport.resume_reading())
+            else:
+                self.loop.call_later(behaviour.delay, transport.resume_reading)
+        await super().smtp_STARTTLS(arg)
+
+    def _reset_connection(self) -> None:
+        transport = self.transport
+        sock = transport.get_extra_info("socket") if transport is not None else None
+        if sock is not None:  # linger 0: the close is a reset, not a FIN
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        if isinstance(transport, asyncio.Transport):
+            transport.abort()
 
     def connection_lost(self, error: Exception | None) -> None:
         handler = self.event_handler
@@ -147,7 +224,22 @@ class SiteSMTP(SMTP):
 
 class SiteController(Controller):
     def factory(self) -> SMTP:
-        return SiteSMTP(self.handler, **self.SMTP_kwargs)
+        # Per connection: STARTTLS is offered from the first connection after certificates.
+        contexts = self.handler.tls_contexts if isinstance(self.handler, SiteHandler) else {}
+        return SiteSMTP(self.handler, tls_context=contexts.get("good"), **self.SMTP_kwargs)
+
+
+def server_context(chain: str, key: str) -> ssl.SSLContext:
+    """A server TLS context from PEM text (the ssl module loads certificates from files
+    only: a private temporary folder, removed at once)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with tempfile.TemporaryDirectory() as folder:
+        paths = [os.path.join(folder, name) for name in ("chain.pem", "key.pem")]
+        for path, text in zip(paths, (chain, key), strict=True):
+            with open(path, "w") as out:
+                out.write(text)
+        context.load_cert_chain(*paths)
+    return context
 
 
 def serve_commands(
@@ -164,10 +256,15 @@ def serve_commands(
                     handler.behaviours.__setitem__, behaviour.stage, behaviour
                 )
             elif command["cmd"] == "clear":
-                loop.call_soon_threadsafe(handler.behaviours.clear)
+                loop.call_soon_threadsafe(handler.clear)
+            elif command["cmd"] == "forget":
+                loop.call_soon_threadsafe(handler.forget, str(command["stage"]))
+            elif command["cmd"] == "tls":
+                contexts = {name: server_context(*command[name]) for name in ("good", "bad")}
+                loop.call_soon_threadsafe(handler.tls_contexts.update, contexts)
             else:
                 raise ValueError(f"unknown command {command['cmd']!r}")
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, ssl.SSLError) as exc:
             recorder.emit("error", message=f"bad command {line.strip()!r}: {exc}")
             continue
         # The ack is queued behind the change on the loop, so once the harness reads it the

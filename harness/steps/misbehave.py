@@ -59,7 +59,7 @@ class Misbehave(StepDefaults):
 class MisbehaveFile(FileModel):
     do: Literal["misbehave"]
     site: str
-    stage: Literal["MAIL", "RCPT", "DATA"]
+    stage: Literal["STARTTLS", "MAIL", "RCPT", "DATA"]
     code: Annotated[int, Field(ge=400, le=599)] | None = None
     delay: Annotated[float, Field(ge=0, le=600)] = 0.0
     drop: bool = False

@@ -200,3 +200,23 @@ def test_the_table_counts_only_healthy_mail_latency() -> None:
 def checked(done: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return done
+
+
+def test_the_report_says_how_many_deliveries_came_over_tls() -> None:
+    from harness.record import Arrival, Example, Message, Run
+
+    def message(*tls: str | None) -> Message:
+        arrivals = [Arrival(site="site-a", at=1.0, connection="1@x", tls=v) for v in tls]
+        return Message.model_construct(arrivals=arrivals)
+
+    run = Run.model_construct(
+        examples=[
+            Example.model_construct(messages=[message("TLSv1.3"), message(None)]),
+            Example.model_construct(messages=[message("TLSv1.3", "TLSv1.2")]),
+        ]
+    )
+    assert run.tls_deliveries() == {"TLSv1.3": 2, None: 1, "TLSv1.2": 1}
+    from harness.report.html import _tls_text
+
+    assert _tls_text(run.tls_deliveries()) == "4: 1 over TLSv1.2, 2 over TLSv1.3; 1 in plain text"
+    assert _tls_text({}) == "none"

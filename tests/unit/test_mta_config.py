@@ -142,7 +142,7 @@ def test_exim_queue_listing_is_parsed() -> None:
 def test_opensmtpd_relays_each_domain_from_loopback_only(tmp_path: Path) -> None:
     out = render_smtpd_conf(plan(tmp_path))
     assert "listen on 127.0.7.2 port 2525" in out
-    assert 'action "to-site-a.test" relay host smtp+notls://127.0.7.111:2525' in out
+    assert 'action "to-site-a.test" relay host smtp://127.0.7.111:2525' in out
     assert (
         'match from src <harness_clients> for domain "site-b.test" action "to-site-b.test"' in out
     )
