@@ -54,7 +54,8 @@ class AddressPlan:
 
     Slot ``s`` owns ``<prefix>.s.0/24``: the MTA on ``.2``, Toxiproxy's API on ``.3``, the
     bounce sink on ``.10``, site *i* on ``.11+i`` and the link (proxy) to site *i* on
-    ``.111+i``. Two runs hold different slots, so they never share an address.
+    ``.111+i``, the run's DNS server on ``.53`` (port 53). Two runs hold different slots, so
+    they never share an address.
     """
 
     slot: int
@@ -78,6 +79,11 @@ class AddressPlan:
     @property
     def mta(self) -> Endpoint:
         return Endpoint(self._ip(2), self.smtp_port)
+
+    @property
+    def dns(self) -> Endpoint:
+        """The run's DNS server, on the port resolvers ask (53: root, as real MTAs run)."""
+        return Endpoint(self._ip(53), 53)
 
     @property
     def toxiproxy_api(self) -> Endpoint:

@@ -10,7 +10,7 @@ from harness.backends.chroot import RootLayers
 from harness.topology import AddressPlan, Endpoint
 
 #: What a started program is to the harness; a backend may pick an image or rootfs by role.
-Role = Literal["toxiproxy", "site", "mta"]
+Role = Literal["toxiproxy", "site", "mta", "dns"]
 
 
 class Service(Protocol):

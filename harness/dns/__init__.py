@@ -1,0 +1,1 @@
+"""The run's own DNS server: authoritative for the remote domains, faulted per domain."""
