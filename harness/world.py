@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 import shutil
 import threading
 from collections import deque
@@ -21,10 +22,11 @@ from typing import Any
 
 from harness import interrupts
 from harness.backends.base import Backend, Service
-from harness.backends.chroot import RootLayers
+from harness.backends.chroot import NAMESERVER, RootLayers
 from harness.claims.evidence import QueueHold
 from harness.claims.facts import FaultWindow
 from harness.clock import now
+from harness.dns.handle import DnsHandle
 from harness.errors import HarnessError, UsageError
 from harness.faults.base import BELOW_TCP_FAULTS, Fault
 from harness.ledger import Ledger, MessageRecord
@@ -114,6 +116,8 @@ class World:
         self.links: dict[str, Link] = {}
         self.sites: dict[str, SiteHandle] = {}
         self.toxiproxy: ToxiproxyClient | None = None
+        self.dns: DnsHandle | None = None
+        self._dns_log: deque[dict[str, Any]] = deque(maxlen=5000)
         self.mta_service: Service | None = None
         #: The MTA's recent output, searched for evidence about a message it still holds.
         self._mta_lines: deque[str] = deque(maxlen=5000)
@@ -176,8 +180,11 @@ class World:
                 self.links[site.name] = Link(
                     site, link, self.toxiproxy, self.backend.link_namespace(), far_end=handle
                 )
+            self.dns = self._start_dns()
             for handle in self.sites.values():
                 handle.wait_ready(START_TIMEOUT)
+            if self.dns is not None:
+                self.dns.wait_ready(START_TIMEOUT)
             certificates = RunCertificates()  # the run's test CA, in this process only
             for _index, site in self._all_sites():
                 self.sites[site.name].offer_tls(certificates.for_site(site))
@@ -196,6 +203,15 @@ class World:
             raise
         return self
 
+    def _start_dns(self) -> DnsHandle | None:
+        """The run's DNS server, authoritative for the remote domains (each MX at its link),
+        where it can listen on port 53: in its own container, or locally as root (which an
+        MTA in a root filesystem needs anyway). Its query log is kept as evidence."""
+        if self.backend.name != "docker" and os.geteuid() != 0:
+            return None
+        hosts = {site.domain: self.plan.routes[site.domain].host for _, site in self._all_sites()}
+        return DnsHandle(self.backend, self.backend.addresses.dns, hosts, self._dns_log.append)
+
     def _root_layers(self) -> RootLayers | None:
         """The MTA's overlay, for an MTA in a root filesystem of its own."""
         if self.plan.root is None or self.plan.lower is None:
@@ -206,6 +222,7 @@ class World:
             self.adapter.rootfs or "",
             self.image,
             tuple(sorted(self.adapter.environment(self.plan).items())),
+            self.dns.listen.host if self.dns is not None else NAMESERVER,
         )
 
     def _start_mta(self) -> None:

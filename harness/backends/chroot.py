@@ -13,9 +13,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-#: The only name server a rooted program is told of: a loopback address outside every run's
-#: block, where nothing listens, so a lookup fails at once and stays on this machine. (The
-#: root filesystem keeps the build machine's resolv.conf; OpenSMTPD was seen querying it.)
+#: The name server a rooted program is told of where the run has none of its own: a loopback
+#: address outside every run's block, where nothing listens, so a lookup fails at once and
+#: stays on this machine. (The root filesystem keeps the build machine's resolv.conf;
+#: OpenSMTPD was seen querying it.) With a DNS server of the run, its address instead.
 NAMESERVER = "127.0.255.53"
 
 # Runs as PID 1 of the new namespaces: mount the layers, give the root a minimal /dev (a
@@ -50,7 +51,7 @@ class RootLayers:
 
     ``recipe`` names the root filesystem (a backend with images picks its image by it);
     ``image``, where set, is the user's own image of the MTA, whose files ``lower`` holds,
-    with the ``environment`` it is configured by.
+    with the ``environment`` it is configured by. ``nameserver`` goes into its resolv.conf.
     """
 
     lower: Path
@@ -58,6 +59,7 @@ class RootLayers:
     recipe: str = ""
     image: str | None = None
     environment: tuple[tuple[str, str], ...] = ()
+    nameserver: str = NAMESERVER
 
     @property
     def work(self) -> Path:
@@ -92,7 +94,7 @@ def rooted_argv(layers: RootLayers, argv: list[str]) -> list[str]:
         "--",
         "/bin/sh",
         "-c",
-        f"NAMESERVER={NAMESERVER}\n{SETUP}",
+        f"NAMESERVER={layers.nameserver}\n{SETUP}",
         "harness-root",
         str(layers.lower),
         str(layers.upper),

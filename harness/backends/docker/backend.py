@@ -25,7 +25,7 @@ from docker.errors import APIError, NotFound
 from docker.types import IPAMConfig, IPAMPool
 
 from harness.backends.base import Role
-from harness.backends.chroot import NAMESERVER, RootLayers
+from harness.backends.chroot import RootLayers
 from harness.backends.docker.errors import ENGINE_FAILURES, NO_ANSWER
 from harness.backends.docker.images import (
     harness_image,
@@ -157,9 +157,11 @@ class DockerBackend:
         atexit.register(self.close)
 
     def _resolv_conf(self) -> Path:
+        """Every container's resolver: the run's DNS server's container, at its fixed
+        address on the run's network (a lookup before it is up fails, and stays there)."""
         path = self.workdir / "resolv.conf"
         if not path.exists():
-            path.write_text(f"nameserver {NAMESERVER}\n")
+            path.write_text(f"nameserver {self.addresses.dns.host}\n")
         return path
 
     # -- images and commands ---------------------------------------------------------------
