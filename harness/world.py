@@ -203,6 +203,10 @@ class World:
             raise
         return self
 
+    def dns_queries(self) -> list[dict[str, Any]]:
+        """What the run's DNS server was asked, and what it answered (recent queries)."""
+        return list(self._dns_log)
+
     def _start_dns(self) -> DnsHandle | None:
         """The run's DNS server, authoritative for the remote domains (each MX at its link),
         where it can listen on port 53: in its own container, or locally as root (which an

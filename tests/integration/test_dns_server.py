@@ -4,6 +4,7 @@ its zone, and each per-domain fault, applied and healed while it runs."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +18,9 @@ import pytest
 from harness.backends.local import LocalBackend
 from harness.dns.handle import DnsHandle
 from harness.dns.zone import DnsFault
+from harness.errors import HarnessError
+
+from ..conftest import StartWorld
 
 pytestmark = pytest.mark.integration
 
@@ -67,3 +71,18 @@ def test_each_fault_hits_its_domain_until_healed(server: tuple[DnsHandle, list[A
     assert time.monotonic() - started >= 0.9  # a lower bound: the reply was held
     handle.heal("site-a.test")
     assert ask(handle, "site-a.test.", "MX").rcode() == dns.rcode.NOERROR
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="an MTA in a root filesystem needs root")
+def test_a_rooted_mta_resolves_through_the_runs_server_only(start_world: StartWorld) -> None:
+    world = start_world("postfix")
+    assert world.dns is not None
+    resolv = world.backend.run("mta", ["cat", "/etc/resolv.conf"])
+    assert resolv.split() == ["nameserver", world.dns.listen.host]
+    link = world.links["site-b"].listen.host
+    assert world.backend.run("mta", ["getent", "hosts", "mx.site-b.test"]).split()[0] == link
+    with pytest.raises(HarnessError, match="status 2"):  # no such name, and asked nowhere else
+        world.backend.run("mta", ["getent", "hosts", "example.com"])
+    assert {e["outcome"] for e in world.dns_queries() if e.get("name") == "example.com."} == {
+        "NXDOMAIN"
+    }

@@ -3,7 +3,6 @@ nothing left behind after a SIGKILL."""
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import signal
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ import pytest
 from harness.backends.docker.backend import LABELS, DockerBackend, engine
 from harness.claims import Bounds
 from harness.clock import Deadline
+from harness.errors import HarnessError
 from harness.faults import make_fault
 from harness.mta import get_adapter
 from harness.runtime import RUN_LABEL
@@ -135,13 +135,20 @@ def test_toxiproxys_api_answers_the_harness_alone(docker_world) -> None:  # type
 
 def test_name_lookups_in_containers_never_reach_the_hosts_resolvers(docker_world) -> None:  # type: ignore[no-untyped-def]
     """Docker's embedded DNS forwards what it cannot answer to the host's resolvers; every
-    container gets our resolv.conf instead (one loopback name server, nothing listening)."""
+    container gets our resolv.conf instead, naming the run's own DNS server (in its own
+    container on the run's network), which answers the remote domains and nothing else."""
     world = docker_world("opensmtpd")
+    dns = world.backend.addresses.dns.host
     for role in ("mta", "toxiproxy"):
         text = world.backend.run(role, ["cat", "/etc/resolv.conf"])
         servers = [line.split()[1] for line in text.splitlines() if line.startswith("nameserver")]
-        assert servers and all(ipaddress.ip_address(s).is_loopback for s in servers), (role, text)
-        assert "127.0.0.11" not in servers, f"{role} uses Docker's embedded DNS"
+        assert servers == [dns], (role, text)
+    link = world.links["site-a"].listen.host
+    assert world.backend.run("mta", ["getent", "hosts", "mx.site-a.test"]).split()[0] == link
+    with pytest.raises(HarnessError, match="status 2"):  # no such name: not forwarded anywhere
+        world.backend.run("mta", ["getent", "hosts", "example.com"])
+    asked = [e for e in world.dns_queries() if e.get("name") == "example.com."]
+    assert asked and {e["outcome"] for e in asked} == {"NXDOMAIN"}
 
 
 def test_a_wedged_engine_is_named_not_waited_on() -> None:
