@@ -8,8 +8,9 @@ and seconds to the first failing example, seconds to the final verdict (shrinkin
 within the shrink budget), and the shrunk counterexample's size (sites, steps, messages).
 Known-good builds: the false-FAIL rate.
 
-Run: ``.venv/bin/python bench/search_power.py [--runs 10] [--bad NAME ...] [--good NAME ...]
-[--backend local]``. Prints a table and writes ``bench/results/search_power.json``.
+Run: ``.venv/bin/python bench/search_power.py [--runs 10] [--first-seed 1] [--bad NAME ...]
+[--good NAME ...] [--backend local]``. Prints a table and writes
+``bench/results/search_power.json``.
 Figures, not verdicts.
 """
 
@@ -113,6 +114,9 @@ def summarise(mta: str, rows: list[dict[str, Any]], bad: bool) -> dict[str, Any]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument(
+        "--first-seed", type=int, default=1, help="seeds first..first+runs-1 (to extend a run)"
+    )
     parser.add_argument("--bad", action="append", help="known-bad builds (default: all)")
     parser.add_argument("--good", action="append", help="known-good builds (default: all)")
     parser.add_argument("--backend", default="local")
@@ -123,7 +127,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="search-power-") as folder:
         reports = Path(folder)
         for mta, bad in builds:
-            rows = [certify(mta, seed, args.backend, reports) for seed in range(1, args.runs + 1)]
+            seeds = range(args.first_seed, args.first_seed + args.runs)
+            rows = [certify(mta, seed, args.backend, reports) for seed in seeds]
             runs += rows
             summaries.append(summarise(mta, rows, bad))
             print(json.dumps(summaries[-1]), flush=True)

@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay_cmd.add_argument("file", type=Path, help="scenario file (TOML)")
     # The file's own run.mta and run.backend are the defaults here.
-    add_arguments(replay_cmd, {"mta": None, "backend": None})
+    add_arguments(replay_cmd, {"mta": None, "backend": None, "routing": None})
     replay_cmd.add_argument("--reports", type=Path, default=Path("reports"))
 
     report = commands.add_parser("report", help="list past runs, or say where one's report is")
@@ -225,13 +225,17 @@ def suite_path(suite: Path) -> Path:
 
 
 def _check_mta(
-    name: str, fragment: Path | None, image: str | None = None, backend: str = "local"
+    name: str,
+    fragment: Path | None,
+    image: str | None = None,
+    backend: str = "local",
+    routing: str = "static",
 ) -> None:
     """Bad input is a usage error before anything starts: unknown MTA, unreadable or
     malformed fragment, an external MTA's missing routes, no way to run a root filesystem,
     an image that cannot run here or is not there, the harness's own container run without
     the host access it needs."""
-    from harness.world import image_to_run
+    from harness.world import check_routing, image_to_run
 
     if backend == "docker":
         from harness.backends.docker.inside import in_image, site_image
@@ -241,6 +245,7 @@ def _check_mta(
 
             site_image(engine())
     adapter = get_adapter(name)
+    check_routing(adapter, routing, backend)
     flag = "--mta-image" if image is not None else f"--mta {name}: image"
     image = image_to_run(adapter, image)
     if image is not None:
@@ -314,7 +319,7 @@ def _run_suites(run_dir: Path, suites: list[Path], options: list[str]) -> Run | 
 
 
 def certify(args: argparse.Namespace) -> int:
-    _check_mta(args.mta, args.mta_config, args.mta_image, args.backend)
+    _check_mta(args.mta, args.mta_config, args.mta_image, args.backend, args.routing)
     if args.suites is not None:
         suites = [args.suites]
     elif args.faults == "strict":
@@ -445,7 +450,8 @@ def replay(args: argparse.Namespace) -> int:
     outage = load_outage(args.file)  # every problem named before anything starts
     args.mta = args.mta or outage.mta or DEFAULT_MTA
     args.backend = args.backend or outage.backend or "local"
-    _check_mta(args.mta, args.mta_config, args.mta_image, args.backend)
+    args.routing = args.routing or outage.routing or "static"
+    _check_mta(args.mta, args.mta_config, args.mta_image, args.backend, args.routing)
     run_dir = args.reports / new_run_id()
     run_dir.mkdir(parents=True)
     print(

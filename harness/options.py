@@ -19,6 +19,8 @@ from harness.backends import BACKENDS
 from harness.claims.base import Bounds
 from harness.mta import ADAPTERS
 
+#: How an MTA finds the remote sites (``MtaPlan.routing``).
+ROUTINGS = ("static", "dns")
 #: The MTA a run certifies when none is named: the seed's fixed model, which needs nothing.
 DEFAULT_MTA = "seedmta-async"
 #: Seconds Hypothesis may spend shrinking one failure against a real MTA.
@@ -94,6 +96,14 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
         "certify your own build of the MTA: a local or pulled image holding it, driven by the "
         "--mta adapter (docker backend; e.g. --mta postfix --mta-image myorg/postfix:candidate)",
         metavar="IMAGE",
+    ),
+    RunOption(
+        "--routing",
+        "how the MTA finds each remote site: static (routes the harness renders: transport "
+        "maps, manualroute, relay host) or dns (MX lookups against the run's own DNS server; "
+        "default static)",
+        "static",
+        choices=ROUTINGS,
     ),
     RunOption(
         "--bound",

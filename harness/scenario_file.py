@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -58,6 +58,7 @@ class _Model(BaseModel):
 class RunSection(_Model):
     mta: str | None = None
     backend: str | None = None
+    routing: Literal["static", "dns"] | None = None
 
 
 class Topology(_Model):
@@ -161,6 +162,15 @@ def _semantic_problems(model: ScenarioFile, steps: tuple[Step, ...]) -> list[Pro
         )
     for index, key, message in check_steps(model.topology.sites, steps):
         problems.append((("timeline", index, key), message))
+    for index, step in enumerate(steps):
+        kind = str(step.to_json().get("fault", ""))
+        if kind.startswith("dns-") and model.run.routing != "dns":
+            problems.append(
+                (
+                    ("timeline", index, "fault"),
+                    f'{kind} faults lookups: the file needs [run] routing = "dns"',
+                )
+            )
     if not any(step.mail() for step in steps):
         problems.append((("timeline",), 'expected at least one step with do = "send"'))
     else:
@@ -183,6 +193,7 @@ def _to_outage(model: ScenarioFile, steps: tuple[Step, ...], stem: str) -> Outag
         strict_duplicates=model.expect.strict_duplicates,
         mta=model.run.mta,
         backend=model.run.backend,
+        routing=model.run.routing,
     )
 
 

@@ -31,6 +31,8 @@ class Outage:
     strict_duplicates: bool | None = None
     mta: str | None = None
     backend: str | None = None
+    #: "dns" for an outage that faults lookups: it needs an MTA routed by MX lookup.
+    routing: str | None = None
 
     @property
     def site_names(self) -> list[str]:

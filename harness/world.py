@@ -94,6 +94,19 @@ def image_to_run(adapter: MtaAdapter, image: str | None) -> str | None:
     return image or adapter.image
 
 
+def check_routing(adapter: MtaAdapter, routing: str, backend: str) -> None:
+    """A UsageError if ``adapter`` cannot find the sites by ``routing`` here."""
+    if routing not in adapter.routings:
+        raise UsageError(
+            f"--routing {routing}: {adapter.name} is routed {' or '.join(adapter.routings)} only"
+        )
+    if routing == "dns" and backend != "docker" and os.geteuid() != 0:
+        raise UsageError(
+            "--routing dns on the local backend needs root: the run's DNS server listens on "
+            "port 53 and the links on port 25"
+        )
+
+
 class World:
     """Everything one run starts, on one backend, for one MTA."""
 
@@ -105,6 +118,7 @@ class World:
         timers: dict[str, float] | None = None,
         fragment: str = "",
         image: str | None = None,
+        routing: str = "static",
     ) -> None:
         image = image_to_run(adapter, image)
         self.backend = backend
@@ -132,8 +146,14 @@ class World:
         addresses = backend.addresses
         workdir = backend.workdir / "mta"
         listen = addresses.mta
-        routes = {site.domain: addresses.link(i) for i, site in self._all_sites()}
+        # By MX lookup, an MTA connects to port 25 of each MX host: the links listen there.
+        port = {"dns": 25}.get(routing)
+        routes = {
+            site.domain: replace(addresses.link(i), port=port or addresses.link(i).port)
+            for i, site in self._all_sites()
+        }
         try:
+            check_routing(adapter, routing, backend.name)
             fixed = adapter.fixed_endpoints(self.remote_sites)
             if fixed is not None:
                 # Its owner fixed where it listens and routes: the links go where it routes.
@@ -151,6 +171,7 @@ class World:
             root=workdir / "root" if adapter.rootfs or self.image else None,
             fragment=fragment,
             clients=addresses.clients,
+            routing=routing,
         )
 
     def _all_sites(self) -> list[tuple[int, Site]]:
@@ -185,6 +206,10 @@ class World:
                 handle.wait_ready(START_TIMEOUT)
             if self.dns is not None:
                 self.dns.wait_ready(START_TIMEOUT)
+                self.plan = replace(self.plan, nameserver=self.dns.listen)
+                if self.plan.routing == "dns":  # lookups lead to the links: faultable
+                    for each in self.links.values():
+                        each.resolver = self.dns
             certificates = RunCertificates()  # the run's test CA, in this process only
             for _index, site in self._all_sites():
                 self.sites[site.name].offer_tls(certificates.for_site(site))

@@ -37,6 +37,12 @@ class MtaPlan:
     reach: Endpoint | None = None
     #: Networks the harness submits from: the only ones allowed to relay.
     clients: tuple[str, ...] = ("127.0.0.0/8",)
+    #: How the MTA finds each site: "static" (``routes`` rendered into its configuration)
+    #: or "dns" (MX lookups against the run's DNS server, which answers each domain with
+    #: its route's address; the routes are then on port 25).
+    routing: str = "static"
+    #: The run's DNS server, where it runs (an MTA on the host asks it by address).
+    nameserver: Endpoint | None = None
 
     @property
     def smtp(self) -> Endpoint:
@@ -100,6 +106,11 @@ class MtaAdapter(Protocol):
         :class:`~harness.errors.UsageError` naming a missing route."""
 
     @property
+    def routings(self) -> tuple[str, ...]:
+        """The ways it can find the remote sites (``MtaPlan.routing``): "static" routes the
+        harness renders, and "dns" where it can deliver by MX lookup."""
+
+    @property
     def rootfs(self) -> str | None:
         """The root filesystem recipe it runs in (``fixtures/rootfs/<name>.toml``), or None
         to run on the host."""
@@ -147,6 +158,8 @@ class Managed:
     managed = True
     #: Shipped adapters run in the harness's image of their recipe unless told otherwise.
     image: str | None = None
+    #: Static routes only, unless an adapter says it can deliver by MX lookup.
+    routings: tuple[str, ...] = ("static",)
 
     def fixed_endpoints(self, sites: list[Site]) -> tuple[Endpoint, dict[str, Endpoint]] | None:
         return None

@@ -48,7 +48,8 @@ def main_cf_overrides(plan: MtaPlan) -> dict[str, str]:
         "alias_database": "",
         "mynetworks": ", ".join(plan.clients),
         "relay_domains": ", ".join(sorted(plan.routes)),
-        "transport_maps": f"inline:{{ {routes} }}",
+        # By MX lookup (--routing dns): no transport map, Postfix's own smtp: and resolver.
+        "transport_maps": "" if plan.routing == "dns" else f"inline:{{ {routes} }}",
         "smtpd_relay_restrictions": "permit_mynetworks, reject",
         # The harness submits in plain text on loopback; no certificate exists in the root.
         "smtpd_tls_security_level": "none",
@@ -177,6 +178,7 @@ class Postfix(Managed):
 
     hol: bool = False
     preset: str | None = None
+    routings: tuple[str, ...] = ("static", "dns")
 
     @property
     def name(self) -> str:

@@ -30,6 +30,9 @@ class SeedMta(Managed):
     #: Also lose mail whose delivery failed for a transient reason (``seedmta-sync-lossy``:
     #: a build that breaks two claims, each to be found and shrunk on its own).
     lossy: bool = False
+    #: By route, or by MX lookup against the run's DNS server (in its delivery thread: in
+    #: sync mode a lookup that hangs holds every destination, like a dead link).
+    routings: tuple[str, ...] = ("static", "dns")
 
     @property
     def name(self) -> str:
@@ -65,6 +68,8 @@ class SeedMta(Managed):
             argv.append("--drop-deferred")
         for domain, link in sorted(plan.routes.items()):
             argv += ["--route", f"{domain}={link}"]
+        if plan.routing == "dns" and plan.nameserver is not None:
+            argv += ["--resolver", str(plan.nameserver)]
         return argv
 
     def command(self, plan: MtaPlan) -> list[str]:
@@ -109,6 +114,8 @@ class SeedMta(Managed):
         # run's own addresses and paths, so the same configuration always has the same digest.
         timers = sorted(plan.timers.items())
         config = [self.mode, repr(timers), *sorted(plan.routes)]
+        if plan.routing != "static":
+            config.append(f"routing={plan.routing}")
         if self.lossy:
             config.append("drop-deferred")
         return MtaIdentity(self.name, __version__, digest(*config))

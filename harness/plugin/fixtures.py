@@ -70,7 +70,11 @@ def world(request: pytest.FixtureRequest, harness_record: RunRecord) -> Iterator
     backend = open_backend(request.config.getoption("--backend"), run_id)
     try:
         world = World(
-            backend, adapter, fragment=fragment, image=request.config.getoption("--mta-image")
+            backend,
+            adapter,
+            fragment=fragment,
+            image=request.config.getoption("--mta-image"),
+            routing=request.config.getoption("--routing"),
         )
     except BaseException:
         backend.close()

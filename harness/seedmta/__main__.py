@@ -44,7 +44,11 @@ def serve(args: argparse.Namespace) -> int:
     routes = dict(args.route)
     queue = DiskQueue(Path(args.queue))
     policy = Policy(
-        args.timeout, args.min_backoff, args.max_backoff, drop_deferred=args.drop_deferred
+        args.timeout,
+        args.min_backoff,
+        args.max_backoff,
+        drop_deferred=args.drop_deferred,
+        resolver=args.resolver[1] if args.resolver else None,
     )
     scheduler: Scheduler
     if args.mode == "sync":
@@ -88,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         metavar="DOMAIN=HOST:PORT",
         help="next hop for a domain (repeatable)",
+    )
+    run.add_argument(
+        "--resolver",
+        type=lambda text: parse_route(f"dns={text}"),
+        help="HOST:PORT of a DNS server: deliver by MX lookup (port 25), not by route",
     )
     run.add_argument("--queue", required=True, help="queue folder")
     run.add_argument("--mode", choices=MODES, required=True)

@@ -11,9 +11,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate
 
+import dns.resolver
+from dns.exception import DNSException
+
 from harness.seedmta.queue import DiskQueue, Entry
 
 Route = tuple[str, int]
+
+
+class NoSuchDomain(Exception):
+    """The next hop's domain does not exist: a permanent failure, the message bounces."""
+
 
 #: Opportunistic TLS: encrypt where offered, check no certificate.
 UNVERIFIED = ssl.create_default_context()
@@ -37,6 +45,8 @@ class Policy:
     #: A second bug, for a build that breaks two claims: a message whose delivery failed
     #: for a transient reason is dropped (no retry, no bounce): lost.
     drop_deferred: bool = False
+    #: Deliver by MX lookup against this DNS server (``--routing dns``) instead of by route.
+    resolver: Route | None = None
 
 
 class Deliverer:
@@ -51,7 +61,14 @@ class Deliverer:
         self.wake = wake
 
     def attempt(self, entry: Entry) -> None:
-        host, port = self.routes[entry.domain]
+        try:
+            host, port = self._next_hop(entry.domain)
+        except NoSuchDomain as exc:
+            self._bounce(entry, entry.rcpts, str(exc))
+            return
+        except DNSException as exc:
+            self._defer(entry, f"lookup of {entry.domain} failed: {type(exc).__name__}: {exc}")
+            return
         try:
             with smtplib.SMTP(
                 host, port, timeout=self.policy.timeout, local_hostname=self.policy.hostname
@@ -79,6 +96,23 @@ class Deliverer:
         elif not permanent:
             self.queue.remove(entry)
             log(f"delivered {entry.qid} to {entry.domain} via {host}:{port}")
+
+    def _next_hop(self, domain: str) -> Route:
+        """Where to deliver ``domain``: its route, or (with a resolver) its best MX on port
+        25, looked up here, in the delivering thread, within the policy's timeout."""
+        if self.policy.resolver is None:
+            return self.routes[domain]
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers = [self.policy.resolver[0]]
+        resolver.port = self.policy.resolver[1]
+        resolver.lifetime = self.policy.timeout
+        try:
+            answer = resolver.resolve(domain, "MX")
+            best = min(answer, key=lambda mx: mx.preference)
+            address = resolver.resolve(best.exchange, "A")[0].to_text()
+        except dns.resolver.NXDOMAIN as exc:
+            raise NoSuchDomain(f"5.1.2 {domain}: no such domain ({exc})") from exc
+        return address, 25
 
     def _opportunistic_tls(self, smtp: smtplib.SMTP, entry: Entry) -> None:
         """STARTTLS where the peer offers it, verifying nothing (as Postfix's ``may``); a

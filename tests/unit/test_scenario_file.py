@@ -90,6 +90,18 @@ MALFORMED: list[tuple[str, tuple[str, str], int | None, str]] = [
         3,
         "run.backend: expected one of local, docker",
     ),
+    (
+        "dns-fault-statically-routed",
+        ('fault = "blackhole"', 'fault = "dns-timeout"'),
+        13,
+        'dns-timeout faults lookups: the file needs [run] routing = "dns"',
+    ),
+    (
+        "bad-routing",
+        ('name = "good"', 'name = "good"\n[run]\nrouting = "carrier-pigeon"'),
+        3,
+        "run.routing: Input should be 'static' or 'dns'",
+    ),
 ]
 
 
