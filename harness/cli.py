@@ -334,8 +334,8 @@ def certify(args: argparse.Namespace) -> int:
     run_dir.mkdir(parents=True)
     bounds = run_bounds(args.bound, args.recovery_bound, args.require_recovery, None)
     print(
-        f"mta-harness {__version__}: certifying {args.mta} on {args.backend} "
-        f"(profile {args.profile}, seed {seed}, bound {bounds.delivery:g} s, "
+        f"mta-harness {__version__}: certifying {args.mta} on {args.backend}, routed "
+        f"{args.routing} (profile {args.profile}, seed {seed}, bound {bounds.delivery:g} s, "
         f"recovery {bounds.recovery:g} s)"
     )
     results = _run_suites(

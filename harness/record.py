@@ -214,6 +214,8 @@ class Run(_Model):
     mta: str
     identity: Identity | None
     backend: str
+    #: How the MTA found the sites (``--routing``); records before it was a choice: static.
+    routing: str = "static"
     profile: str | None
     bounds: BoundsRecord
     started: float

@@ -137,6 +137,8 @@ class RunRecord:
     bounds: dict[str, float]
     started: float
     identity: dict[str, str] | None = None
+    #: How the MTA found the sites: "static" or "dns" (``--routing``).
+    routing: str = "static"
     worlds: list[str] = field(default_factory=list)
     examples: list[Example] = field(default_factory=list)
     #: The last (so, once Hypothesis shrank it, the shrunk) failing example of each test
@@ -194,6 +196,7 @@ class RunRecord:
             mta=self.mta,
             identity=None if self.identity is None else Identity.model_validate(self.identity),
             backend=self.backend,
+            routing=self.routing,
             profile=self.profile,
             bounds=BoundsRecord.model_validate(self.bounds),
             started=self.started,

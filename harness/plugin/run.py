@@ -63,6 +63,7 @@ class HarnessRun:
             run_id=Path(report).name if report else new_run_id(),
             mta=config.getoption("--mta"),
             backend=config.getoption("--backend"),
+            routing=config.getoption("--routing"),
             profile=config.getoption("--harness-profile"),
             bounds=asdict(session_bounds(config)),
             started=time.time(),

@@ -42,6 +42,8 @@ class Certificate(BaseModel):
     mta: CertifiedMta
     harness_version: str
     backend: str
+    #: How the MTA found the sites: static routes, or MX lookups (``--routing dns``).
+    routing: str = "static"
     #: Relative to the project, where they lie in it.
     suites: list[str]
     provenance: Provenance
@@ -84,6 +86,7 @@ def certificate(
         ),
         harness_version=results.harness_version,
         backend=results.backend,
+        routing=results.routing,
         suites=suites,
         provenance=provenance,
         faults=faults,
@@ -135,7 +138,7 @@ Claim: {cert.claim}.
 | MTA | {mta.name} {mta.version or ""} |
 | configuration digest | `{mta.config_digest}` (fragment: {_fragment(cert)}) |{image}
 | root filesystem | {cert.provenance.rootfs or "none"} |
-| backend | {cert.backend} |
+| backend | {cert.backend}, routed {cert.routing} |
 | harness | mta-harness {cert.harness_version} |
 | suites | {suites} ({cert.faults} faults, profile {cert.profile}) |
 | suites' digest | `{cert.provenance.suite_digest}` |
@@ -150,8 +153,12 @@ Claims:
 {_claims(cert.claims)}
 {_unjudged(cert.unjudged)}
 Repeat it: `mta-harness certify --mta {mta.requested}{_image_flag(cert)} --backend {cert.backend} \
---profile {cert.profile} --faults {cert.faults} --seed {cert.seed}`
+--profile {cert.profile} --faults {cert.faults} --seed {cert.seed}{_routing_flag(cert)}`
 """
+
+
+def _routing_flag(cert: Certificate) -> str:
+    return "" if cert.routing == "static" else f" --routing {cert.routing}"
 
 
 def _own_bounds(own: dict[str, BoundsRecord]) -> str:
