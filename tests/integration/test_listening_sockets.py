@@ -8,6 +8,8 @@ import subprocess
 
 import pytest
 
+from harness.errors import HarnessError
+
 from ..conftest import StartWorld
 
 pytestmark = pytest.mark.integration
@@ -44,10 +46,14 @@ def nameservers(text: str) -> list[str]:
 @pytest.mark.parametrize("mta", ["postfix", "exim", "opensmtpd"])
 def test_a_rooted_mtas_name_lookups_stay_on_this_machine(start_world: StartWorld, mta: str) -> None:
     """The root filesystems keep the build machine's resolv.conf (seen: OpenSMTPD querying
-    it, off this machine). Inside a run the MTA is told of one loopback name server where
-    nothing listens, so a lookup fails at once, here."""
+    it, off this machine). Inside a run the MTA is told of the run's own DNS server alone, on
+    a loopback address of the run's block, which answers every lookup itself."""
     world = start_world(mta, sites=2)
+    assert world.dns is not None
     servers = nameservers(world.backend.run("mta", ["cat", "/etc/resolv.conf"]))
-    assert servers and all(ipaddress.ip_address(s).is_loopback for s in servers), servers
-    out = subprocess.run(["ss", "-lunH"], capture_output=True, text=True, timeout=10).stdout
-    assert not any(host_of(line.split()[3]) in servers for line in out.splitlines() if line)
+    assert servers == [world.dns.listen.host], servers
+    assert ipaddress.ip_address(servers[0]).is_loopback
+    with pytest.raises(HarnessError):  # no such name: answered here, not asked elsewhere
+        world.backend.run("mta", ["getent", "hosts", "example.com"])
+    asked = {e["outcome"] for e in world.dns_queries() if e.get("name") == "example.com."}
+    assert asked == {"NXDOMAIN"}
