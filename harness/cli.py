@@ -303,6 +303,10 @@ def _run_suites(run_dir: Path, suites: list[Path], options: list[str]) -> Run | 
         crash, code = exc, None
     results_path = run_dir / "results.json"
     if not results_path.exists():
+        if code == int(pytest.ExitCode.INTERRUPTED):
+            # Interrupted before the run record existed (while pytest collected the suites).
+            print("\nINTERRUPTED: no verdict, before any result was recorded")
+            return EXIT_INTERRUPTED
         print(f"\nERROR: the suites wrote no results (pytest exit status {code})")
         return EXIT_CODES[ERROR]
     results = load_run(results_path)

@@ -268,7 +268,14 @@ def dump_outage(
     data: dict[str, Any] = {"name": outage.name}
     if outage.description:
         data["description"] = outage.description
-    run = {k: v for k, v in (("mta", mta), ("backend", backend)) if v is not None}
+    routing = outage.routing or (
+        "dns"
+        if any(str(s.to_json().get("fault", "")).startswith("dns-") for s in outage.steps)
+        else None
+    )
+    run = {
+        k: v for k, v in (("mta", mta), ("backend", backend), ("routing", routing)) if v is not None
+    }
     if run:
         data["run"] = run
     data["topology"] = {"sites": outage.sites}
