@@ -42,7 +42,7 @@ from harness.mta import ADAPTERS
 from harness.schema import Problem, dotted
 from harness.schema import problems as schema_problems
 from harness.steps import FILE_MODELS, FileModel, Step
-from harness.timeline import Outage, check_steps, vacuous
+from harness.timeline import Outage, check_steps, lookup_faults, vacuous
 from harness.topology import MAX_SITES
 
 #: The shipped scenario library, beside the harness package in a source checkout.
@@ -162,15 +162,14 @@ def _semantic_problems(model: ScenarioFile, steps: tuple[Step, ...]) -> list[Pro
         )
     for index, key, message in check_steps(model.topology.sites, steps):
         problems.append((("timeline", index, key), message))
-    for index, step in enumerate(steps):
-        kind = str(step.to_json().get("fault", ""))
-        if kind.startswith("dns-") and model.run.routing != "dns":
-            problems.append(
-                (
-                    ("timeline", index, "fault"),
-                    f'{kind} faults lookups: the file needs [run] routing = "dns"',
-                )
+    for index in lookup_faults(steps) if model.run.routing != "dns" else []:
+        kind = steps[index].to_json()["fault"]
+        problems.append(
+            (
+                ("timeline", index, "fault"),
+                f'{kind} faults lookups: the file needs [run] routing = "dns"',
             )
+        )
     if not any(step.mail() for step in steps):
         problems.append((("timeline",), 'expected at least one step with do = "send"'))
     else:

@@ -69,6 +69,13 @@ class Outage:
         }
 
 
+def lookup_faults(steps: tuple[Step, ...]) -> list[int]:
+    """Indexes of the steps that fault DNS lookups (``dns-*``): they need ``--routing dns``."""
+    return [
+        i for i, step in enumerate(steps) if str(step.to_json().get("fault", "")).startswith("dns-")
+    ]
+
+
 def check_steps(sites: int, steps: tuple[Step, ...]) -> list[tuple[int, str, str]]:
     """Problems a schema cannot see: (step index, field, what is wrong). Empty if none."""
     names = [site.name for site in remote_sites(sites)]

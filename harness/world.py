@@ -94,13 +94,19 @@ def image_to_run(adapter: MtaAdapter, image: str | None) -> str | None:
     return image or adapter.image
 
 
+def can_serve_dns(backend: str) -> bool:
+    """Whether a run on ``backend`` can have its DNS server (port 53): in a container of its
+    own, or locally as root."""
+    return backend == "docker" or os.geteuid() == 0
+
+
 def check_routing(adapter: MtaAdapter, routing: str, backend: str) -> None:
     """A UsageError if ``adapter`` cannot find the sites by ``routing`` here."""
     if routing not in adapter.routings:
         raise UsageError(
             f"--routing {routing}: {adapter.name} is routed {' or '.join(adapter.routings)} only"
         )
-    if routing == "dns" and backend != "docker" and os.geteuid() != 0:
+    if routing == "dns" and not can_serve_dns(backend):
         raise UsageError(
             "--routing dns on the local backend needs root: the run's DNS server listens on "
             "port 53 and the links on port 25"
@@ -146,12 +152,9 @@ class World:
         addresses = backend.addresses
         workdir = backend.workdir / "mta"
         listen = addresses.mta
-        # By MX lookup, an MTA connects to port 25 of each MX host: the links listen there.
-        port = {"dns": 25}.get(routing)
-        routes = {
-            site.domain: replace(addresses.link(i), port=port or addresses.link(i).port)
-            for i, site in self._all_sites()
-        }
+        routes = {site.domain: addresses.link(i) for i, site in self._all_sites()}
+        if routing == "dns":  # by MX lookup, an MTA connects to port 25: the links listen there
+            routes = {domain: replace(link, port=25) for domain, link in routes.items()}
         try:
             check_routing(adapter, routing, backend.name)
             fixed = adapter.fixed_endpoints(self.remote_sites)
@@ -236,7 +239,7 @@ class World:
         """The run's DNS server, authoritative for the remote domains (each MX at its link),
         where it can listen on port 53: in its own container, or locally as root (which an
         MTA in a root filesystem needs anyway). Its query log is kept as evidence."""
-        if self.backend.name != "docker" and os.geteuid() != 0:
+        if not can_serve_dns(self.backend.name):
             return None
         hosts = {site.domain: self.plan.routes[site.domain].host for _, site in self._all_sites()}
         return DnsHandle(self.backend, self.backend.addresses.dns, hosts, self._dns_log.append)
