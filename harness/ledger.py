@@ -41,17 +41,23 @@ class Arrival:
 @dataclass(frozen=True)
 class SiteRefusal:
     """A site refused at some SMTP stage (it was told to misbehave): with the recipients
-    that stage knew of (none at MAIL)."""
+    that stage knew of (none at MAIL). The run's DNS server saying a site's domain does not
+    exist is booked here too, as stage ``DNS <type>`` with no SMTP code: NXDOMAIN is as
+    permanent an answer as a 5xx, so a bounce after it is correct."""
 
     site: str
     at: float
     stage: str
-    code: int
+    code: int | None
     rcpts: tuple[str, ...]
+    #: The DNS answer's RCODE, for a refusal by the run's DNS server.
+    rcode: str | None = None
 
     @property
     def permanent(self) -> bool:
-        return 500 <= self.code <= 599
+        if self.rcode is not None:
+            return self.rcode == "NXDOMAIN"
+        return self.code is not None and 500 <= self.code <= 599
 
 
 @dataclass(frozen=True)
@@ -163,6 +169,9 @@ class Ledger:
         """Book a site's event: a delivery, a DSN at the bounce sink, a refusal, or the end
         of a connection."""
         kind = event.get("event")
+        if kind == "query":
+            self._book_dns_answer(event)
+            return
         if kind not in ("message", "refused", "closed"):
             return
         with self._changed:
@@ -183,6 +192,27 @@ class Ledger:
                 self._book_dsn(event)
             else:
                 self._book_delivery(event)
+            self._changed.notify_all()
+
+    def _book_dns_answer(self, event: dict[str, Any]) -> None:
+        # Only a domain that does not exist matters to the books (a correct MTA bounces its
+        # mail); SERVFAIL and silence are transient, as a 4xx is.
+        if event.get("outcome") != "NXDOMAIN" or not event.get("domain"):
+            return
+        with self._changed:
+            domain = str(event["domain"])
+            sites = {r.site for r in self._records.values() if r.rcpt.partition("@")[2] == domain}
+            for site in sorted(sites):
+                self._refusals.append(
+                    SiteRefusal(
+                        site,
+                        float(event["t"]),
+                        f"DNS {event.get('type', '?')}",
+                        None,
+                        (),
+                        rcode="NXDOMAIN",
+                    )
+                )
             self._changed.notify_all()
 
     def _book_delivery(self, event: dict[str, Any]) -> None:

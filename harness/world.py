@@ -28,7 +28,7 @@ from harness.claims.facts import FaultWindow
 from harness.clock import now
 from harness.dns.handle import DnsHandle
 from harness.errors import HarnessError, UsageError
-from harness.faults.base import BELOW_TCP_FAULTS, Fault
+from harness.faults.base import BELOW_TCP_FAULTS, DNS_FAULTS, TLS_FAULTS, Fault
 from harness.ledger import Ledger, MessageRecord
 from harness.links.link import Link
 from harness.links.server import start_toxiproxy
@@ -242,7 +242,12 @@ class World:
         if not can_serve_dns(self.backend.name):
             return None
         hosts = {site.domain: self.plan.routes[site.domain].host for _, site in self._all_sites()}
-        return DnsHandle(self.backend, self.backend.addresses.dns, hosts, self._dns_log.append)
+        return DnsHandle(self.backend, self.backend.addresses.dns, hosts, self._on_dns_event)
+
+    def _on_dns_event(self, event: dict[str, Any]) -> None:
+        # Kept as evidence, and booked: an NXDOMAIN makes a bounce of that domain's mail right.
+        self._dns_log.append(event)
+        self._on_event(event)
 
     def _root_layers(self) -> RootLayers | None:
         """The MTA's overlay, for an MTA in a root filesystem of its own."""
@@ -316,10 +321,15 @@ class World:
                 raise HarnessError(f"mock site {handle.site.name} died:\n{handle.service.tail()}")
 
     def fault_kinds(self, base: tuple[str, ...]) -> tuple[str, ...]:
-        """``base`` plus the faults below TCP where this world's links allow them."""
-        if self.backend.link_namespace() is None:
-            return base
-        return base + tuple(k for k in BELOW_TCP_FAULTS if k not in base)
+        """``base`` plus every other layer's faults this world can make: in the sites'
+        STARTTLS always, below TCP where its links have a network namespace, in DNS where
+        its MTA finds the sites by MX lookup. In that order: shrinking prefers ``base``."""
+        more: tuple[str, ...] = TLS_FAULTS
+        if self.backend.link_namespace() is not None:
+            more = BELOW_TCP_FAULTS + more
+        if self.plan.routing == "dns":
+            more += DNS_FAULTS
+        return base + tuple(k for k in more if k not in base)
 
     def queued_recipients(self) -> set[str]:
         """The recipients the MTA's queue holds (empty if it cannot list its queue)."""

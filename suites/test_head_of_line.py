@@ -4,8 +4,10 @@ Hypothesis draws outages (how many sites, which links fail, how and when, heal a
 again; bursts of mail over several SMTP sessions at once) and every example is judged by
 every claim, each on its own: a broken claim raises its own exception, so Hypothesis shrinks
 each kind of failure apart. The search is steered towards stalls (``harness.strategies.steer``).
-The faults are the seed's link faults, plus those below TCP (SYN drop, loss, one-way) where
-the backend gives the run a network namespace of its own (docker).
+The faults are the seed's link faults, then the sites' STARTTLS faults (stall, slow, abort,
+bad certificate), plus those below TCP (SYN drop, loss, one-way) where the backend gives the
+run a network namespace of its own (docker), and per-domain DNS faults (timeout, SERVFAIL,
+slow, NXDOMAIN) where the MTA finds the sites by MX lookup (``--routing dns``).
 """
 
 from hypothesis import given

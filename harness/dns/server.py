@@ -57,6 +57,7 @@ class Resolver:
             type=dns.rdatatype.to_text(question.rdtype) if question is not None else "?",
             outcome="no answer" if response is None else dns.rcode.to_text(response.rcode()),
             fault=fault.kind if fault is not None else None,
+            domain=domain,
             transport=transport,
         )
         if response is None:

@@ -49,6 +49,10 @@ def register_fault(kind: str) -> Callable[[FaultFactory], FaultFactory]:
 CERTIFICATION_FAULTS = ("blackhole", "refuse", "reset", "latency")
 #: Faults below TCP (iptables in a namespace the run owns): drawn where links have one.
 BELOW_TCP_FAULTS = ("syn-drop", "loss", "one-way")
+#: Faults in a site's STARTTLS: drawn everywhere, as every site offers STARTTLS.
+TLS_FAULTS = ("tls-stall", "tls-slow", "tls-abort", "tls-bad-cert")
+#: Faults in the run's DNS for one domain: drawn where the MTA finds the sites by MX lookup.
+DNS_FAULTS = ("dns-timeout", "dns-servfail", "dns-slow", "dns-nxdomain")
 
 
 def fault_kinds() -> list[str]:

@@ -4,9 +4,10 @@ those beyond the seed's (a thin link: bandwidth)."""
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness import BELOW_TCP_FAULTS, Judge, World, fault_kinds, outages
+from harness import BELOW_TCP_FAULTS, DNS_FAULTS, Judge, World, fault_kinds, outages
 
-LINK_FAULTS = tuple(kind for kind in fault_kinds() if kind not in BELOW_TCP_FAULTS)
+#: Every registered fault the world does not add itself where it can make it.
+LINK_FAULTS = tuple(k for k in fault_kinds() if k not in BELOW_TCP_FAULTS + DNS_FAULTS)
 
 
 @given(data=st.data())

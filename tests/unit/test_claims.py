@@ -306,6 +306,46 @@ def test_a_bounce_counts_only_after_a_permanent_refusal_of_that_message() -> Non
     assert NoLoss().judge(facts(blackholed, settlement=SETTLED)).verdict is Verdict.BROKEN
 
 
+def answer(ledger: Ledger, domain: str, outcome: str, t: float) -> None:
+    ledger.on_site_event(
+        {
+            "event": "query",
+            "site": "dns",
+            "name": f"{domain}.",
+            "type": "MX",
+            "domain": domain,
+            "outcome": outcome,
+            "fault": None,
+            "t": t,
+        }
+    )
+
+
+def test_a_bounce_after_the_domain_did_not_exist_is_right_after_servfail_it_is_not() -> None:
+    for outcome, verdict in (("NXDOMAIN", Verdict.HOLDS), ("SERVFAIL", Verdict.BROKEN)):
+        ledger = Ledger("e1")
+        rcpt = accepted(ledger, "site-a", 0.0)
+        answer(ledger, "site-a.test", outcome, 0.5)
+        answer(ledger, "outside.example", "NXDOMAIN", 0.5)  # no site's domain: no excuse
+        dsn(ledger, rcpt.partition("@")[0], 1.0, dsn_actions=["failed"])
+        judged = NoLoss().judge(facts(ledger, settlement=SETTLED))
+        assert judged.verdict is verdict, (outcome, judged.summary)
+    other = Ledger("e1")  # another domain did not exist: no excuse for site-a's bounce
+    rcpt = accepted(other, "site-a", 0.0)
+    accepted(other, "site-b", 0.0)
+    answer(other, "site-b.test", "NXDOMAIN", 0.5)
+    dsn(other, rcpt.partition("@")[0], 1.0, dsn_actions=["failed"])
+    assert [r.site for r in other.refusals()] == ["site-b"]
+    assert (
+        "bounced on a transient fault" in NoLoss().judge(facts(other, settlement=SETTLED)).summary
+    )
+    late = Ledger("e1")  # the answer came after the bounce: it cannot have caused it
+    rcpt = accepted(late, "site-a", 0.0)
+    dsn(late, rcpt.partition("@")[0], 1.0, dsn_actions=["failed"])
+    answer(late, "site-a.test", "NXDOMAIN", 2.0)
+    assert NoLoss().judge(facts(late, settlement=SETTLED)).verdict is Verdict.BROKEN
+
+
 def test_a_delayed_dsn_is_a_warning_and_a_dsn_elsewhere_no_bounce() -> None:
     ledger = Ledger("e1")
     rcpt = accepted(ledger, "site-a", 0.0)
