@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import UsageError
+from harness.mta import get_adapter
 from harness.record import Run, load_run
 from harness.results import EXIT_INTERRUPTED, child_verdict
 
@@ -46,6 +47,10 @@ WHY_EXPECTED = {
 }
 
 
+#: What each ``--faults`` layer certifies with, beyond ``--faults LAYER`` itself.
+LAYER_OPTIONS = {"dns": ("--routing", "dns")}
+
+
 @dataclass
 class Row:
     mta: str
@@ -57,6 +62,27 @@ class Row:
     seconds: float
     run_dir: str
     recovery: str = "-"
+    #: The ``certify --faults`` it was certified under.
+    faults: str = "certification"
+
+    @property
+    def column(self) -> str:
+        return self.backend if self.faults == "certification" else f"{self.backend}, {self.faults}"
+
+
+def layer_options(faults: str) -> list[str]:
+    """The ``certify`` options for a column of ``faults``."""
+    if faults == "certification":
+        return []
+    return ["--faults", faults, *LAYER_OPTIONS.get(faults, ())]
+
+
+def certify_cell(mta: str, backend: str, expected: str, reports: Path, faults: str) -> Row:
+    """One cell: :func:`certify_one`, or "-" where the MTA has no such layer (an MTA
+    routed statically makes no DNS lookups to fault)."""
+    if faults == "dns" and "dns" not in get_adapter(mta).routings:
+        return Row(mta, backend, expected, "-", "static routes only", "-", 0.0, "-", faults=faults)
+    return certify_one(mta, backend, expected, reports, faults=faults)
 
 
 def worst_healthy_latency(results: Run) -> str:
@@ -96,17 +122,24 @@ def broken_properties(results: Run) -> str:
 
 
 def certify_one(
-    mta: str, backend: str, expected: str, reports: Path, extra: list[str] | None = None
+    mta: str,
+    backend: str,
+    expected: str,
+    reports: Path,
+    extra: list[str] | None = None,
+    faults: str = "certification",
 ) -> Row:
-    """Certify ``mta`` on ``backend`` in a process of its own; its run record makes the row.
+    """Certify ``mta`` on ``backend`` under ``faults`` in a process of its own; its run
+    record makes the row.
 
     ``extra`` are more ``certify`` options. On Ctrl-C or SIGTERM the child is asked to stop
     (SIGTERM: it tears its world down) before the interrupt goes on.
     """
+    extra = layer_options(faults) + list(extra or [])
     before = set(reports.iterdir()) if reports.exists() else set()
     started = time.monotonic()
     command = [sys.executable, "-m", "harness", "certify", "--mta", mta, "--backend", backend]
-    child = subprocess.Popen([*command, "--reports", str(reports), *(extra or [])])
+    child = subprocess.Popen([*command, "--reports", str(reports), *extra])
     try:
         status = child.wait()
     except BaseException:
@@ -121,11 +154,15 @@ def certify_one(
     new = sorted(set(reports.iterdir()) - before) if reports.exists() else []
     if not new or not (new[-1] / "results.json").exists():
         verdict = "INTERRUPTED" if status == EXIT_INTERRUPTED else "ERROR"
-        return Row(mta, backend, expected, verdict, "no results written", "-", seconds, "-")
+        return Row(
+            mta, backend, expected, verdict, "no results written", "-", seconds, "-", faults=faults
+        )
     try:
         results = load_run(new[-1] / "results.json")
     except UsageError as exc:  # a record it could not finish or another harness's: no verdict
-        return Row(mta, backend, expected, "ERROR", str(exc), "-", seconds, str(new[-1]))
+        return Row(
+            mta, backend, expected, "ERROR", str(exc), "-", seconds, str(new[-1]), faults=faults
+        )
     return Row(
         mta,
         backend,
@@ -136,30 +173,35 @@ def certify_one(
         seconds,
         str(new[-1]),
         recovery_and_loss(results),
+        faults,
     )
 
 
 def markdown(rows: list[Row], command: str) -> str:
-    """One line per MTA, one verdict column per backend."""
-    backends = list(dict.fromkeys(row.backend for row in rows))
+    """One line per MTA, one verdict column per backend (and layer of faults, where the
+    table certified under more than one)."""
+    columns = list(dict.fromkeys(row.column for row in rows))
     lines = [
         BEGIN,
         f"Produced by `{command}` on {time.strftime('%Y-%m-%d', time.gmtime())} "
         "(profile ci, bound 3 s, recovery bound 30 s). Cells: verdict, claim broken, "
         "worst healthy-site latency, recovery (graded) and loss, run time.",
         "",
-        "| MTA | expected | " + " | ".join(backends) + " |",
-        "| --- | --- |" + " --- |" * len(backends),
+        "| MTA | expected | " + " | ".join(columns) + " |",
+        "| --- | --- |" + " --- |" * len(columns),
     ]
     for mta in dict.fromkeys(row.mta for row in rows):
         cells = []
         expected = "?"
-        for backend in backends:
-            row = next((r for r in rows if r.mta == mta and r.backend == backend), None)
+        for column in columns:
+            row = next((r for r in rows if r.mta == mta and r.column == column), None)
             if row is None:
                 cells.append("-")
                 continue
             expected = row.expected
+            if row.verdict == "-":
+                cells.append(f"- ({row.broken})")
+                continue
             mark = "" if row.verdict == row.expected else " (unexpected)"
             cells.append(
                 f"**{row.verdict}**{mark}: {row.broken}; {row.worst_healthy}; {row.recovery}; "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from typing import Any
@@ -114,3 +115,61 @@ def example_record(
             "test": test,
         }
     )
+
+
+def default_interface() -> str | None:
+    """The interface of this machine's default route (the way off it), if it has one."""
+    with open("/proc/net/route") as table:
+        for line in table.read().splitlines()[1:]:
+            fields = line.split()
+            if len(fields) > 2 and fields[1] == "00000000":
+                return fields[0]
+    return None
+
+
+class PacketCounter:
+    """Counts DNS packets (UDP and TCP port 53) sent off this machine, from the host or from
+    any container, by iptables rules without a target (they count, and change nothing). Its
+    rules are removed on exit; their comment names this test, not the harness (the kill-point
+    tests look for any rule of the harness's own)."""
+
+    def __init__(self, interface: str) -> None:
+        self.tag = f"test-dns-count-{uuid.uuid4().hex[:8]}"
+        self._label = ["-m", "comment", "--comment", self.tag]
+        self.rules = [
+            [chain, "-o", interface, "-p", proto, "--dport", "53", *self._label]
+            for chain in ("OUTPUT", "FORWARD")
+            for proto in ("udp", "tcp")
+        ]
+
+    def __enter__(self) -> PacketCounter:
+        for rule in self.rules:
+            subprocess.run(["iptables", "-w", "-I", *rule], check=True, timeout=30)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for rule in self.rules:
+            subprocess.run(["iptables", "-w", "-D", *rule], check=False, timeout=30)
+
+    def packets(self) -> int:
+        total = 0
+        for chain in ("OUTPUT", "FORWARD"):
+            listing = subprocess.run(
+                ["iptables", "-w", "-L", chain, "-v", "-n", "-x"],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=30,
+            ).stdout
+            total += sum(int(line.split()[0]) for line in listing.splitlines() if self.tag in line)
+        return total
+
+
+@pytest.fixture
+def dns_packets_leaving() -> Iterator[PacketCounter]:
+    """Counts DNS packets that leave this machine while the test runs (needs root)."""
+    interface = default_interface()
+    if interface is None:
+        pytest.skip("this machine has no default route: no packet can leave it")
+    with PacketCounter(interface) as counter:
+        yield counter

@@ -18,6 +18,7 @@ from harness.faults.base import (
     Fault,
     FaultFactory,
     fault_kinds,
+    fault_layer,
     make_fault,
     register_fault,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "Fault",
     "FaultFactory",
     "fault_kinds",
+    "fault_layer",
     "make_fault",
     "register_fault",
 ]

@@ -30,18 +30,34 @@ class Fault(Protocol):
 FaultFactory = Callable[[float], Fault]
 
 _REGISTRY: dict[str, FaultFactory] = {}
+#: Where each kind strikes: ``link`` (the TCP link, Toxiproxy or below), ``tls`` (the site's
+#: STARTTLS), ``dns`` (the run's DNS server). Reports tell the layers apart.
+_LAYERS: dict[str, str] = {}
+LAYERS = ("link", "tls", "dns")
 
 
-def register_fault(kind: str) -> Callable[[FaultFactory], FaultFactory]:
-    """Make a fault available by name to suites, scenarios and the CLI."""
+def register_fault(kind: str, layer: str = "link") -> Callable[[FaultFactory], FaultFactory]:
+    """Make a fault available by name to suites, scenarios and the CLI; ``layer`` is where
+    it strikes (one of :data:`LAYERS`)."""
+    if layer not in LAYERS:
+        raise ValueError(f"fault kind {kind!r}: layer {layer!r} is not one of {LAYERS}")
 
     def decorate(factory: FaultFactory) -> FaultFactory:
         if kind in _REGISTRY:
             raise ValueError(f"fault kind {kind!r} is registered twice")
         _REGISTRY[kind] = factory
+        _LAYERS[kind] = layer
         return factory
 
     return decorate
+
+
+def fault_layer(kind: str) -> str:
+    """Where fault ``kind`` strikes; a site's misbehaviour (``site:...``) is ``site``, and a
+    kind this process does not know (a plugin's, in a record read elsewhere) ``link``."""
+    if kind.startswith("site"):
+        return "site"
+    return _LAYERS.get(kind, "link")
 
 
 #: The certification profile: the seed's link faults. Stricter ones (bandwidth, and the

@@ -33,19 +33,19 @@ class DnsLookupFault:
         return self.what
 
 
-@register_fault("dns-timeout")
+@register_fault("dns-timeout", layer="dns")
 def dns_timeout(bound: float) -> DnsLookupFault:
     return DnsLookupFault(
         "dns-timeout", DnsFault("timeout"), "lookups of its domain never answered"
     )
 
 
-@register_fault("dns-servfail")
+@register_fault("dns-servfail", layer="dns")
 def dns_servfail(bound: float) -> DnsLookupFault:
     return DnsLookupFault("dns-servfail", DnsFault("servfail"), "lookups of its domain SERVFAIL")
 
 
-@register_fault("dns-slow")
+@register_fault("dns-slow", layer="dns")
 def dns_slow(bound: float) -> DnsLookupFault:
     # Answered after twice the bound: past it even for a resolver that waits the bound.
     return DnsLookupFault(
@@ -55,7 +55,7 @@ def dns_slow(bound: float) -> DnsLookupFault:
     )
 
 
-@register_fault("dns-nxdomain")
+@register_fault("dns-nxdomain", layer="dns")
 def dns_nxdomain(bound: float) -> DnsLookupFault:
     return DnsLookupFault(
         "dns-nxdomain", DnsFault("nxdomain"), "its domain does not exist (NXDOMAIN)"

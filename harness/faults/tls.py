@@ -32,22 +32,22 @@ class TlsFault:
         return self.behaviour.describe()
 
 
-@register_fault("tls-stall")
+@register_fault("tls-stall", layer="tls")
 def tls_stall(bound: float) -> TlsFault:
     return TlsFault("tls-stall", Behaviour("STARTTLS", tls="stall"))
 
 
-@register_fault("tls-slow")
+@register_fault("tls-slow", layer="tls")
 def tls_slow(bound: float) -> TlsFault:
     # Held for twice the bound: past it even for a sender that waits the bound and no more.
     return TlsFault("tls-slow", Behaviour("STARTTLS", delay=2 * bound))
 
 
-@register_fault("tls-abort")
+@register_fault("tls-abort", layer="tls")
 def tls_abort(bound: float) -> TlsFault:
     return TlsFault("tls-abort", Behaviour("STARTTLS", tls="abort"))
 
 
-@register_fault("tls-bad-cert")
+@register_fault("tls-bad-cert", layer="tls")
 def tls_bad_cert(bound: float) -> TlsFault:
     return TlsFault("tls-bad-cert", Behaviour("STARTTLS", tls="bad-cert"))

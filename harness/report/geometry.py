@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from harness.faults import fault_layer
 from harness.record import Example, Message
 from harness.timeline import fault_windows
 
@@ -30,6 +31,8 @@ class Window:
     end: float
     x: float
     width: float
+    #: Where the fault struck (``link``, ``tls``, ``dns``, ``site``): drawn apart.
+    layer: str = "link"
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,12 @@ class PlotGeometry:
     def right(self) -> int:
         return self.width - RIGHT
 
+    @property
+    def layers(self) -> list[str]:
+        """The layers its faults struck, in a fixed order (the plot's key lists them)."""
+        present = {w.layer for w in self.windows}
+        return [layer for layer in ("link", "site", "tls", "dns") if layer in present]
+
     def lane_top(self, lane: int) -> int:
         return self.plot_bottom + 36 + lane * LANE
 
@@ -111,7 +120,7 @@ def plot_geometry(example: Example, width: int = 900, height: int = 360) -> Plot
         bound=bound,
         bound_y=y(bound),
         windows=[
-            Window(site, kind, start, end, x(start), max(1.0, x(end) - x(start)))
+            Window(site, kind, start, end, x(start), max(1.0, x(end) - x(start)), fault_layer(kind))
             for site, kind, start, end in spans
         ],
         lanes=lanes,

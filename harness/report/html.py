@@ -277,7 +277,7 @@ def _all_examples(results: Run) -> str:
         out.append(
             f'<details><summary>example {number}: <span class="{state}">{state}</span> '
             f"{escape(example.description)}</summary>"
-            f"{latency_plot(example, width=860, height=300)}"
+            f"{latency_plot(example, width=860, height=300, ident=f'example-{number}')}"
             f"{_claims_table(example)}</details>"
         )
     return "\n".join(out)

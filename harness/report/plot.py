@@ -3,7 +3,9 @@ for mail.
 
 Each message is a dot at the moment its submission began (x) and how long it took from then
 to arrive (y, log scale), one colour per site. Each link's fault windows are shaded across the
-plot in that site's colour and drawn again as a labelled bar in a lane under the axis. A
+plot in that site's colour and drawn again as a labelled bar in a lane under the axis; a
+fault in a site's STARTTLS is hatched, one in the run's DNS dotted, and a key above the plot
+says so wherever such a fault is drawn. A
 message that never arrived sits in the "not delivered" strip at the top. The dashed line is
 the bound. Where everything goes is :mod:`harness.report.geometry`'s (pure, tested apart);
 this module only draws it.
@@ -19,6 +21,21 @@ from harness.report.geometry import LANE, LEFT, TOP, PlotGeometry, plot_geometry
 #: One colour per site (Tableau 10, colour-blind friendly), in site order.
 SITE_COLOURS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf"]
 SHADE_OPACITY = 0.16
+#: How each layer's windows are told apart (beyond the site's colour), and what the key says.
+LAYER_KEY = {
+    "link": "solid: a link fault",
+    "site": "solid: a misbehaving site",
+    "tls": "hatched: a STARTTLS fault",
+    "dns": "dotted: a DNS fault",
+}
+#: The overlays of the layers not drawn solid: an SVG pattern each (ids local to one plot).
+LAYER_PATTERNS = {
+    "tls": '<pattern id="{id}" width="6" height="6" patternUnits="userSpaceOnUse" '
+    'patternTransform="rotate(45)"><line x1="0" y1="0" x2="0" y2="6" stroke="#000" '
+    'stroke-opacity="0.45" stroke-width="2"/></pattern>',
+    "dns": '<pattern id="{id}" width="6" height="6" patternUnits="userSpaceOnUse">'
+    '<circle cx="3" cy="3" r="1.3" fill="#000" fill-opacity="0.5"/></pattern>',
+}
 
 
 def site_colour(site: str) -> str:
@@ -30,28 +47,46 @@ def site_colour(site: str) -> str:
     return "#7f7f7f"
 
 
-def latency_plot(example: Example, width: int = 900, height: int = 360) -> str:
-    """The example's latency timeline as an ``<svg>`` element."""
-    return render(plot_geometry(example, width, height))
+def latency_plot(example: Example, width: int = 900, height: int = 360, ident: str = "plot") -> str:
+    """The example's latency timeline as an ``<svg>`` element; ``ident`` makes its
+    pattern ids unique in a page of several plots."""
+    return render(plot_geometry(example, width, height), ident)
 
 
-def render(g: PlotGeometry) -> str:
+def render(g: PlotGeometry, ident: str = "plot") -> str:
     """Draw a placed plot as SVG: nothing here computes where things go."""
     bottom, right = g.plot_bottom, g.right
+    patterns = {layer: f"{ident}-{layer}" for layer in LAYER_PATTERNS if layer in g.layers}
     out = [
         f'<svg class="latency-plot" xmlns="http://www.w3.org/2000/svg" width="{g.width}" '
         f'height="{g.height}" viewBox="0 0 {g.width} {g.height}" role="img" '
         f'aria-label="delivery latency over time">',
+        "<defs>"
+        + "".join(LAYER_PATTERNS[layer].format(id=id) for layer, id in patterns.items())
+        + "</defs>",
         f'<rect x="{LEFT}" y="{TOP}" width="{right - LEFT}" '
         f'height="{bottom - TOP}" fill="#ffffff" stroke="#999"/>',
     ]
     for w in g.windows:
+        overlay = (
+            f'<rect class="fault-layer" x="{w.x:.1f}" y="{TOP}" width="{w.width:.1f}" '
+            f'height="{bottom - TOP}" fill="url(#{patterns[w.layer]})"/>'
+            if w.layer in patterns
+            else ""
+        )
         out.append(
-            f'<rect class="fault-window" data-site="{escape(w.site)}" x="{w.x:.1f}" '
+            f'<rect class="fault-window" data-site="{escape(w.site)}" '
+            f'data-layer="{escape(w.layer)}" x="{w.x:.1f}" '
             f'y="{TOP}" width="{w.width:.1f}" height="{bottom - TOP}" '
             f'fill="{site_colour(w.site)}" fill-opacity="{SHADE_OPACITY}"><title>'
             f"{escape(w.site)}: {escape(w.kind)} from {w.start:.2f} s to {w.end:.2f} s"
-            "</title></rect>"
+            f"</title></rect>{overlay}"
+        )
+    if patterns:  # the key: which shading is which layer, over the plot's top right
+        key = "; ".join(LAYER_KEY[layer] for layer in g.layers)
+        out.append(
+            f'<text class="layer-key" x="{right}" y="{TOP - 8}" text-anchor="end" '
+            f'font-size="11" fill="#333">{escape(key)}</text>'
         )
     for tick in g.y_ticks:
         out.append(
@@ -105,7 +140,13 @@ def render(g: PlotGeometry) -> str:
             out.append(
                 f'<rect class="fault-lane" x="{w.x:.1f}" y="{top}" width="{w.width:.1f}" '
                 f'height="{LANE - 4}" fill="{site_colour(site)}" fill-opacity="0.7"/>'
-                f'<text x="{w.x + 3:.1f}" y="{top + 9}" font-size="9" fill="#fff">'
+                + (
+                    f'<rect x="{w.x:.1f}" y="{top}" width="{w.width:.1f}" height="{LANE - 4}" '
+                    f'fill="url(#{patterns[w.layer]})"/>'
+                    if w.layer in patterns
+                    else ""
+                )
+                + f'<text x="{w.x + 3:.1f}" y="{top + 9}" font-size="9" fill="#fff">'
                 f"{escape(w.kind)}</text>"
             )
     out.append("</svg>")

@@ -51,6 +51,9 @@ def started_by(pid: int) -> list[str]:
         (["certify", "--recovery-bound", "nan"], "--recovery-bound: must be more than 0"),
         (["certify", "--backend", "kubernetes"], "--backend: invalid choice: 'kubernetes'"),
         (["certify", "--suites", "/nonexistent"], "--suites /nonexistent: no such file"),
+        (["certify", "--faults", "dns"], "--faults dns faults the MTA's MX lookups: it needs"),
+        (["certify", "--faults", "smtp"], "--faults: invalid choice: 'smtp'"),
+        (["certify", "--mta", "exim", "--routing", "dns"], "exim is routed static only"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
     ],
 )

@@ -10,7 +10,7 @@ import pytest
 
 from harness.scenario_file import SCENARIOS
 
-from ..conftest import run_cli
+from ..conftest import PacketCounter, run_cli
 
 pytestmark = [
     pytest.mark.integration,
@@ -26,11 +26,15 @@ def replayed(tmp_path: Path, *args: str) -> tuple[int, str, Path]:
     return done.returncode, done.stdout + done.stderr, runs[0] if runs else tmp_path
 
 
-def test_postfix_delivers_by_mx_lookup_through_the_links(tmp_path: Path) -> None:
+def test_postfix_delivers_by_mx_lookup_through_the_links_and_no_lookup_leaves(
+    tmp_path: Path, dns_packets_leaving: PacketCounter
+) -> None:
     code, out, run = replayed(
         tmp_path, str(SCENARIOS / "q193760.toml"), "--mta", "postfix", "--routing", "dns"
     )
     assert code == 0, out[-3000:]
+    # Every lookup of the run (Postfix's, and any other name it looked up) stayed here.
+    assert dns_packets_leaving.packets() == 0
     (postfix_log,) = run.glob("logs-*/postfix.log")
     # Postfix's own words: it relayed to the MX host the run's DNS server named.
     assert "relay=mx.site-b.test[" in postfix_log.read_text()

@@ -133,7 +133,9 @@ def test_toxiproxys_api_answers_the_harness_alone(docker_world) -> None:  # type
     world.toxiproxy.reset()  # the harness's own way in still works
 
 
-def test_name_lookups_in_containers_never_reach_the_hosts_resolvers(docker_world) -> None:  # type: ignore[no-untyped-def]
+def test_name_lookups_in_containers_never_reach_the_hosts_resolvers(  # type: ignore[no-untyped-def]
+    docker_world, dns_packets_leaving
+) -> None:
     """Docker's embedded DNS forwards what it cannot answer to the host's resolvers; every
     container gets our resolv.conf instead, naming the run's own DNS server (in its own
     container on the run's network), which answers the remote domains and nothing else."""
@@ -149,6 +151,7 @@ def test_name_lookups_in_containers_never_reach_the_hosts_resolvers(docker_world
         world.backend.run("mta", ["getent", "hosts", "example.com"])
     asked = [e for e in world.dns_queries() if e.get("name") == "example.com."]
     assert asked and {e["outcome"] for e in asked} == {"NXDOMAIN"}
+    assert dns_packets_leaving.packets() == 0  # counted on the way off the machine
 
 
 def test_a_wedged_engine_is_named_not_waited_on() -> None:

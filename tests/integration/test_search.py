@@ -66,6 +66,29 @@ def test_a_pool_that_dead_links_exhaust_fails_from_the_drawn_property_alone(
     assert "in flight to faulted links" in counterexample["explanation"]
 
 
+@pytest.mark.parametrize(
+    ("mta", "layer", "extra"),
+    [
+        ("postfix-hol", "tls", []),  # one smtp process, held by a stalled or slow handshake
+        ("seedmta-sync", "dns", ["--routing", "dns"]),  # lookups in its one delivery loop
+    ],
+)
+def test_a_known_bad_build_fails_from_one_layer_s_drawn_faults_shrunk_to_that_layer(
+    tmp_path: Path, mta: str, layer: str, extra: list[str]
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("Postfix runs chrooted and the run's DNS server on port 53: needs root")
+    done, results = certify(tmp_path, mta, "--faults", layer, *extra, "--seed", "1")
+    assert done.returncode == 1, done.stdout[-3000:]
+    (counterexample,) = results["counterexamples"].values()
+    assert counterexample["shrunk"] and counterexample["broken_claim"] == (
+        "healthy_sites_keep_flowing"
+    )
+    faults = [s["fault"] for s in counterexample["scenario"]["steps"] if s["do"] == "fault"]
+    assert faults and all(f.startswith(f"{layer}-") for f in faults), faults
+    assert counterexample["scenario"]["sites"] == 2, counterexample["description"]
+
+
 def test_a_build_breaking_two_claims_gets_two_counterexamples_each_shrunk(
     tmp_path: Path,
 ) -> None:

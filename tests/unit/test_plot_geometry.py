@@ -87,3 +87,27 @@ def test_time_ticks_are_round_numbers(x_max: float, ticks: list[float]) -> None:
 def test_steps_and_decades() -> None:
     assert [nice_step(r) for r in (0.7, 1.2, 3.0, 7.0)] == [1.0, 2.0, 5.0, 10.0]
     assert decades(1e-3, 10.0) == pytest.approx([1e-3, 1e-2, 1e-1, 1.0, 10.0])
+
+
+def test_each_layer_s_faults_are_drawn_apart_with_a_key_of_their_own() -> None:
+    from harness.report.plot import render
+
+    timeline = [
+        FaultEvent(at=0.0, site="site-a", kind="blackhole", action="apply"),
+        FaultEvent(at=1.0, site="site-a", kind="blackhole", action="heal"),
+        FaultEvent(at=0.0, site="site-b", kind="tls-stall", action="apply"),
+        FaultEvent(at=2.0, site="site-b", kind="tls-stall", action="heal"),
+        FaultEvent(at=0.5, site="site-c", kind="dns-timeout", action="apply"),
+    ]
+    g = plot_geometry(example([message("m1", "site-d", 0.0, 0.1)], timeline))
+    assert {w.site: w.layer for w in g.windows} == {
+        "site-a": "link",
+        "site-b": "tls",
+        "site-c": "dns",
+    }
+    assert g.layers == ["link", "tls", "dns"]
+    svg = render(g, "x1")
+    assert svg.count('fill="url(#x1-tls)"') == 2 and svg.count('fill="url(#x1-dns)"') == 2
+    assert "hatched: a STARTTLS fault" in svg and "dotted: a DNS fault" in svg
+    plain = render(plot_geometry(example([], timeline[:2])), "x2")
+    assert "layer-key" not in plain and "url(#" not in plain  # link faults alone: no key
