@@ -32,8 +32,6 @@ if TYPE_CHECKING:  # what type checkers see; at run time each name is imported o
     from harness.errors import UsageError as UsageError
     from harness.faults import BELOW_TCP_FAULTS as BELOW_TCP_FAULTS
     from harness.faults import CERTIFICATION_FAULTS as CERTIFICATION_FAULTS
-    from harness.faults import DNS_FAULTS as DNS_FAULTS
-    from harness.faults import TLS_FAULTS as TLS_FAULTS
     from harness.faults import Fault as Fault
     from harness.faults import fault_kinds as fault_kinds
     from harness.faults import make_fault as make_fault
@@ -68,7 +66,6 @@ _PUBLIC = {
     "Behaviour": "harness.sites.protocol",
     "Bounds": "harness.claims",
     "CERTIFICATION_FAULTS": "harness.faults",
-    "DNS_FAULTS": "harness.faults",
     "Claim": "harness.claims",
     "ClaimResult": "harness.claims",
     "Cut": "harness.steps",
@@ -86,7 +83,6 @@ _PUBLIC = {
     "Scenario": "harness.scenario",
     "Send": "harness.steps",
     "Step": "harness.steps",
-    "TLS_FAULTS": "harness.faults",
     "Tame": "harness.steps",
     "UsageError": "harness.errors",
     "Verdict": "harness.claims",

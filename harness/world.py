@@ -28,7 +28,7 @@ from harness.claims.facts import FaultWindow
 from harness.clock import now
 from harness.dns.handle import DnsHandle
 from harness.errors import HarnessError, UsageError
-from harness.faults.base import BELOW_TCP_FAULTS, DNS_FAULTS, TLS_FAULTS, Fault
+from harness.faults.base import BELOW_TCP_FAULTS, Fault, fault_kinds
 from harness.ledger import Ledger, MessageRecord
 from harness.links.link import Link
 from harness.links.server import start_toxiproxy
@@ -324,11 +324,11 @@ class World:
         """``base`` plus every other layer's faults this world can make: in the sites'
         STARTTLS always, below TCP where its links have a network namespace, in DNS where
         its MTA finds the sites by MX lookup. In that order: shrinking prefers ``base``."""
-        more: tuple[str, ...] = TLS_FAULTS
+        more = tuple(fault_kinds("tls"))
         if self.backend.link_namespace() is not None:
             more = BELOW_TCP_FAULTS + more
         if self.plan.routing == "dns":
-            more += DNS_FAULTS
+            more += tuple(fault_kinds("dns"))
         return base + tuple(k for k in more if k not in base)
 
     def queued_recipients(self) -> set[str]:

@@ -13,8 +13,6 @@ from harness.faults import dns as _dns  # noqa: F401
 from harness.faults.base import (
     BELOW_TCP_FAULTS,
     CERTIFICATION_FAULTS,
-    DNS_FAULTS,
-    TLS_FAULTS,
     Fault,
     FaultFactory,
     fault_kinds,
@@ -26,8 +24,6 @@ from harness.faults.base import (
 __all__ = [
     "BELOW_TCP_FAULTS",
     "CERTIFICATION_FAULTS",
-    "DNS_FAULTS",
-    "TLS_FAULTS",
     "Fault",
     "FaultFactory",
     "fault_kinds",

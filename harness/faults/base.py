@@ -65,15 +65,12 @@ def fault_layer(kind: str) -> str:
 CERTIFICATION_FAULTS = ("blackhole", "refuse", "reset", "latency")
 #: Faults below TCP (iptables in a namespace the run owns): drawn where links have one.
 BELOW_TCP_FAULTS = ("syn-drop", "loss", "one-way")
-#: Faults in a site's STARTTLS: drawn everywhere, as every site offers STARTTLS.
-TLS_FAULTS = ("tls-stall", "tls-slow", "tls-abort", "tls-bad-cert")
-#: Faults in the run's DNS for one domain: drawn where the MTA finds the sites by MX lookup.
-DNS_FAULTS = ("dns-timeout", "dns-servfail", "dns-slow", "dns-nxdomain")
 
 
-def fault_kinds() -> list[str]:
-    """Registered fault kinds, in registration order (the simplest first, for shrinking)."""
-    return list(_REGISTRY)
+def fault_kinds(layer: str | None = None) -> list[str]:
+    """Registered fault kinds (those of ``layer`` alone, if given: ``fault_kinds("tls")``),
+    in registration order (the simplest first, for shrinking)."""
+    return [kind for kind in _REGISTRY if layer is None or _LAYERS[kind] == layer]
 
 
 def make_fault(kind: str, bound: float) -> Fault:

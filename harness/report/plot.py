@@ -16,7 +16,7 @@ from __future__ import annotations
 from html import escape
 
 from harness.record import Example, Message
-from harness.report.geometry import LANE, LEFT, TOP, PlotGeometry, plot_geometry
+from harness.report.geometry import LANE, LEFT, TOP, PlotGeometry, Window, plot_geometry
 
 #: One colour per site (Tableau 10, colour-blind friendly), in site order.
 SITE_COLOURS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf"]
@@ -67,20 +67,24 @@ def render(g: PlotGeometry, ident: str = "plot") -> str:
         f'<rect x="{LEFT}" y="{TOP}" width="{right - LEFT}" '
         f'height="{bottom - TOP}" fill="#ffffff" stroke="#999"/>',
     ]
-    for w in g.windows:
-        overlay = (
-            f'<rect class="fault-layer" x="{w.x:.1f}" y="{TOP}" width="{w.width:.1f}" '
-            f'height="{bottom - TOP}" fill="url(#{patterns[w.layer]})"/>'
-            if w.layer in patterns
-            else ""
+
+    def overlay(w: Window, top: float, height: float) -> str:
+        """The layer's pattern over window ``w``, for a layer not drawn solid."""
+        if w.layer not in patterns:
+            return ""
+        return (
+            f'<rect class="fault-layer" x="{w.x:.1f}" y="{top}" width="{w.width:.1f}" '
+            f'height="{height}" fill="url(#{patterns[w.layer]})"/>'
         )
+
+    for w in g.windows:
         out.append(
             f'<rect class="fault-window" data-site="{escape(w.site)}" '
             f'data-layer="{escape(w.layer)}" x="{w.x:.1f}" '
             f'y="{TOP}" width="{w.width:.1f}" height="{bottom - TOP}" '
             f'fill="{site_colour(w.site)}" fill-opacity="{SHADE_OPACITY}"><title>'
             f"{escape(w.site)}: {escape(w.kind)} from {w.start:.2f} s to {w.end:.2f} s"
-            f"</title></rect>{overlay}"
+            f"</title></rect>{overlay(w, TOP, bottom - TOP)}"
         )
     if patterns:  # the key: which shading is which layer, over the plot's top right
         key = "; ".join(LAYER_KEY[layer] for layer in g.layers)
@@ -140,12 +144,7 @@ def render(g: PlotGeometry, ident: str = "plot") -> str:
             out.append(
                 f'<rect class="fault-lane" x="{w.x:.1f}" y="{top}" width="{w.width:.1f}" '
                 f'height="{LANE - 4}" fill="{site_colour(site)}" fill-opacity="0.7"/>'
-                + (
-                    f'<rect x="{w.x:.1f}" y="{top}" width="{w.width:.1f}" height="{LANE - 4}" '
-                    f'fill="url(#{patterns[w.layer]})"/>'
-                    if w.layer in patterns
-                    else ""
-                )
+                + overlay(w, top, LANE - 4)
                 + f'<text x="{w.x + 3:.1f}" y="{top + 9}" font-size="9" fill="#fff">'
                 f"{escape(w.kind)}</text>"
             )

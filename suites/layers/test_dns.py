@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness import DNS_FAULTS, Judge, World, outages
+from harness import Judge, World, fault_kinds, outages
 
 
 @given(data=st.data())
@@ -20,4 +20,4 @@ def test_one_failing_domain_lookup_never_stalls_healthy_sites(
 ) -> None:
     if world.plan.routing != "dns":
         pytest.skip("the MTA is statically routed: it makes no DNS lookups to fault")
-    judge(data.draw(outages(kinds=DNS_FAULTS), "outage"), steer=True)
+    judge(data.draw(outages(kinds=fault_kinds("dns")), "outage"), steer=True)

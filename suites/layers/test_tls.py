@@ -9,9 +9,9 @@ handshake is shown with a TLS counterexample (``certify --faults tls``).
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness import TLS_FAULTS, Judge, outages
+from harness import Judge, fault_kinds, outages
 
 
 @given(data=st.data())
 def test_one_failing_starttls_never_stalls_healthy_sites(judge: Judge, data: st.DataObject) -> None:
-    judge(data.draw(outages(kinds=TLS_FAULTS), "outage"), steer=True)
+    judge(data.draw(outages(kinds=fault_kinds("tls")), "outage"), steer=True)

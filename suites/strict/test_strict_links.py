@@ -4,10 +4,12 @@ those beyond the seed's (a thin link: bandwidth)."""
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness import BELOW_TCP_FAULTS, DNS_FAULTS, Judge, World, fault_kinds, outages
+from harness import BELOW_TCP_FAULTS, Judge, World, fault_kinds, outages
 
-#: Every registered fault the world does not add itself where it can make it.
-LINK_FAULTS = tuple(k for k in fault_kinds() if k not in BELOW_TCP_FAULTS + DNS_FAULTS)
+#: Every registered link and STARTTLS fault; the world adds those below TCP where it can.
+LINK_FAULTS = tuple(
+    k for k in fault_kinds("link") + fault_kinds("tls") if k not in BELOW_TCP_FAULTS
+)
 
 
 @given(data=st.data())
