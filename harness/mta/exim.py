@@ -100,14 +100,7 @@ acl_check_rcpt:
 
 begin routers
 
-harness_routes:
-  driver = manualroute
-  domains = +relay_to_domains
-  transport = remote_smtp
-  route_list = {routes}
-  # The links are local addresses: deliver to them anyway.
-  self = send
-
+{_router(plan, routes)}
 begin transports
 
 remote_smtp:
@@ -123,11 +116,25 @@ begin authenticators
 """
 
 
+def _router(plan: MtaPlan, routes: str) -> str:
+    """The router to the remote domains: by MX lookup (``--routing dns``, Exim's stock
+    dnslookup driver and resolver) or by the harness's routes."""
+    if plan.routing == "dns":
+        head = "harness_mx:\n  driver = dnslookup\n"
+    else:
+        head = f"harness_routes:\n  driver = manualroute\n  route_list = {routes}\n"
+    return (
+        f"{head}  domains = +relay_to_domains\n  transport = remote_smtp\n"
+        "  # The links are local addresses: deliver to them anyway.\n  self = send\n"
+    )
+
+
 @dataclass
 class Exim(Managed):
     """Exim 4 as Debian ships it; ``hol`` is the one-runner misconfiguration."""
 
     hol: bool = False
+    routings: tuple[str, ...] = ("static", "dns")
 
     @property
     def name(self) -> str:

@@ -38,7 +38,9 @@ def render_config(plan: MtaPlan, fragment: str = "") -> str:
         f"table harness_clients {{ {', '.join(plan.clients)} }}",
     ]
     for domain, link in sorted(plan.routes.items()):
-        lines.append(f'action "to-{domain}" relay host smtp://{link.host}:{link.port}')
+        # By MX lookup (--routing dns): a plain relay action, OpenSMTPD's own resolver.
+        via = "" if plan.routing == "dns" else f" host smtp://{link.host}:{link.port}"
+        lines.append(f'action "to-{domain}" relay{via}')
     for domain in sorted(plan.routes):
         lines.append(f'match from src <harness_clients> for domain "{domain}" action "to-{domain}"')
     if fragment.strip():
@@ -49,6 +51,8 @@ def render_config(plan: MtaPlan, fragment: str = "") -> str:
 @dataclass
 class OpenSmtpd(Managed):
     """OpenSMTPD as Debian ships it."""
+
+    routings: tuple[str, ...] = ("static", "dns")
 
     @property
     def name(self) -> str:

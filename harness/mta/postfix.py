@@ -153,7 +153,9 @@ def parse_fragment(text: str) -> dict[str, str]:
 
 def render_master_cf(stock: str, plan: MtaPlan, smtp_maxproc: int | None = None) -> str:
     """Debian's master.cf: smtpd bound to the run's address only, no Postfix-internal chroot
-    (the whole MTA is chrooted already), optionally a cap on ``smtp`` processes."""
+    (the whole MTA is chrooted already), optionally a cap on the processes of each smtp(8)
+    client service: ``smtp`` (the harness's transport map names it) and ``relay`` (Postfix's
+    ``relay_transport``, which carries mail for relay_domains routed by MX lookup)."""
     out: list[str] = []
     for line in stock.splitlines():
         fields = line.split()
@@ -164,7 +166,7 @@ def render_master_cf(stock: str, plan: MtaPlan, smtp_maxproc: int | None = None)
         fields[4] = "n" if fields[4] == "y" else fields[4]
         if service == "smtp" and kind == "inet":
             fields[0] = str(plan.listen)
-        if service == "smtp" and kind == "unix" and smtp_maxproc is not None:
+        if service in ("smtp", "relay") and kind == "unix" and smtp_maxproc is not None:
             fields[6] = str(smtp_maxproc)
         out.append(" ".join(fields))
     return "\n".join(out) + "\n"

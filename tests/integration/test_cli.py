@@ -10,6 +10,10 @@ import pytest
 
 from harness.reaper import labelled_processes
 from harness.runtime import runtime_root
+from harness.scenario_file import SCENARIOS
+
+#: An MTA described by templates, routed by them: statically only.
+DESCRIBED = SCENARIOS.parent / "mta" / "postfix-from-template.toml"
 
 
 def mta_harness(
@@ -53,7 +57,10 @@ def started_by(pid: int) -> list[str]:
         (["certify", "--suites", "/nonexistent"], "--suites /nonexistent: no such file"),
         (["certify", "--faults", "dns"], "--faults dns faults the MTA's MX lookups: it needs"),
         (["certify", "--faults", "smtp"], "--faults: invalid choice: 'smtp'"),
-        (["certify", "--mta", "exim", "--routing", "dns"], "exim is routed static only"),
+        (
+            ["certify", "--mta", str(DESCRIBED), "--routing", "dns"],
+            "postfix-from-template is routed static only",
+        ),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -62,10 +63,13 @@ def test_master_cf_binds_the_run_address_and_drops_postfix_chroot(tmp_path: Path
     assert "        -o syslog_name=postfix/$service_name" in out
 
 
-def test_postfix_hol_caps_the_smtp_client_at_one_process(tmp_path: Path) -> None:
+def test_postfix_hol_caps_each_smtp_client_service_at_one_process(tmp_path: Path) -> None:
     out = render_master_cf(STOCK_MASTER, plan(tmp_path), smtp_maxproc=1)
     assert "smtp unix - - n - 1 smtp" in out
-    assert "relay unix - - n - - smtp" in out  # only the smtp transport is capped
+    # Routed by MX lookup, relay_domains mail goes by relay_transport (the relay service):
+    # capped too, or postfix-hol would be one process short of its bug under --routing dns.
+    assert "relay unix - - n - 1 smtp" in out
+    assert "smtp unix - - n - - smtp" in render_master_cf(STOCK_MASTER, plan(tmp_path))
 
 
 def test_main_cf_keeps_stock_lines_and_replaces_what_the_harness_sets() -> None:
@@ -103,6 +107,13 @@ def test_exim_routes_each_domain_to_its_link(tmp_path: Path) -> None:
     assert "route_list = site-a.test 127.0.7.111::2525 ; site-b.test 127.0.7.112::2525" in out
     assert "domainlist relay_to_domains = site-a.test : site-b.test" in out
     assert "queue_only" not in out
+
+
+def test_exim_routed_by_dns_looks_up_each_domain_s_mx_and_has_no_routes(tmp_path: Path) -> None:
+    out = render_config(replace(plan(tmp_path), routing="dns"))
+    routers = out.split("begin routers", 1)[1].split("begin transports", 1)[0]
+    assert "driver = dnslookup" in routers and "domains = +relay_to_domains" in routers
+    assert "manualroute" not in routers and "route_list" not in routers
 
 
 def test_exim_hol_queues_everything_for_one_in_order_runner(tmp_path: Path) -> None:
@@ -148,6 +159,12 @@ def test_opensmtpd_relays_each_domain_from_loopback_only(tmp_path: Path) -> None
     )
     with pytest.raises(UsageError):
         OpenSmtpd().check_fragment("listen on 0.0.0.0", "f")
+
+
+def test_opensmtpd_routed_by_dns_relays_by_mx_lookup(tmp_path: Path) -> None:
+    out = render_smtpd_conf(replace(plan(tmp_path), routing="dns"))
+    assert 'action "to-site-a.test" relay\n' in out
+    assert "host smtp://" not in out
 
 
 def test_a_rooted_mta_without_root_says_what_it_needs(monkeypatch: pytest.MonkeyPatch) -> None:
