@@ -281,6 +281,7 @@ class World:
         if self.mta_service is not None:
             self.mta_service.stop()
         if purge:
+            self._keep_mta_log_files()  # the wipe below takes them
             root = self._root_layers()
             if root is not None:
                 root.wipe()  # the MTA and its namespace (and so its mounts) are gone by now
@@ -292,12 +293,31 @@ class World:
         if self.toxiproxy is not None:
             self.toxiproxy.close()
         if self.keep_logs is not None:
+            self._keep_mta_log_files()
             logs = self.backend.workdir / "logs"
             with contextlib.suppress(OSError):
                 shutil.copytree(
                     logs, self.keep_logs / f"logs-{self.backend.run_id}", dirs_exist_ok=True
                 )
         self.backend.close()
+
+    def _keep_mta_log_files(self) -> None:
+        """Append the MTA's log files (``adapter.log_files``, read inside its root while it
+        runs) to ``<mta>-<file>.log`` beside its output's log; a file not written yet, or an
+        MTA that died, leaves nothing to keep."""
+        if self.mta_service is None or self.mta_service.returncode is not None:
+            return
+        logs = self.backend.workdir / "logs"
+        for path in self.adapter.log_files:
+            try:
+                text = self.backend.run("mta", ["cat", path], timeout=10.0)
+            except HarnessError:
+                continue
+            with contextlib.suppress(OSError):
+                logs.mkdir(parents=True, exist_ok=True)
+                kept = logs / f"{self.adapter.name}-{Path(path).name}.log"
+                with kept.open("a") as out:
+                    out.write(text)
 
     def __enter__(self) -> World:
         return self.start()

@@ -111,6 +111,11 @@ class MtaAdapter(Protocol):
         harness renders, and "dns" where it can deliver by MX lookup."""
 
     @property
+    def log_files(self) -> tuple[str, ...]:
+        """Log files it writes inside its root instead of to its output (Exim's mainlog):
+        the harness keeps a copy beside its output's log before the root is wiped."""
+
+    @property
     def rootfs(self) -> str | None:
         """The root filesystem recipe it runs in (``fixtures/rootfs/<name>.toml``), or None
         to run on the host."""
@@ -160,6 +165,8 @@ class Managed:
     image: str | None = None
     #: Static routes only, unless an adapter says it can deliver by MX lookup.
     routings: tuple[str, ...] = ("static",)
+    #: Everything it logs goes to its output, unless an adapter names files.
+    log_files: tuple[str, ...] = ()
 
     def fixed_endpoints(self, sites: list[Site]) -> tuple[Endpoint, dict[str, Endpoint]] | None:
         return None

@@ -135,6 +135,8 @@ class Exim(Managed):
 
     hol: bool = False
     routings: tuple[str, ...] = ("static", "dns")
+    #: Exim logs to files only (no stdout mode); its deliveries and deferrals are there.
+    log_files: tuple[str, ...] = ("/var/log/exim4/mainlog", "/var/log/exim4/paniclog")
 
     @property
     def name(self) -> str:

@@ -85,6 +85,7 @@ class ExternalMta(DescribedQueue):
     managed = False  # it runs already: the harness only submits, cuts and watches
     routings = ("static",)  # its owner's routes, to the links the harness was told of
     image = None  # not ours to run
+    log_files = ()  # its logs are its owner's
 
     def environment(self, plan: MtaPlan) -> dict[str, str]:
         return {}

@@ -27,20 +27,31 @@ def replayed(tmp_path: Path, *args: str) -> tuple[int, str, Path]:
     return done.returncode, done.stdout + done.stderr, runs[0] if runs else tmp_path
 
 
-def test_postfix_delivers_by_mx_lookup_through_the_links_and_no_lookup_leaves(
-    tmp_path: Path, dns_packets_leaving: PacketCounter
+#: Each MTA's own words for a delivery to site-b by its MX host: the log file, and the line.
+BY_MX = {
+    "postfix": ("postfix.log", "relay=mx.site-b.test["),
+    "exim": ("exim-mainlog.log", "R=harness_mx T=remote_smtp H=mx.site-b.test ["),
+    # OpenSMTPD names the MX host's address only; its lookup is in the DNS server's log.
+    "opensmtpd": ("opensmtpd.log", 'to=<e1m2@site-b.test> rcpt=<-> source="127.0.0.1" relay="'),
+}
+
+
+@pytest.mark.parametrize("mta", sorted(BY_MX))
+def test_an_mta_delivers_by_mx_lookup_through_the_links_and_no_lookup_leaves(
+    tmp_path: Path, dns_packets_leaving: PacketCounter, mta: str
 ) -> None:
     code, out, run = replayed(
-        tmp_path, str(SCENARIOS / "q193760.toml"), "--mta", "postfix", "--routing", "dns"
+        tmp_path, str(SCENARIOS / "q193760.toml"), "--mta", mta, "--routing", "dns"
     )
     assert code == 0, out[-3000:]
-    # Every lookup of the run (Postfix's, and any other name it looked up) stayed here.
+    # Every lookup of the run (the MTA's, and any other name it looked up) stayed here.
     assert dns_packets_leaving.packets() == 0
-    (postfix_log,) = run.glob("logs-*/postfix.log")
-    # Postfix's own words: it relayed to the MX host the run's DNS server named.
-    assert "relay=mx.site-b.test[" in postfix_log.read_text()
+    log_name, delivered = BY_MX[mta]
+    (mta_log,) = run.glob(f"logs-*/{log_name}")
+    assert delivered in mta_log.read_text(), f"{mta} did not log a delivery by MX"
     (dns_log,) = run.glob("logs-*/dns.log")
     assert '"name":"site-b.test.","outcome":"NOERROR"' in dns_log.read_text()
+    assert '"type":"MX"' in dns_log.read_text()
 
 
 def test_a_lookup_that_hangs_in_the_one_delivery_loop_stalls_every_site(tmp_path: Path) -> None:

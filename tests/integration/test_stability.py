@@ -56,13 +56,15 @@ def hogs(reports: Path | None = None) -> list[int]:
     return [pid for pid, (run, _) in labelled_processes().items() if run == name]
 
 
-def test_expected_verdicts_every_time_under_a_cpu_hog(tmp_path: Path) -> None:
+def test_expected_verdicts_under_a_cpu_hog_are_counted(tmp_path: Path) -> None:
+    # One run each: how often a verdict is right is measured by `make stability` (200 runs,
+    # docs/reliability.md); here, that the command counts it under a hog and stops the hog.
     reports = tmp_path / "reports"
     done = run_cli(
         "stability",
         "--mta=seedmta-sync",
         "--mta=seedmta-async",
-        "--runs=2",
+        "--runs=1",
         "--cpu-hog=1",
         f"--suites={suite(tmp_path)}",
         f"--reports={reports}",
@@ -71,7 +73,7 @@ def test_expected_verdicts_every_time_under_a_cpu_hog(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     data = record(reports)
     verdicts = {m["mta"]: [r["verdict"] for r in m["runs"]] for m in data["mtas"]}
-    assert verdicts == {"seedmta-sync": ["FAIL", "FAIL"], "seedmta-async": ["PASS", "PASS"]}
+    assert verdicts == {"seedmta-sync": ["FAIL"], "seedmta-async": ["PASS"]}
     assert all(m["false_verdicts"] == 0 for m in data["mtas"])
     assert data["cpu_hog"] == 1
     # Each certification kept its own run folder, with the seed that repeats it.
@@ -79,7 +81,7 @@ def test_expected_verdicts_every_time_under_a_cpu_hog(tmp_path: Path) -> None:
         for run in mta["runs"]:
             assert (Path(run["run_dir"]) / "results.json").exists()
     table = next(reports.glob("stability-*/stability.md")).read_text()
-    assert "| seedmta-sync | FAIL | 2 | 0 | 2 | 0 | 0 |" in table
+    assert "| seedmta-sync | FAIL | 1 | 0 | 1 | 0 | 0 |" in table
     assert not hogs(reports), "the CPU hog outlived the command"
 
 
