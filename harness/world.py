@@ -278,10 +278,11 @@ class World:
 
     def restart_mta(self, purge: bool) -> None:
         """Stop the MTA (optionally emptying its queue) and start it again."""
+        if purge:
+            self._keep_mta_log_files()  # read inside the running MTA; the wipe below takes them
         if self.mta_service is not None:
             self.mta_service.stop()
         if purge:
-            self._keep_mta_log_files()  # the wipe below takes them
             root = self._root_layers()
             if root is not None:
                 root.wipe()  # the MTA and its namespace (and so its mounts) are gone by now

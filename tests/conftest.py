@@ -8,6 +8,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -49,6 +50,10 @@ def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str
 
 
 WORLD_UP = re.compile(r"mta-harness: world (\S+) up")
+#: A shipped MTA description: routed by the templates it was given, so statically only.
+STATIC_ONLY_MTA = str(
+    Path(__file__).resolve().parents[1] / "fixtures" / "mta" / "postfix-from-template.toml"
+)
 
 
 def spawn_cli(*args: str) -> subprocess.Popen[str]:

@@ -10,10 +10,8 @@ import pytest
 
 from harness.reaper import labelled_processes
 from harness.runtime import runtime_root
-from harness.scenario_file import SCENARIOS
 
-#: An MTA described by templates, routed by them: statically only.
-DESCRIBED = SCENARIOS.parent / "mta" / "postfix-from-template.toml"
+from ..conftest import STATIC_ONLY_MTA
 
 
 def mta_harness(
@@ -58,7 +56,7 @@ def started_by(pid: int) -> list[str]:
         (["certify", "--faults", "dns"], "--faults dns faults the MTA's MX lookups: it needs"),
         (["certify", "--faults", "smtp"], "--faults: invalid choice: 'smtp'"),
         (
-            ["certify", "--mta", str(DESCRIBED), "--routing", "dns"],
+            ["certify", "--mta", STATIC_ONLY_MTA, "--routing", "dns"],
             "postfix-from-template is routed static only",
         ),
         (["frobnicate"], "invalid choice: 'frobnicate'"),

@@ -10,7 +10,7 @@ import pytest
 
 from harness.scenario_file import SCENARIOS
 
-from ..conftest import PacketCounter, run_cli
+from ..conftest import STATIC_ONLY_MTA, PacketCounter, run_cli
 
 pytestmark = [
     pytest.mark.integration,
@@ -18,7 +18,6 @@ pytestmark = [
 ]
 
 DNS_TIMEOUT = str(SCENARIOS / "dns-timeout.toml")
-FIXTURES = SCENARIOS.parent
 
 
 def replayed(tmp_path: Path, *args: str) -> tuple[int, str, Path]:
@@ -74,9 +73,7 @@ def test_a_lookup_that_hangs_in_the_one_delivery_loop_stalls_every_site(tmp_path
 
 
 def test_an_mta_routed_statically_only_is_told_so(tmp_path: Path) -> None:
-    # A described MTA routes by the templates it was given: static only.
-    described = str(FIXTURES / "mta" / "postfix-from-template.toml")
-    code, out, _run = replayed(tmp_path, DNS_TIMEOUT, "--mta", described)
+    code, out, _run = replayed(tmp_path, DNS_TIMEOUT, "--mta", STATIC_ONLY_MTA)
     assert code == 2, out[-3000:]
     assert "--routing dns: postfix-from-template is routed static only" in out
     assert not any(tmp_path.iterdir())

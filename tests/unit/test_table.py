@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.scenario_file import SCENARIOS
 from harness.table import Row, certify_cell, layer_options, markdown
 
-#: An MTA described by templates, routed by them: statically only.
-DESCRIBED = str(SCENARIOS.parent / "mta" / "postfix-from-template.toml")
+from ..conftest import STATIC_ONLY_MTA
 
 
 def row(mta: str, verdict: str, faults: str = "certification", expected: str = "PASS") -> Row:
@@ -40,6 +38,6 @@ def test_a_layer_certifies_with_its_own_options_and_a_static_mta_has_no_dns_cell
     assert layer_options("certification") == []
     assert layer_options("tls") == ["--faults", "tls"]
     assert layer_options("dns") == ["--faults", "dns", "--routing", "dns"]
-    cell = certify_cell(DESCRIBED, "docker", "PASS", tmp_path, "dns")  # nothing is started
+    cell = certify_cell(STATIC_ONLY_MTA, "docker", "PASS", tmp_path, "dns")  # nothing is started
     assert (cell.verdict, cell.broken, cell.column) == ("-", "static routes only", "docker, dns")
     assert not any(tmp_path.iterdir())
