@@ -1,6 +1,11 @@
 import sys
 
-from harness.cli import main
+from harness import interrupts
+
+# Before the CLI's imports (a second or more under load): a Ctrl-C in them must be remembered.
+interrupts.install()
+
+from harness.cli import main  # noqa: E402
 
 status = main()
 # CPython (3.11, measured) remembers a KeyboardInterrupt that escaped code run by exec() of a

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from harness import __version__
+from harness import __version__, interrupts
 from harness.backends import BACKENDS
 from harness.errors import HarnessError, UsageError
 from harness.faults import fault_kinds
@@ -313,6 +313,7 @@ def _run_suites(run_dir: Path, suites: list[Path], options: list[str]) -> Run | 
         *options,
     ]
     crash: Exception | None = None
+    interrupts.check()  # a Ctrl-C swallowed while the CLI started: no suite starts then
     try:
         code: int | None = int(pytest.main(pytest_args))
     except Exception as exc:
@@ -681,6 +682,7 @@ def list_parts(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    interrupts.install()  # again for the console script, which does not run __main__
     # A run that seems stuck can be asked where it is: kill -USR1 <pid> prints every
     # thread's stack to stderr, and the run carries on.
     with contextlib.suppress(OSError, ValueError):  # stderr without a file descriptor

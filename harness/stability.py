@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -157,8 +156,7 @@ def run_stability(
         write_text_atomic(folder / "stability.md", _table(tallies, command, hog))
 
     print(f"stability: {runs} run(s) of {', '.join(t.mta for t in tallies)}; record in {folder}")
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    try:
+    try:  # SIGTERM raises KeyboardInterrupt too (harness.interrupts, installed by the CLI)
         with cpu_hog(hog, f"cpu-hog-{folder.name}"):
             done = 0
             for _ in range(runs):
@@ -182,14 +180,8 @@ def run_stability(
         print(f"\nINTERRUPTED after {sum(len(t.rows) for t in tallies)} run(s); figures so far:")
         print(_table(tallies, command, hog))
         return EXIT_INTERRUPTED
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     save()
     print("\n" + _table(tallies, command, hog))
     print(f"Record: {folder / 'stability.json'}")
     good = all(not t.false_verdicts and not t.other for t in tallies)
     return 0 if good else 1
-
-
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")

@@ -7,19 +7,16 @@ that merely has mta-harness installed gets no signal handlers and no record.
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import pytest
 from hypothesis.errors import Flaky
 
+from harness import interrupts
 from harness.errors import HarnessError
-from harness.interrupts import request_stop
 from harness.plugin.search import SLOW_SHRINKING
 from harness.plugin.state import (
     CURRENT_TEST_KEY,
@@ -36,27 +33,15 @@ from harness.results import RunRecord, claim_verdicts
 from harness.runtime import new_run_id
 from harness.world import World
 
-#: Signals received; once set, no verdict of this session can be PASS or FAIL.
-_INTERRUPTS: list[int] = []
-
-
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    # Remember it: a KeyboardInterrupt raised deep inside Hypothesis can surface as an
-    # ordinary test failure, and an interrupted run must never be reported as FAIL or PASS.
-    _INTERRUPTS.append(signum)
-    request_stop()  # raised again at the next example, should this one be swallowed
-    if len(_INTERRUPTS) == 1:
-        raise KeyboardInterrupt(f"signal {signum}")
-
 
 class HarnessRun:
     """The plugin of an active harness run."""
 
     def pytest_configure(self, config: pytest.Config) -> None:
-        # SIGTERM tears down like Ctrl-C does: fixtures finalise, every process is stopped.
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, _interrupt)
-            signal.signal(signal.SIGINT, _interrupt)
+        # Already installed when the CLI runs the suites; a plain pytest session gets it here.
+        # Once a stop is requested no verdict of this session can be PASS or FAIL, even where
+        # the KeyboardInterrupt surfaced as an ordinary test failure (deep inside Hypothesis).
+        self._replaced_handlers = interrupts.install()
         report = config.getoption("--harness-report")
         config.stash[REPORT_DIR_KEY] = Path(report) if report else None
         config.stash[RECORD_KEY] = record = RunRecord(
@@ -70,6 +55,10 @@ class HarnessRun:
         )
         config.pluginmanager.register(_CollectionWatch(record), "mta-harness-collection-watch")
         config.pluginmanager.register(ProgressEraser(config), "mta-harness-progress-eraser")
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        # A session run in-process (pytester, an IDE) leaves its host's handlers as it found them.
+        interrupts.restore(getattr(self, "_replaced_handlers", {}))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
@@ -95,7 +84,7 @@ def _book(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestRep
     outcome: str = report.outcome
     # The harness failing to test is an ERROR, not the MTA failing a property.
     if (
-        _INTERRUPTS
+        interrupts.requested()
         or (call.excinfo is not None and call.excinfo.errisinstance(HarnessError))
         or (report.when != "call" and report.outcome == "failed")
         or (report.failed and call.excinfo is not None and not _judged(call.excinfo.value))
@@ -113,7 +102,7 @@ def _book(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestRep
 
 def _finish(session: pytest.Session, exitstatus: int) -> None:
     record = session.config.stash[RECORD_KEY]
-    if exitstatus == pytest.ExitCode.INTERRUPTED or _INTERRUPTS:
+    if exitstatus == pytest.ExitCode.INTERRUPTED or interrupts.requested():
         record.interrupted = True
     record.finished = time.time()
     finished = save(session.config)

@@ -60,10 +60,10 @@ def test_a_harness_fixture_alone_makes_a_harness_run(pytester: pytest.Pytester) 
     pytester.makepyfile(
         test_uses=(
             "import signal\n"
-            "from harness.plugin.run import _interrupt\n"
+            "from harness.interrupts import _on_signal\n"
             "def test_it(harness_record):\n"
             "    assert harness_record.run_id\n"
-            "    assert signal.getsignal(signal.SIGTERM) is _interrupt\n"
+            "    assert signal.getsignal(signal.SIGTERM) is _on_signal\n"
         )
     )
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
@@ -77,14 +77,19 @@ def test_a_session_that_only_has_the_harness_installed_is_left_alone(
     pytester.makepyfile(
         test_plain=(
             "import signal\n"
-            "from harness.plugin.run import _interrupt\n"
+            "from harness.interrupts import _on_signal\n"
             "def test_plain(request):\n"
             "    from harness.plugin.state import RECORD_KEY\n"
             "    assert RECORD_KEY not in request.config.stash\n"
-            "    assert signal.getsignal(signal.SIGTERM) is not _interrupt\n"
+            "    assert signal.getsignal(signal.SIGTERM) is not _on_signal\n"
         )
     )
-    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    # This unit session may itself be a harness run, with the harness's handler installed.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGTERM, before)
     result.assert_outcomes(passed=1)
-    assert signal.getsignal(signal.SIGTERM) is before
     assert not list(pytester.path.glob("results*.json"))
