@@ -45,13 +45,8 @@ def restore(previous: dict[int, Any]) -> None:
         signal.signal(signum, handler)
 
 
-def request_stop() -> None:
-    """Remember that the run must stop."""
-    _STOP.set()
-
-
 def requested() -> bool:
-    """Whether a stop was requested (by a signal or :func:`request_stop`)."""
+    """Whether a stop was requested: a signal came since :func:`install`."""
     return _STOP.is_set()
 
 

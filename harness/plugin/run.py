@@ -37,6 +37,9 @@ from harness.world import World
 class HarnessRun:
     """The plugin of an active harness run."""
 
+    def __init__(self) -> None:
+        self._replaced_handlers: dict[int, Any] = {}
+
     def pytest_configure(self, config: pytest.Config) -> None:
         # Already installed when the CLI runs the suites; a plain pytest session gets it here.
         # Once a stop is requested no verdict of this session can be PASS or FAIL, even where
@@ -58,7 +61,7 @@ class HarnessRun:
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         # A session run in-process (pytester, an IDE) leaves its host's handlers as it found them.
-        interrupts.restore(getattr(self, "_replaced_handlers", {}))
+        interrupts.restore(self._replaced_handlers)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
