@@ -26,6 +26,7 @@ from harness.mta.base import (
 )
 from harness.mta.queues import smtpctl
 from harness.mta.selfcheck import refuse_if_the_mta_does
+from harness.topology import BOUNCE_DOMAIN
 
 CONFIG = "/etc/smtpd.conf"
 
@@ -43,6 +44,10 @@ def render_config(plan: MtaPlan, fragment: str = "") -> str:
         lines.append(f'action "to-{domain}" relay{via}')
     for domain in sorted(plan.routes):
         lines.append(f'match from src <harness_clients> for domain "{domain}" action "to-{domain}"')
+    # OpenSMTPD injects its own bounces "from local": without this rule it refuses them
+    # (550 Invalid recipient) and drops the failure report, so every bounce would be lost.
+    if BOUNCE_DOMAIN in plan.routes:
+        lines.append(f'match from local for domain "{BOUNCE_DOMAIN}" action "to-{BOUNCE_DOMAIN}"')
     if fragment.strip():
         lines += ["# --- your fragment ---", fragment.strip()]
     return "\n".join(lines) + "\n"

@@ -12,6 +12,7 @@ from harness.clock import Deadline
 from harness.faults import make_fault
 from harness.ledger import Status
 from harness.reaper import labelled_processes
+from harness.sites.protocol import Behaviour
 
 from ..conftest import StartWorld
 
@@ -54,6 +55,20 @@ def test_a_real_mta_relays_queues_and_stops_clean(start_world: StartWorld, mta: 
     assert [p for p, (run, _) in labelled_processes().items() if run == run_id] == []
     mounts = Path("/proc/self/mountinfo").read_text()
     assert run_id not in mounts
+
+
+@pytest.mark.parametrize("mta", ["postfix", "exim", "opensmtpd"])
+def test_a_real_mta_bounces_a_permanent_refusal_to_the_bounce_sink(
+    start_world: StartWorld, mta: str
+) -> None:
+    """A 5xx is settled by the MTA's own bounce arriving at the sink: a configuration that
+    routed the harness's mail but not the MTA's bounces would make every bounce "lost"."""
+    world = start_world(mta)
+    with world.example() as example:
+        world.sites["site-a"].behave(Behaviour("RCPT", code=550))
+        record = example.submit(example.site(0))
+        assert example.ledger.wait_until(lambda rs: rs[0].settled, Deadline.after(20))
+        assert record.status is Status.BOUNCED, record
 
 
 def test_an_mta_described_in_a_file_relays_through_its_links(start_world: StartWorld) -> None:
