@@ -36,6 +36,8 @@ class Arrival:
     connection: str
     #: The TLS version it came over (None: plain text).
     tls: str | None = None
+    #: Which message of its connection it was (1: the first), as the site counted.
+    seq: int | None = None
 
 
 @dataclass(frozen=True)
@@ -227,6 +229,7 @@ class Ledger:
                         float(event["t"]),
                         str(event.get("connection", "")),
                         None if tls is None else str(tls),
+                        int(event["seq"]) if "seq" in event else None,
                     )
                 )
                 booked = True

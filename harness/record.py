@@ -42,6 +42,8 @@ class Arrival(_Model):
     connection: str
     #: The TLS version the copy came over; None: plain text.
     tls: str | None = None
+    #: Which message of its connection it was (1: the first), as the site counted.
+    seq: int | None = None
 
 
 class Message(_Model):

@@ -75,7 +75,8 @@ SEED_CLAIM = "healthy_sites_keep_flowing"
 
 def _seed_claim_judged(example: Example) -> bool:
     claim = example.claim(SEED_CLAIM)
-    return claim is not None and claim.verdict in ("holds", "broken")
+    # A warning judged it too: late healthy mail explained as the MTA's own pacing.
+    return claim is not None and claim.verdict in ("holds", "broken", "warning")
 
 
 def child_verdict(results: Run | None, status: int) -> str:

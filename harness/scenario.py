@@ -21,11 +21,19 @@ from harness.claims import (
     Verdict,
     default_claims,
 )
-from harness.claims.healthy import LateMessage
+from harness.claims.healthy import HealthySitesKeepFlowing, LateMessage
+from harness.claims.pacing import (
+    CONTROL_REPLAYS,
+    PausesWithin,
+    against_control,
+    control_mail,
+    explainable,
+    lifted_bound,
+)
 from harness.clock import Deadline, now
 from harness.errors import HarnessError
 from harness.faults import fault_kinds
-from harness.ledger import MessageRecord
+from harness.ledger import MessageRecord, Status
 from harness.record import (
     Arrival,
     BoundsRecord,
@@ -181,11 +189,15 @@ class ExampleResult:
         for result in self.failures() + [n for n in self.notes() if n.verdict is Verdict.WARNING]:
             label = "" if result.verdict is Verdict.BROKEN else f" ({result.verdict.value})"
             lines.append(f"{result.name}{label}: {result.summary}")
-            for item in result.evidence[:5]:
+            # Its first few items, and every sentence-worthy one (a control's, say).
+            shown = result.evidence[:5] + [e for e in result.evidence[5:] if e.words()]
+            for item in shown:
                 if isinstance(item, LateMessage):
                     lines.append("  " + self._late_message(item))
                 else:
-                    lines.append("  " + ", ".join(f"{k}={v}" for k, v in item.cells().items()))
+                    words = item.words()
+                    cells = ", ".join(f"{k}={v}" for k, v in item.cells().items())
+                    lines.append("  " + (words or cells))
         return "\n".join(lines)
 
     def _late_message(self, item: LateMessage) -> str:
@@ -292,6 +304,13 @@ def play(
     if isinstance(outage, Scenario):
         outage = outage.to_outage()
     judges = claims if claims is not None else default_claims()
+    played = _play_once(world, outage, bounds, strict_duplicates, judges)
+    return _against_control(world, played, strict_duplicates)
+
+
+def _play_once(
+    world: World, outage: Outage, bounds: Bounds, strict_duplicates: bool, judges: list[Claim]
+) -> ExampleResult:
     with world.example() as example:
         facts = ExampleFacts(
             example.ledger, bounds, example.fault_windows, strict_duplicates=strict_duplicates
@@ -337,6 +356,57 @@ def play(
             _figures(verdicts, bounds, in_flight, example.ledger.records()),
             _relative_settlement(facts.settlement, t0),
         )
+
+
+def links_up(outage: Outage, extra: tuple[str, ...] = ()) -> Outage:
+    """``outage``'s mail, sent as it was, with every step that touches a site left out (and
+    ``extra`` mail, by site name, sent at the end in one session)."""
+    steps = tuple(step for step in outage.steps if step.touches() is None)
+    # On the last send's session: queued behind the example's own mail, so it goes last.
+    session = next((s.session for s in reversed(steps) if isinstance(s, Send)), 0)
+    return replace(
+        outage,
+        steps=steps + ((Send(extra, session=session),) if extra else ()),
+        name=f"{outage.name} (control: every link up)",
+        description="",
+    )
+
+
+def _against_control(world: World, played: ExampleResult, strict_duplicates: bool) -> ExampleResult:
+    """If healthy mail was late, ask what the MTA does without the faults: replay the mail
+    with every link up and, if it was late then too, the faulted example against that
+    (:mod:`harness.claims.pacing` judges). Only from a settled, living MTA: mail it still
+    held, or its death, would be the fault's doing."""
+    index = next(
+        (i for i, c in enumerate(played.claims) if c.name == HealthySitesKeepFlowing.name), None
+    )
+    if index is None:
+        return played
+    broken = played.claims[index]
+    held = any(m.status == Status.PENDING.value for m in played.messages)
+    if broken.verdict is not Verdict.BROKEN or not explainable(broken):
+        return played
+    if played.mta_died is not None or held:
+        return played
+    bound = played.bounds.delivery
+    extra = control_mail(broken, played.messages)
+    control = links_up(played.outage, extra)
+    replays: list[list[Message]] = []
+    lifted_to = None
+    for _ in range(CONTROL_REPLAYS):
+        replays.append(_play_once(world, control, played.bounds, False, []).messages)
+        lifted_to = lifted_bound(replays, broken, bound, extra)
+        if lifted_to is not None:
+            break
+    lifted = None
+    if lifted_to is not None:
+        again = _play_once(
+            world, played.outage, played.bounds, strict_duplicates, [PausesWithin(lifted_to)]
+        )
+        lifted = again.claims[0]
+    claims = list(played.claims)
+    claims[index] = against_control(broken, replays, bound, lifted, lifted_to, extra)
+    return replace(played, claims=claims)
 
 
 #: Seconds a site's report of a message may take to reach the ledger (it is sent before the
@@ -455,7 +525,13 @@ def _relative(record: MessageRecord, t0: float) -> Message:
         latency=rounded(record.latency()),
         acceptance=rounded(record.acceptance()),
         arrivals=[
-            Arrival(site=a.site, at=round(a.at - t0, 3), connection=a.connection, tls=a.tls)
+            Arrival(
+                site=a.site,
+                at=round(a.at - t0, 3),
+                connection=a.connection,
+                tls=a.tls,
+                seq=a.seq,
+            )
             for a in record.arrivals
         ],
         bounces=[round(b - t0, 3) for b in record.bounces],

@@ -2,6 +2,7 @@
 
 =============================  ==========================================================
 ``healthy_sites_keep_flowing``  the seed's claim: healthy mail arrives within the bound
+                                (judged against control replays when broken: ``pacing``)
 ``no_loss``                     every accepted message delivered or bounced (retry-now proof)
 ``no_misdelivery``              nothing arrives at a site it was not addressed to
 ``no_duplicates``               nothing arrives twice (SMTP's at-least-once case apart)
@@ -17,6 +18,7 @@ from harness.claims.facts import ExampleFacts, FaultWindow, Retry, Settlement
 from harness.claims.healthy import HealthySitesKeepFlowing
 from harness.claims.loss import NoLoss
 from harness.claims.misdelivery import NoMisdelivery
+from harness.claims.pacing import LiftedReplay, LinksUpControl, against_control
 from harness.claims.recovery import PromptRecovery
 
 
@@ -38,8 +40,11 @@ __all__ = [
     "ClaimResult",
     "ExampleFacts",
     "FaultWindow",
+    "LiftedReplay",
+    "LinksUpControl",
     "Retry",
     "Settlement",
     "Verdict",
+    "against_control",
     "default_claims",
 ]

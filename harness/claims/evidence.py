@@ -26,6 +26,10 @@ class EvidenceItem(BaseModel):
         """The item's fields by name, for a table or a line of text (``kind`` apart)."""
         return self.model_dump(exclude={"kind"})
 
+    def words(self) -> str | None:
+        """The item as a sentence, for the failure in words (None: its cells will do)."""
+        return None
+
 
 class QueueHold(BaseModel):
     """What the MTA says of a recipient it still holds, in its own words."""

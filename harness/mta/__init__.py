@@ -12,7 +12,7 @@ from harness.mta.external import ExternalMta
 from harness.mta.generic import GenericMta
 from harness.mta.opensmtpd import OpenSmtpd
 from harness.mta.postfix import Postfix
-from harness.mta.seedmta import SeedMta
+from harness.mta.seedmta import SEED_PACE, SeedMta
 from harness.mta.toml import load_description
 
 #: ``--mta`` name -> adapter factory. A new MTA adds one line here and one module.
@@ -24,9 +24,11 @@ ADAPTERS: dict[str, Callable[[], MtaAdapter]] = {
     "postfix-hol": lambda: Postfix(hol=True),
     "postfix-pool": lambda: Postfix(preset="postfix-pool"),
     "seedmta-async": lambda: SeedMta("async"),
+    "seedmta-paced": lambda: SeedMta("async", pace=SEED_PACE),
     "seedmta-pool": lambda: SeedMta("pool"),
     "seedmta-sync": lambda: SeedMta("sync"),
     "seedmta-sync-lossy": lambda: SeedMta("sync", lossy=True),
+    "seedmta-sync-paced": lambda: SeedMta("sync", pace=SEED_PACE),
 }
 
 

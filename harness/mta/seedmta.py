@@ -20,6 +20,9 @@ from harness.mta.base import CommandRunner, Managed, MtaIdentity, MtaPlan, Queue
 #: The model's per-attempt connect and greeting timeout, like a real MTA's: long against the
 #: harness's delivery bound, so a sync loop waiting it out visibly stalls healthy sites.
 DEFAULT_TIMEOUT = 10.0
+#: The paced builds' pacing: a pause past the default delivery bound after every few
+#: deliveries per next hop, so a short burst to one site meets it.
+SEED_PACE = (5, 4.0)
 
 
 @dataclass
@@ -33,10 +36,17 @@ class SeedMta(Managed):
     #: By route, or by MX lookup against the run's DNS server (in its delivery thread: in
     #: sync mode a lookup that hangs holds every destination, like a dead link).
     routings: tuple[str, ...] = ("static", "dns")
+    #: Pacing of its own, dead link or not (``--pace N:SECONDS``): ``seedmta-paced`` models
+    #: OpenSMTPD's session cap and reconnect delay, which no dead link causes; a suite must
+    #: not take it for a stall. ``seedmta-sync-paced`` has both, and must still fail.
+    pace: tuple[int, float] | None = None
 
     @property
     def name(self) -> str:
-        return f"seedmta-{self.mode}" + ("-lossy" if self.lossy else "")
+        if self.pace is not None and self.mode == "async":
+            return "seedmta-paced"
+        paced = "-paced" if self.pace is not None else ""
+        return f"seedmta-{self.mode}{paced}" + ("-lossy" if self.lossy else "")
 
     def check_fragment(self, fragment: str, where: str) -> None:
         if fragment.strip():
@@ -66,6 +76,8 @@ class SeedMta(Managed):
         ]
         if self.lossy:
             argv.append("--drop-deferred")
+        if self.pace is not None:
+            argv += ["--pace", f"{self.pace[0]}:{self.pace[1]:g}"]
         for domain, link in sorted(plan.routes.items()):
             argv += ["--route", f"{domain}={link}"]
         if plan.routing == "dns" and plan.nameserver is not None:
@@ -118,4 +130,6 @@ class SeedMta(Managed):
             config.append(f"routing={plan.routing}")
         if self.lossy:
             config.append("drop-deferred")
+        if self.pace is not None:
+            config.append(f"pace={self.pace[0]}:{self.pace[1]:g}")
         return MtaIdentity(self.name, __version__, digest(*config))

@@ -39,6 +39,17 @@ def parse_route(text: str) -> tuple[str, Route]:
     return domain.lower(), (host, int(port))
 
 
+def parse_pace(text: str) -> tuple[int, float]:
+    every, sep, pause = text.partition(":")
+    try:
+        pace = int(every), float(pause)
+    except ValueError:
+        pace = (0, 0.0)
+    if not sep or pace[0] < 1 or pace[1] <= 0:
+        raise argparse.ArgumentTypeError(f"pace must look like N:SECONDS, not {text!r}")
+    return pace
+
+
 def serve(args: argparse.Namespace) -> int:
     host, _, port = args.listen.rpartition(":")
     routes = dict(args.route)
@@ -49,6 +60,8 @@ def serve(args: argparse.Namespace) -> int:
         args.max_backoff,
         drop_deferred=args.drop_deferred,
         resolver=args.resolver[1] if args.resolver else None,
+        pace_every=args.pace[0] if args.pace else 0,
+        pace_pause=args.pace[1] if args.pace else 0.0,
     )
     scheduler: Scheduler
     if args.mode == "sync":
@@ -113,6 +126,12 @@ def main(argv: list[str] | None = None) -> int:
         "--drop-deferred",
         action="store_true",
         help="a second bug: drop a message whose delivery failed for a transient reason",
+    )
+    run.add_argument(
+        "--pace",
+        type=parse_pace,
+        metavar="N:SECONDS",
+        help="after every N deliveries to a next hop, wait SECONDS before its next one",
     )
     run.add_argument("--min-backoff", type=float, default=0.5)
     run.add_argument("--max-backoff", type=float, default=2.0)

@@ -47,6 +47,11 @@ class Policy:
     drop_deferred: bool = False
     #: Deliver by MX lookup against this DNS server (``--routing dns``) instead of by route.
     resolver: Route | None = None
+    #: Pacing of its own, dead link or not: after every ``pace_every`` deliveries to a next
+    #: hop, wait ``pace_pause`` seconds before the next one to that hop (OpenSMTPD's 100
+    #: messages per session, then 3 to 5 s before it connects to that route again).
+    pace_every: int = 0
+    pace_pause: float = 0.0
 
 
 class Deliverer:
@@ -59,8 +64,14 @@ class Deliverer:
         self.routes = routes
         self.policy = policy
         self.wake = wake
+        #: Per next hop: deliveries so far, and when its pacing pause (if any) ends.
+        self._delivered: dict[str, int] = {}
+        self._paused_until: dict[str, float] = {}
 
     def attempt(self, entry: Entry) -> None:
+        pause = self._paused_until.pop(entry.domain, 0.0) - time.time()
+        if pause > 0:
+            time.sleep(pause)  # the modelled pacing: this loop holds, as OpenSMTPD's route does
         try:
             host, port = self._next_hop(entry.domain)
         except NoSuchDomain as exc:
@@ -96,6 +107,14 @@ class Deliverer:
         elif not permanent:
             self.queue.remove(entry)
             log(f"delivered {entry.qid} to {entry.domain} via {host}:{port}")
+            self._paced(entry.domain)
+
+    def _paced(self, domain: str) -> None:
+        count = self._delivered.get(domain, 0) + 1
+        self._delivered[domain] = count
+        if self.policy.pace_every and count % self.policy.pace_every == 0:
+            self._paused_until[domain] = time.time() + self.policy.pace_pause
+            log(f"pacing: {count} delivered to {domain}, next in {self.policy.pace_pause:g} s")
 
     def _next_hop(self, domain: str) -> Route:
         """Where to deliver ``domain``: its route, or (with a resolver) its best MX on port

@@ -51,6 +51,9 @@ class SiteHandler:
         self._counter = itertools.count(1)
         # Connections numbered in order of first use; weak keys, so closed sessions drop out.
         self._numbers: weakref.WeakKeyDictionary[Session, int] = weakref.WeakKeyDictionary()
+        #: Messages each connection carried so far: an MTA that hangs up after so many and
+        #: waits to reconnect shows it here (``harness.claims.pacing`` sizes its control by it).
+        self._carried: weakref.WeakKeyDictionary[Session, int] = weakref.WeakKeyDictionary()
         self._quit: weakref.WeakSet[Session] = weakref.WeakSet()
         #: STARTTLS is offered once the harness has sent certificates ("good", "bad").
         self.tls_contexts: dict[str, ssl.SSLContext] = {}
@@ -142,6 +145,7 @@ class SiteHandler:
         data = envelope.original_content or b""
         behaviour = self.behaviours.get("DATA")
         dropped = behaviour is not None and behaviour.drop
+        seq = self._carried[session] = self._carried.get(session, 0) + 1
         self.recorder.emit(
             "message",
             mail_from="" if envelope.mail_from == "<>" else envelope.mail_from,  # null sender
@@ -150,6 +154,7 @@ class SiteHandler:
             # A DSN's per-recipient actions: "delayed" is a warning, not a bounce.
             dsn_actions=[a.decode().lower() for a in DSN_ACTION.findall(data)],
             connection=self._connection(session),
+            seq=seq,
             size=len(data),
             dropped=dropped,
             tls=tls_version(session),

@@ -45,6 +45,12 @@ def test_a_run_passes_only_on_examples_that_put_the_seed_claim_to_the_test() -> 
     assert nothing_judged.to_json()["examples_judged"] == 0
 
 
+def test_healthy_mail_explained_as_the_mta_s_own_pacing_was_judged() -> None:
+    # Late, but as late with every link up (harness.claims.pacing): a warning, and a test.
+    paced = record({"t": "passed"}, [example("t", "warning")])
+    assert paced.verdict == PASS and paced.judged_examples() == 1
+
+
 def test_a_passing_test_that_recorded_no_example_is_no_pass() -> None:
     silent = record({"a": "passed", "b": "passed"}, [example("a")])
     assert silent.verdict == ERROR

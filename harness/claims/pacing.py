@@ -1,0 +1,329 @@
+"""The seed's claim against the MTA's own pacing: control replays with every link up.
+
+Healthy mail can wait past the bound for reasons that have nothing to do with a dead link.
+OpenSMTPD ends a session to a route after 100 messages and waits 3 to 5 s before it
+connects to that route again (``max_mail_per_session``, ``discdelay_route`` and
+``conndelay_route`` in its limit.c), whether another link is dead or not. So when the seed's
+claim breaks, ``scenario.play`` asks what the MTA does without the faults; this module only
+judges, from data:
+
+1. **Controls**: the example's mail is replayed with every link up. If the mail to the late
+   sites arrived within the bound every time, the claim stays broken, with that in its
+   evidence: the same mail is on time when no link is dead.
+2. **Lifted replay**: if, with every link up, the MTA held mail to a late site past the bound
+   itself, the faulted example is played again and judged by pauses: no healthy site that has
+   mail waiting may go longer without a delivery than the longest pause the MTA made it with
+   every link up (``P``) plus the bound: the bound applied to what the dead link *adds*.
+   Pauses, not latencies: a paced MTA's latencies add up behind a backlog (three pauses of 4 s
+   before the fifteenth message), its pauses do not, and a dead link's stall is one long
+   pause. Within that, the lateness is the MTA's own pacing: the claim holds with a warning
+   naming it. Longer, it is a stall behind the dead link: broken.
+
+The claim's own failure comes first (it is judged as always, against the plain bound); a
+control can only explain a failure, never cause one. Mail refused at submission is never
+explained.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Literal, NoReturn, Protocol
+
+from harness.claims.base import ClaimResult, Verdict, result
+from harness.claims.evidence import EvidenceItem, evidence_kind
+from harness.claims.facts import ExampleFacts
+from harness.claims.healthy import (
+    HealthyMailStalled,
+    LateMessage,
+    RefusedHealthyMail,
+    is_healthy,
+)
+from harness.clock import Deadline, now
+from harness.ledger import MessageRecord, Status
+
+if TYPE_CHECKING:
+    from harness.record import Message
+
+#: How many times the example's mail is replayed with every link up, at most, before late
+#: mail is taken for a stall: pacing that hangs on a count (OpenSMTPD's 100 messages per
+#: session, carried across examples) need not recur in every replay.
+CONTROL_REPLAYS = 3
+
+
+class ControlMessage(Protocol):
+    """A message of a control replay as this module reads it (the run record's ``Message``)."""
+
+    @property
+    def site(self) -> str: ...
+
+    @property
+    def submitted_at(self) -> float: ...
+
+    @property
+    def latency(self) -> float | None: ...
+
+
+@evidence_kind
+class LinksUpControl(EvidenceItem):
+    """The longest wait of mail to one site when the example's mail was replayed with every
+    link up (``None``: none of it arrived)."""
+
+    kind: Literal["with every link up"] = "with every link up"
+    site: str
+    worst: float | None
+    replays: int
+
+    def words(self) -> str:
+        took = "none arrived" if self.worst is None else f"the longest took {self.worst:.2f} s"
+        return f"control: {self.site}'s mail replayed with every link up ({self.replays}x): {took}"
+
+
+@evidence_kind
+class LiftedReplay(EvidenceItem):
+    """The faulted example played again, its healthy sites judged by pauses against the MTA's
+    own longest with every link up plus the bound."""
+
+    kind: Literal["replayed against its own pacing"] = "replayed against its own pacing"
+    bound: float
+    verdict: str
+    summary: str
+
+    def words(self) -> str:
+        return (
+            f"played again, judged by pauses against {self.bound:g} s (its own longest with "
+            f"every link up plus the bound): {self.verdict}: {self.summary}"
+        )
+
+
+def late_sites(broken: ClaimResult) -> list[str]:
+    """The sites whose healthy mail was late in a broken seed claim."""
+    return sorted({e.site for e in broken.evidence if isinstance(e, LateMessage)})
+
+
+def explainable(broken: ClaimResult) -> bool:
+    """Whether a control could explain ``broken``: late mail only, nothing refused."""
+    refused = any(isinstance(e, RefusedHealthyMail) for e in broken.evidence)
+    return bool(late_sites(broken)) and not refused
+
+
+def worst_with_links_up(
+    controls: Sequence[Sequence[ControlMessage]], sites: Sequence[str]
+) -> float | None:
+    """The longest arrival time of mail to ``sites`` over the control replays."""
+    waits = [m.latency for c in controls for m in c if m.site in sites and m.latency is not None]
+    return max(waits) if waits else None
+
+
+def control_mail(broken: ClaimResult, faulted: Sequence[Message]) -> tuple[str, ...]:
+    """Mail to add to the controls, per late site: enough that a connection carrying as many
+    messages as the most any connection to it carried in the faulted example is filled at
+    least once more. An MTA that hangs up after so many and waits before it reconnects
+    (OpenSMTPD: 100, then 3 to 5 s) meets its own limit in the control too, wherever its
+    count stood when the control began; one that never does is sent nothing more."""
+    extra: list[str] = []
+    for site in late_sites(broken):
+        carried = [a.seq for m in faulted for a in m.arrivals if a.site == site and a.seq]
+        sent = sum(1 for m in faulted if m.site == site)
+        if carried and max(carried) > 1:
+            extra += [site] * max(0, max(carried) + 1 - sent)
+    return tuple(extra)
+
+
+def longest_pause(controls: Sequence[Sequence[ControlMessage]], sites: Sequence[str]) -> float:
+    """The longest a site of ``sites`` had mail waiting and got no delivery, over the control
+    replays: each message's arrival after the later of its submission and the arrival
+    before it at that site (the first: its latency)."""
+    pauses = [0.0]
+    for control in controls:
+        for site in sites:
+            arrivals = sorted(
+                (m.submitted_at + m.latency, m.submitted_at)
+                for m in control
+                if m.site == site and m.latency is not None
+            )
+            last = float("-inf")
+            for at, submitted in arrivals:
+                pauses.append(at - max(submitted, last))
+                last = at
+    return max(pauses)
+
+
+def original_mail(
+    controls: Sequence[Sequence[ControlMessage]], extra: tuple[str, ...]
+) -> list[list[ControlMessage]]:
+    """The controls without their ``extra`` mail (sent last, per site), so latencies are of
+    the example's own mail, not of a backlog the control added."""
+    kept: list[list[ControlMessage]] = []
+    for control in controls:
+        dropped: list[ControlMessage] = []
+        for site in set(extra):
+            mine = sorted((m for m in control if m.site == site), key=lambda m: m.submitted_at)
+            dropped += mine[len(mine) - extra.count(site) :]
+        kept.append([m for m in control if all(m is not d for d in dropped)])
+    return kept
+
+
+def lifted_bound(
+    controls: Sequence[Sequence[ControlMessage]],
+    broken: ClaimResult,
+    bound: float,
+    extra: tuple[str, ...] = (),
+) -> float | None:
+    """The pause to replay the faulted example against (the MTA's longest with every link
+    up plus the bound), or ``None`` if with every link up the late sites' own mail was on
+    time and no site paused past the bound (then the failure stands as it is)."""
+    sites = late_sites(broken)
+    worst = worst_with_links_up(original_mail(controls, extra), sites)
+    pause = longest_pause(controls, sites)
+    if (worst is None or worst <= bound) and pause <= bound:
+        return None
+    return pause + bound
+
+
+class PausesWithin:
+    """The lifted replay's judge: no healthy site with mail waiting goes ``limit`` seconds
+    without a delivery while the faults are on (see the module's docstring)."""
+
+    name = "healthy_sites_keep_flowing"
+    before_heal = True
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+
+    def judge(self, facts: ExampleFacts) -> ClaimResult:
+        while True:
+            windows = facts.windows()
+            every = facts.ledger.records()
+            healthy = [r for r in every if is_healthy(r, self.limit, windows)]
+            if any(r.status is Status.REFUSED for r in healthy):
+                return result(self.name, Verdict.BROKEN, "healthy mail refused at submission")
+            past = {
+                site: _longest_pause(site, healthy, every) for site in {r.site for r in healthy}
+            }
+            if past and max(past.values()) > self.limit:
+                site, pause = max(past.items(), key=lambda item: item[1])
+                return result(
+                    self.name,
+                    Verdict.BROKEN,
+                    f"{site} had mail waiting and no delivery for {pause:.2f} s, past "
+                    f"{self.limit:.2f} s",
+                )
+            waiting = [r for r in healthy if not r.arrivals]
+            if not waiting:
+                if not healthy:
+                    return result(self.name, Verdict.NOT_JUDGED, "no healthy mail in flight")
+                return result(
+                    self.name,
+                    Verdict.HOLDS,
+                    f"no healthy site with mail waiting went {self.limit:.2f} s without a "
+                    f"delivery ({len(healthy)} message(s))",
+                )
+            idle = {site: _idle_since(site, waiting, every) for site in {r.site for r in waiting}}
+            site, since = min(idle.items(), key=lambda item: item[1])
+            if now() - since > self.limit:
+                return result(
+                    self.name,
+                    Verdict.BROKEN,
+                    f"{site} had mail waiting and no delivery for {now() - since:.2f} s, past "
+                    f"{self.limit:.2f} s",
+                )
+            facts.ledger.wait_until(_any_arrived(waiting), Deadline(since + self.limit))
+
+    def fail(self, explanation: str) -> NoReturn:
+        raise HealthyMailStalled(explanation)
+
+
+def _any_arrived(waiting: list[MessageRecord]) -> Callable[[list[MessageRecord]], bool]:
+    ids = {r.id for r in waiting}
+    return lambda records: any(r.arrivals for r in records if r.id in ids)
+
+
+def _longest_pause(site: str, healthy: list[MessageRecord], every: list[MessageRecord]) -> float:
+    """The longest ``site`` made a healthy message that arrived wait after the later of its
+    submission and the arrival before it at that site."""
+    arrivals = sorted(a.at for r in every for a in r.arrivals if a.site == site)
+    pauses = [0.0]
+    for record in healthy:
+        first = record.first_arrival
+        if record.site != site or first is None:
+            continue
+        before = [at for at in arrivals if at < first.at]
+        pauses.append(first.at - max([record.submitted_at, *before[-1:]]))
+    return max(pauses)
+
+
+def _idle_since(site: str, waiting: list[MessageRecord], every: list[MessageRecord]) -> float:
+    """Since when ``site`` has had mail waiting and no delivery."""
+    oldest = min(r.submitted_at for r in waiting if r.site == site)
+    arrivals = [a.at for r in every for a in r.arrivals if a.site == site]
+    return max([oldest, *arrivals])
+
+
+def against_control(
+    broken: ClaimResult,
+    controls: Sequence[Sequence[ControlMessage]],
+    bound: float,
+    lifted: ClaimResult | None = None,
+    lifted_to: float | None = None,
+    extra: tuple[str, ...] = (),
+) -> ClaimResult:
+    """The seed claim's verdict once the controls (with ``extra`` mail added, see
+    :func:`control_mail`) and the lifted replay's verdict on its healthy mail, if one was
+    played, against ``lifted_to``, are known."""
+    sites = late_sites(broken)
+    controls = original_mail(controls, extra)
+    seen: list[EvidenceItem] = [
+        LinksUpControl(site=s, worst=worst_with_links_up(controls, [s]), replays=len(controls))
+        for s in sites
+    ]
+    if lifted is not None and lifted_to is not None:
+        seen.append(
+            LiftedReplay(
+                bound=round(lifted_to, 3), verdict=lifted.verdict.value, summary=lifted.summary
+            )
+        )
+    if lifted is None or lifted_to is None or lifted.verdict is not Verdict.HOLDS:
+        return result(
+            broken.name,
+            Verdict.BROKEN,
+            broken.summary + _why_a_stall(controls, sites, bound, lifted_to),
+            [*broken.evidence, *seen],
+            broken.figures,
+        )
+    pause = lifted_to - bound
+    late = [e for e in broken.evidence if isinstance(e, LateMessage)]
+    worst_up = worst_with_links_up(controls, sites) or 0.0
+    return result(
+        broken.name,
+        Verdict.WARNING,
+        f"{len(late)} healthy message(s) waited past the {bound:g} s bound, but with every "
+        f"link up the MTA held mail to the same site(s) too (worst {worst_up:.2f} s, pauses "
+        f"up to {pause:.2f} s), and played again the example paused no longer than that "
+        f"plus the bound ({lifted_to:.2f} s): the MTA's own pacing, not a stall behind the "
+        "dead link",
+        [*broken.evidence, *seen],
+        broken.figures | {"worst_with_links_up": worst_up, "pause_with_links_up": pause},
+    )
+
+
+def _why_a_stall(
+    controls: Sequence[Sequence[ControlMessage]],
+    sites: Sequence[str],
+    bound: float,
+    lifted_to: float | None,
+) -> str:
+    if not controls:
+        return ""
+    if lifted_to is not None:
+        return (
+            f"; with every link up the MTA paused that mail up to {lifted_to - bound:.2f} s "
+            f"itself, and played again the example paused longer than that plus the bound "
+            f"({lifted_to:.2f} s)"
+        )
+    worst = worst_with_links_up(controls, sites)
+    if worst is None:
+        return ""
+    return (
+        f"; with every link up the same sites' mail arrived within {worst:.2f} s "
+        f"in {len(controls)} replay(s)"
+    )
