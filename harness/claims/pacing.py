@@ -1,4 +1,4 @@
-"""The seed's claim against the MTA's own pacing: control replays with every link up.
+"""The seed's claim against the MTA's own pacing: a control with every link up.
 
 Healthy mail can wait past the bound for reasons that have nothing to do with a dead link.
 OpenSMTPD ends a session to a route after 100 messages and waits 3 to 5 s before it
@@ -7,9 +7,11 @@ connects to that route again (``max_mail_per_session``, ``discdelay_route`` and
 claim breaks, ``scenario.play`` asks what the MTA does without the faults; this module only
 judges, from data:
 
-1. **Controls**: the example's mail is replayed with every link up. If the mail to the late
-   sites arrived within the bound every time, the claim stays broken, with that in its
-   evidence: the same mail is on time when no link is dead.
+1. **Control**: the example's mail is sent again with every link up, three copies back to
+   back (so pacing by count falls inside them) and, where the MTA carried several messages
+   per connection, enough to fill its fullest connection once more. If the late sites' own
+   mail arrived within the bound and no late site paused past it, the claim stays broken,
+   with that in its evidence: the same mail is on time when no link is dead.
 2. **Lifted replay**: if, with every link up, the MTA held mail to a late site past the bound
    itself, the faulted example is played again and judged by pauses: no healthy site that has
    mail waiting may go longer without a delivery than the longest pause the MTA made it with
@@ -44,10 +46,10 @@ from harness.ledger import MessageRecord, Status
 if TYPE_CHECKING:
     from harness.record import Message
 
-#: How many times the example's mail is replayed with every link up, at most, before late
-#: mail is taken for a stall: pacing that hangs on a count (OpenSMTPD's 100 messages per
-#: session, carried across examples) need not recur in every replay.
-CONTROL_REPLAYS = 3
+#: How many copies of the example's mail the control sends, back to back in one example:
+#: pacing that hangs on a count (a pause after every so many deliveries, carried across
+#: examples) falls somewhere inside them, where its whole pause shows, not at an edge.
+CONTROL_COPIES = 3
 
 
 class ControlMessage(Protocol):
@@ -71,11 +73,15 @@ class LinksUpControl(EvidenceItem):
     kind: Literal["with every link up"] = "with every link up"
     site: str
     worst: float | None
-    replays: int
+    #: The longest the site had mail waiting and no delivery, in the whole control.
+    pause: float
 
     def words(self) -> str:
         took = "none arrived" if self.worst is None else f"the longest took {self.worst:.2f} s"
-        return f"control: {self.site}'s mail replayed with every link up ({self.replays}x): {took}"
+        return (
+            f"control: the example's mail sent again with every link up: to {self.site}, "
+            f"{took}; its longest pause {self.pause:.2f} s"
+        )
 
 
 @evidence_kind
@@ -115,15 +121,17 @@ def worst_with_links_up(
 
 
 def control_mail(broken: ClaimResult, faulted: Sequence[Message]) -> tuple[str, ...]:
-    """Mail to add to the controls, per late site: enough that a connection carrying as many
-    messages as the most any connection to it carried in the faulted example is filled at
-    least once more. An MTA that hangs up after so many and waits before it reconnects
-    (OpenSMTPD: 100, then 3 to 5 s) meets its own limit in the control too, wherever its
-    count stood when the control began; one that never does is sent nothing more."""
-    extra: list[str] = []
+    """Mail the control adds after the example's own (by site name, sent last): the example's
+    mail again, to make :data:`CONTROL_COPIES` copies, and per late site enough more that a
+    connection carrying as many messages as the most any connection to it carried in the
+    faulted example is filled at least once. An MTA that hangs up after so many and waits
+    before it reconnects (OpenSMTPD: 100, then 3 to 5 s) meets its own limit in the control
+    too, wherever its count stood when the control began."""
+    own = [m.site for m in faulted]
+    extra = own * (CONTROL_COPIES - 1)
     for site in late_sites(broken):
         carried = [a.seq for m in faulted for a in m.arrivals if a.site == site and a.seq]
-        sent = sum(1 for m in faulted if m.site == site)
+        sent = CONTROL_COPIES * own.count(site)
         if carried and max(carried) > 1:
             extra += [site] * max(0, max(carried) + 1 - sent)
     return tuple(extra)
@@ -271,9 +279,11 @@ def against_control(
     :func:`control_mail`) and the lifted replay's verdict on its healthy mail, if one was
     played, against ``lifted_to``, are known."""
     sites = late_sites(broken)
-    controls = original_mail(controls, extra)
+    own = original_mail(controls, extra)
     seen: list[EvidenceItem] = [
-        LinksUpControl(site=s, worst=worst_with_links_up(controls, [s]), replays=len(controls))
+        LinksUpControl(
+            site=s, worst=worst_with_links_up(own, [s]), pause=longest_pause(controls, [s])
+        )
         for s in sites
     ]
     if lifted is not None and lifted_to is not None:
@@ -286,13 +296,13 @@ def against_control(
         return result(
             broken.name,
             Verdict.BROKEN,
-            broken.summary + _why_a_stall(controls, sites, bound, lifted_to),
+            broken.summary + _why_a_stall(own, controls, sites, bound, lifted_to),
             [*broken.evidence, *seen],
             broken.figures,
         )
     pause = lifted_to - bound
     late = [e for e in broken.evidence if isinstance(e, LateMessage)]
-    worst_up = worst_with_links_up(controls, sites) or 0.0
+    worst_up = worst_with_links_up(own, sites) or 0.0
     return result(
         broken.name,
         Verdict.WARNING,
@@ -307,6 +317,7 @@ def against_control(
 
 
 def _why_a_stall(
+    own: Sequence[Sequence[ControlMessage]],
     controls: Sequence[Sequence[ControlMessage]],
     sites: Sequence[str],
     bound: float,
@@ -320,10 +331,10 @@ def _why_a_stall(
             f"itself, and played again the example paused longer than that plus the bound "
             f"({lifted_to:.2f} s)"
         )
-    worst = worst_with_links_up(controls, sites)
+    worst = worst_with_links_up(own, sites)
     if worst is None:
         return ""
     return (
-        f"; with every link up the same sites' mail arrived within {worst:.2f} s "
-        f"in {len(controls)} replay(s)"
+        f"; sent again with every link up ({CONTROL_COPIES} copies), the same sites' mail "
+        f"arrived within {worst:.2f} s, with no pause past {longest_pause(controls, sites):.2f} s"
     )
