@@ -13,7 +13,9 @@ judges, from data:
    mail arrived within the bound and no late site paused past it, the claim stays broken,
    with that in its evidence: the same mail is on time when no link is dead.
 2. **Lifted replay**: if, with every link up, the MTA held mail to a late site past the bound
-   itself, the faulted example is played again and judged by pauses: no healthy site that has
+   itself, the faulted example is played again, its faults held once applied (so a stall
+   lasts as long as the MTA lets it, not as long as the outage's fault did), and judged by
+   pauses: no healthy site that has
    mail waiting may go longer without a delivery than the longest pause the MTA made it with
    every link up (``P``) plus the bound: the bound applied to what the dead link *adds*.
    Pauses, not latencies: a paced MTA's latencies add up behind a backlog (three pauses of 4 s

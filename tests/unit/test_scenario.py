@@ -71,3 +71,30 @@ def test_fault_events_pair_into_windows_and_open_ones_end_at_the_given_time() ->
         ("site-b", "refuse", 2.0, 9.0),
         ("site-a", "reset", 4.0, 9.0),
     ]
+
+
+def test_the_control_sends_mail_only_and_the_lifted_replay_holds_its_faults() -> None:
+    from harness.scenario import held_faults, links_up
+    from harness.steps import Cut, Heal, Send
+    from harness.timeline import Outage
+
+    outage = Outage(
+        3,
+        (
+            Cut("site-a", "blackhole"),
+            Send(("site-a", "site-b")),
+            Heal("site-a", at=2.0),
+            Cut("site-a", "refuse", at=3.0),
+            Send(("site-b",), session=1),
+            Heal("site-a", at=5.0),
+        ),
+    )
+    control = links_up(outage, ("site-b", "site-c"))
+    assert [s.do for s in control.steps] == ["send", "send", "send"]
+    assert control.steps[-1] == Send(("site-b", "site-c"), session=1)  # behind the last send
+    held = held_faults(outage)
+    assert held.steps == (
+        Cut("site-a", "blackhole"),
+        Send(("site-a", "site-b")),
+        Send(("site-b",), session=1),
+    )
