@@ -23,6 +23,12 @@ judges, from data:
    pause. Within that, the lateness is the MTA's own pacing: the claim holds with a warning
    naming it. Longer, it is a stall behind the dead link: broken.
 
+What this cannot tell apart: a stall no longer than the MTA's own longest pause with every
+link up plus the bound. A build with the seed's bug whose one delivery loop also pauses
+(``seedmta-sync-paced``: its pauses for every site add up, 8 to 16 s under the control's
+three copies) gets a warning for those examples, and fails by the others, where its stall
+outlasts its pauses. The warning names the figure, so it is never silent.
+
 The claim's own failure comes first (it is judged as always, against the plain bound); a
 control can only explain a failure, never cause one. Mail refused at submission is never
 explained.
