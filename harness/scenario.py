@@ -399,16 +399,15 @@ def _against_control(world: World, played: ExampleResult, strict_duplicates: boo
     if index is None:
         return played
     broken = played.claims[index]
-    held = any(m.status == Status.PENDING.value for m in played.messages)
     if broken.verdict is not Verdict.BROKEN or not explainable(broken):
         return played
+    held = any(m.status == Status.PENDING.value for m in played.messages)
     if played.mta_died is not None or held:
         return played
     bound = played.bounds.delivery
     extra = control_mail(broken, played.messages)
-    control = links_up(played.outage, extra)
-    replays = [_play_once(world, control, played.bounds, False, []).messages]
-    lifted_to = lifted_bound(replays, broken, bound, extra)
+    control = _play_once(world, links_up(played.outage, extra), played.bounds, False, []).messages
+    lifted_to = lifted_bound(control, broken, bound, extra)
     lifted = None
     if lifted_to is not None:
         again = _play_once(
@@ -420,7 +419,7 @@ def _against_control(world: World, played: ExampleResult, strict_duplicates: boo
         )
         lifted = again.claims[0]
     claims = list(played.claims)
-    claims[index] = against_control(broken, replays, bound, lifted, lifted_to, extra)
+    claims[index] = against_control(broken, control, bound, lifted, lifted_to, extra)
     return replace(played, claims=claims)
 
 

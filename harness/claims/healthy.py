@@ -102,7 +102,7 @@ class HealthySitesKeepFlowing:
                 overdue = [r for r in waiting if r.submitted_at + bound <= now()]
                 return self._late(overdue, bound)
             ids = {r.id for r in waiting}
-            facts.ledger.wait_until(_any_arrived(ids), Deadline(first_due))
+            facts.ledger.wait_until(any_arrived(ids), Deadline(first_due))
 
     def _all_arrived(self, records: list[MessageRecord], bound: float) -> ClaimResult:
         if not records:
@@ -151,5 +151,6 @@ class HealthySitesKeepFlowing:
         raise HealthyMailStalled(explanation)
 
 
-def _any_arrived(ids: set[str]) -> Callable[[list[MessageRecord]], bool]:
+def any_arrived(ids: set[str]) -> Callable[[list[MessageRecord]], bool]:
+    """A ledger predicate: some message of ``ids`` has arrived."""
     return lambda records: any(r.arrivals for r in records if r.id in ids)

@@ -36,7 +36,7 @@ explained.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal, NoReturn, Protocol
 
 from harness.claims.base import ClaimResult, Verdict, result
@@ -46,6 +46,7 @@ from harness.claims.healthy import (
     HealthyMailStalled,
     LateMessage,
     RefusedHealthyMail,
+    any_arrived,
     is_healthy,
 )
 from harness.clock import Deadline, now
@@ -61,7 +62,7 @@ CONTROL_COPIES = 3
 
 
 class ControlMessage(Protocol):
-    """A message of a control replay as this module reads it (the run record's ``Message``)."""
+    """A message of the control as this module reads it (the run record's ``Message``)."""
 
     @property
     def site(self) -> str: ...
@@ -120,11 +121,9 @@ def explainable(broken: ClaimResult) -> bool:
     return bool(late_sites(broken)) and not refused
 
 
-def worst_with_links_up(
-    controls: Sequence[Sequence[ControlMessage]], sites: Sequence[str]
-) -> float | None:
-    """The longest arrival time of mail to ``sites`` over the control replays."""
-    waits = [m.latency for c in controls for m in c if m.site in sites and m.latency is not None]
+def worst_with_links_up(control: Sequence[ControlMessage], sites: Sequence[str]) -> float | None:
+    """The longest arrival time of the control's mail to ``sites``."""
+    waits = [m.latency for m in control if m.site in sites and m.latency is not None]
     return max(waits) if waits else None
 
 
@@ -145,42 +144,43 @@ def control_mail(broken: ClaimResult, faulted: Sequence[Message]) -> tuple[str, 
     return tuple(extra)
 
 
-def longest_pause(controls: Sequence[Sequence[ControlMessage]], sites: Sequence[str]) -> float:
-    """The longest a site of ``sites`` had mail waiting and got no delivery, over the control
-    replays: each message's arrival after the later of its submission and the arrival
-    before it at that site (the first: its latency)."""
+def pause_before(arrived: float, submitted: float, site_arrivals: Sequence[float]) -> float:
+    """How long a message that arrived at ``arrived`` waited after the later of its
+    submission and the arrival before it at its site (``site_arrivals``, sorted): the
+    one measure of a pause, with every link up and in the lifted replay alike."""
+    before = [at for at in site_arrivals if at < arrived]
+    return arrived - max([submitted, *before[-1:]])
+
+
+def longest_pause(control: Sequence[ControlMessage], sites: Sequence[str]) -> float:
+    """The longest a site of ``sites`` had mail waiting and got no delivery in the control
+    (a site's first message: its latency)."""
     pauses = [0.0]
-    for control in controls:
-        for site in sites:
-            arrivals = sorted(
-                (m.submitted_at + m.latency, m.submitted_at)
-                for m in control
-                if m.site == site and m.latency is not None
-            )
-            last = float("-inf")
-            for at, submitted in arrivals:
-                pauses.append(at - max(submitted, last))
-                last = at
+    for site in sites:
+        arrived = [
+            (m.submitted_at + m.latency, m.submitted_at)
+            for m in control
+            if m.site == site and m.latency is not None
+        ]
+        arrivals = sorted(at for at, _ in arrived)
+        pauses += [pause_before(at, submitted, arrivals) for at, submitted in arrived]
     return max(pauses)
 
 
 def original_mail(
-    controls: Sequence[Sequence[ControlMessage]], extra: tuple[str, ...]
-) -> list[list[ControlMessage]]:
-    """The controls without their ``extra`` mail (sent last, per site), so latencies are of
+    control: Sequence[ControlMessage], extra: tuple[str, ...]
+) -> list[ControlMessage]:
+    """The control without its ``extra`` mail (sent last, per site), so latencies are of
     the example's own mail, not of a backlog the control added."""
-    kept: list[list[ControlMessage]] = []
-    for control in controls:
-        dropped: list[ControlMessage] = []
-        for site in set(extra):
-            mine = sorted((m for m in control if m.site == site), key=lambda m: m.submitted_at)
-            dropped += mine[len(mine) - extra.count(site) :]
-        kept.append([m for m in control if all(m is not d for d in dropped)])
-    return kept
+    dropped: set[int] = set()
+    for site in set(extra):
+        mine = sorted((m for m in control if m.site == site), key=lambda m: m.submitted_at)
+        dropped |= {id(m) for m in mine[len(mine) - extra.count(site) :]}
+    return [m for m in control if id(m) not in dropped]
 
 
 def lifted_bound(
-    controls: Sequence[Sequence[ControlMessage]],
+    control: Sequence[ControlMessage],
     broken: ClaimResult,
     bound: float,
     extra: tuple[str, ...] = (),
@@ -189,8 +189,8 @@ def lifted_bound(
     up plus the bound), or ``None`` if with every link up the late sites' own mail was on
     time and no site paused past the bound (then the failure stands as it is)."""
     sites = late_sites(broken)
-    worst = worst_with_links_up(original_mail(controls, extra), sites)
-    pause = longest_pause(controls, sites)
+    worst = worst_with_links_up(original_mail(control, extra), sites)
+    pause = longest_pause(control, sites)
     if (worst is None or worst <= bound) and pause <= bound:
         return None
     return pause + bound
@@ -243,28 +243,21 @@ class PausesWithin:
                     f"{site} had mail waiting and no delivery for {now() - since:.2f} s, past "
                     f"{self.limit:.2f} s",
                 )
-            facts.ledger.wait_until(_any_arrived(waiting), Deadline(since + self.limit))
+            ids = {r.id for r in waiting}
+            facts.ledger.wait_until(any_arrived(ids), Deadline(since + self.limit))
 
     def fail(self, explanation: str) -> NoReturn:
         raise HealthyMailStalled(explanation)
 
 
-def _any_arrived(waiting: list[MessageRecord]) -> Callable[[list[MessageRecord]], bool]:
-    ids = {r.id for r in waiting}
-    return lambda records: any(r.arrivals for r in records if r.id in ids)
-
-
 def _longest_pause(site: str, healthy: list[MessageRecord], every: list[MessageRecord]) -> float:
-    """The longest ``site`` made a healthy message that arrived wait after the later of its
-    submission and the arrival before it at that site."""
+    """The longest ``site`` made a healthy message that arrived wait (:func:`pause_before`)."""
     arrivals = sorted(a.at for r in every for a in r.arrivals if a.site == site)
     pauses = [0.0]
     for record in healthy:
         first = record.first_arrival
-        if record.site != site or first is None:
-            continue
-        before = [at for at in arrivals if at < first.at]
-        pauses.append(first.at - max([record.submitted_at, *before[-1:]]))
+        if record.site == site and first is not None:
+            pauses.append(pause_before(first.at, record.submitted_at, arrivals))
     return max(pauses)
 
 
@@ -277,20 +270,20 @@ def _idle_since(site: str, waiting: list[MessageRecord], every: list[MessageReco
 
 def against_control(
     broken: ClaimResult,
-    controls: Sequence[Sequence[ControlMessage]],
+    control: Sequence[ControlMessage],
     bound: float,
     lifted: ClaimResult | None = None,
     lifted_to: float | None = None,
     extra: tuple[str, ...] = (),
 ) -> ClaimResult:
-    """The seed claim's verdict once the controls (with ``extra`` mail added, see
+    """The seed claim's verdict once the control (with ``extra`` mail added, see
     :func:`control_mail`) and the lifted replay's verdict on its healthy mail, if one was
     played, against ``lifted_to``, are known."""
     sites = late_sites(broken)
-    own = original_mail(controls, extra)
+    own = original_mail(control, extra)
     seen: list[EvidenceItem] = [
         LinksUpControl(
-            site=s, worst=worst_with_links_up(own, [s]), pause=longest_pause(controls, [s])
+            site=s, worst=worst_with_links_up(own, [s]), pause=longest_pause(control, [s])
         )
         for s in sites
     ]
@@ -304,7 +297,7 @@ def against_control(
         return result(
             broken.name,
             Verdict.BROKEN,
-            broken.summary + _why_a_stall(own, controls, sites, bound, lifted_to),
+            broken.summary + _why_a_stall(own, control, sites, bound, lifted_to),
             [*broken.evidence, *seen],
             broken.figures,
         )
@@ -325,14 +318,12 @@ def against_control(
 
 
 def _why_a_stall(
-    own: Sequence[Sequence[ControlMessage]],
-    controls: Sequence[Sequence[ControlMessage]],
+    own: Sequence[ControlMessage],
+    control: Sequence[ControlMessage],
     sites: Sequence[str],
     bound: float,
     lifted_to: float | None,
 ) -> str:
-    if not controls:
-        return ""
     if lifted_to is not None:
         return (
             f"; with every link up the MTA paused that mail up to {lifted_to - bound:.2f} s "
@@ -344,5 +335,5 @@ def _why_a_stall(
         return ""
     return (
         f"; sent again with every link up ({CONTROL_COPIES} copies), the same sites' mail "
-        f"arrived within {worst:.2f} s, with no pause past {longest_pause(controls, sites):.2f} s"
+        f"arrived within {worst:.2f} s, with no pause past {longest_pause(control, sites):.2f} s"
     )

@@ -1,4 +1,4 @@
-"""Unit tests of judging the seed's claim against control replays (harness.claims.pacing):
+"""Unit tests of judging the seed's claim against a control (harness.claims.pacing):
 a control can explain late mail only when the MTA was late with every link up too and the
 faulted example, played again, kept within that plus the bound."""
 
@@ -54,7 +54,7 @@ def holds(summary: str = "all in time") -> ClaimResult:
 
 def test_mail_on_time_with_every_link_up_lifts_nothing() -> None:
     claim = broken(("site-b", 3.1))
-    controls = [[Mail("site-b", 0.2), Mail("site-c", 9.0)]]  # site-c was not late: ignored
+    controls = [Mail("site-b", 0.2), Mail("site-c", 9.0)]  # site-c was not late: ignored
     assert lifted_bound(controls, claim, BOUND) is None
     judged = against_control(claim, controls, BOUND)
     assert judged.verdict is Verdict.BROKEN
@@ -64,7 +64,7 @@ def test_mail_on_time_with_every_link_up_lifts_nothing() -> None:
 
 def test_late_with_every_link_up_lifts_the_bound_by_the_mta_s_longest_pause() -> None:
     claim = broken(("site-b", 3.1))
-    controls = [[Mail("site-b", 0.2)], [Mail("site-b", 4.5), Mail("site-b", None)]]
+    controls = [Mail("site-b", 4.5), Mail("site-b", None)]  # one never arrived: no figure
     assert lifted_bound(controls, claim, BOUND) == 4.5 + BOUND
 
 
@@ -78,13 +78,13 @@ def test_a_backlog_adds_up_latencies_not_pauses() -> None:
         Mail("site-b", 4.3),
         Mail("site-b", 0.1, submitted_at=9.0),
     ]
-    assert longest_pause([control], ["site-b"]) == 4.0
-    assert longest_pause([control], ["site-c"]) == 0.0
+    assert longest_pause(control, ["site-b"]) == 4.0
+    assert longest_pause(control, ["site-c"]) == 0.0
 
 
 def test_the_lifted_replay_decides_warning_or_broken() -> None:
     claim = broken(("site-b", 3.1))
-    controls = [[Mail("site-b", 4.5)]]
+    controls = [Mail("site-b", 4.5)]
     paced = against_control(claim, controls, BOUND, holds(), 7.5)
     assert paced.verdict is Verdict.WARNING and paced.holds
     assert "own pacing" in paced.summary
@@ -98,7 +98,7 @@ def test_the_lifted_replay_decides_warning_or_broken() -> None:
 
 def test_a_lifted_replay_with_nothing_to_judge_explains_nothing() -> None:
     nothing = result("healthy_sites_keep_flowing", Verdict.NOT_JUDGED, "no healthy mail")
-    judged = against_control(broken(("site-b", 3.1)), [[Mail("site-b", 4.5)]], BOUND, nothing, 7.5)
+    judged = against_control(broken(("site-b", 3.1)), [Mail("site-b", 4.5)], BOUND, nothing, 7.5)
     assert judged.verdict is Verdict.BROKEN
 
 
@@ -175,6 +175,6 @@ def test_a_backlog_of_the_control_s_own_extra_mail_lifts_nothing() -> None:
     # late behind their own backlog with no pause over 1 s: nothing to lift.
     control = [Mail("site-b", 0.5), Mail("site-b", 1.0)]
     control += [Mail("site-b", 2.0 + i, submitted_at=0.1 * (i + 1)) for i in range(3)]
-    assert lifted_bound([control], claim, BOUND, extra=("site-b",) * 3) is None
+    assert lifted_bound(control, claim, BOUND, extra=("site-b",) * 3) is None
     # Were they the example's own mail, it would be late with every link up: lifted.
-    assert lifted_bound([control], claim, BOUND) == pytest.approx(1.1 + BOUND)
+    assert lifted_bound(control, claim, BOUND) == pytest.approx(1.1 + BOUND)
