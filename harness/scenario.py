@@ -23,6 +23,7 @@ from harness.claims import (
 )
 from harness.claims.healthy import HealthySitesKeepFlowing, LateMessage
 from harness.claims.pacing import (
+    ControlMail,
     PausesWithin,
     against_control,
     control_mail,
@@ -45,7 +46,7 @@ from harness.record import (
 )
 from harness.record import Example as ExampleRecord
 from harness.record import Settlement as SettlementRecord
-from harness.steps import Cut, Send, Step
+from harness.steps import Cut, Send, Step, Trickle
 from harness.timeline import Outage
 from harness.topology import MAX_SITES, remote_sites
 from harness.world import Example, World
@@ -357,15 +358,18 @@ def _play_once(
         )
 
 
-def links_up(outage: Outage, extra: tuple[str, ...] = ()) -> Outage:
-    """``outage``'s mail, sent as it was, with every step that touches a site left out (and
-    ``extra`` mail, by site name, sent at the end in one session)."""
-    steps = tuple(step for step in outage.steps if step.touches() is None)
-    # On the last send's session: queued behind the example's own mail, so it goes last.
-    session = next((s.session for s in reversed(steps) if isinstance(s, Send)), 0)
+def links_up(outage: Outage, mail: ControlMail | None = None) -> Outage:
+    """``outage``'s mail, sent as it was, with every step that touches a site left out; then,
+    for the control, its sends ``mail.repeats`` times more (on their own sessions, as a copy
+    of the example's own pattern) and ``mail.trickle``'s trickles."""
+    sends = tuple(step for step in outage.steps if step.touches() is None)
+    steps = list(sends)
+    if mail is not None:
+        steps += [step.timed(None) for _ in range(mail.repeats) for step in sends]
+        steps += [Trickle(site, count) for site, count in mail.trickle]
     return replace(
         outage,
-        steps=steps + ((Send(extra, session=session),) if extra else ()),
+        steps=tuple(steps),
         name=f"{outage.name} (control: every link up)",
         description="",
     )
@@ -405,9 +409,9 @@ def _against_control(world: World, played: ExampleResult, strict_duplicates: boo
     if played.mta_died is not None or held:
         return played
     bound = played.bounds.delivery
-    extra = control_mail(broken, played.messages)
-    control = _play_once(world, links_up(played.outage, extra), played.bounds, False, []).messages
-    lifted_to = lifted_bound(control, broken, bound, extra)
+    mail = control_mail(broken, played.messages)
+    control = _play_once(world, links_up(played.outage, mail), played.bounds, False, []).messages
+    lifted_to = lifted_bound(control, broken, bound, mail.extra)
     lifted = None
     if lifted_to is not None:
         again = _play_once(
@@ -419,7 +423,7 @@ def _against_control(world: World, played: ExampleResult, strict_duplicates: boo
         )
         lifted = again.claims[0]
     claims = list(played.claims)
-    claims[index] = against_control(broken, control, bound, lifted, lifted_to, extra)
+    claims[index] = against_control(broken, control, bound, lifted, lifted_to, mail.extra)
     return replace(played, claims=claims)
 
 

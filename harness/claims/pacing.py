@@ -37,6 +37,7 @@ explained.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, NoReturn, Protocol
 
 from harness.claims.base import ClaimResult, Verdict, result
@@ -127,21 +128,36 @@ def worst_with_links_up(control: Sequence[ControlMessage], sites: Sequence[str])
     return max(waits) if waits else None
 
 
-def control_mail(broken: ClaimResult, faulted: Sequence[Message]) -> tuple[str, ...]:
-    """Mail the control adds after the example's own (by site name, sent last): the example's
-    mail again, to make :data:`CONTROL_COPIES` copies, and per late site enough more that a
-    connection carrying as many messages as the most any connection to it carried in the
-    faulted example is filled at least once. An MTA that hangs up after so many and waits
+@dataclass(frozen=True)
+class ControlMail:
+    """What the control sends after the example's own mail (by site name): the example's
+    sends ``repeats`` times more, then, per site in ``trickle``, that many messages one at a
+    time (:class:`~harness.steps.Trickle`)."""
+
+    own: tuple[str, ...]
+    repeats: int = CONTROL_COPIES - 1
+    trickle: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def extra(self) -> tuple[str, ...]:
+        """The control's mail beyond the example's own first copy, by site name."""
+        trickled = tuple(site for site, count in self.trickle for _ in range(count))
+        return self.own * self.repeats + trickled
+
+
+def control_mail(broken: ClaimResult, faulted: Sequence[Message]) -> ControlMail:
+    """The control's mail: :data:`CONTROL_COPIES` copies of the example's, and, per late
+    site whose connections carried several messages in the faulted example, one more than
+    the most any of them carried, trickled. An MTA that hangs up after so many and waits
     before it reconnects (OpenSMTPD: 100, then 3 to 5 s) meets its own limit in the control
-    too, wherever its count stood when the control began."""
-    own = [m.site for m in faulted]
-    extra = own * (CONTROL_COPIES - 1)
+    too: a trickle keeps to one connection, where a burst spreads over several and fills
+    none."""
+    trickle: list[tuple[str, int]] = []
     for site in late_sites(broken):
         carried = [a.seq for m in faulted for a in m.arrivals if a.site == site and a.seq]
-        sent = CONTROL_COPIES * own.count(site)
         if carried and max(carried) > 1:
-            extra += [site] * max(0, max(carried) + 1 - sent)
-    return tuple(extra)
+            trickle.append((site, max(carried) + 1))
+    return ControlMail(tuple(m.site for m in faulted), trickle=tuple(trickle))
 
 
 def pause_before(arrived: float, submitted: float, site_arrivals: Sequence[float]) -> float:

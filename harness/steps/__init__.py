@@ -6,6 +6,7 @@
 ``heal``       undo the fault on one link (:class:`Heal`)
 ``misbehave``  a site answers badly at one SMTP stage (:class:`Misbehave`)
 ``tame``       the site answers normally again (:class:`Tame`)
+``trickle``    a slow sender: each message once the one before is in (:class:`Trickle`)
 =============  =====================================================
 """
 
@@ -17,6 +18,7 @@ from harness.steps.heal import Heal
 from harness.steps.misbehave import Misbehave
 from harness.steps.send import MAX_SESSIONS, Send
 from harness.steps.tame import Tame
+from harness.steps.trickle import Trickle
 
 __all__ = [
     "FILE_MODELS",
@@ -29,5 +31,6 @@ __all__ = [
     "Step",
     "Tame",
     "TimelineState",
+    "Trickle",
     "register",
 ]

@@ -3,6 +3,7 @@ every file in fixtures/scenarios is part of the regression suite."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -136,3 +137,49 @@ def test_a_bounce_after_a_transient_fault_is_a_lost_delivery(tmp_path: Path) -> 
     assert claims["no_loss"]["verdict"] == "broken"
     assert "bounced on a transient fault" in claims["no_loss"]["summary"]
     assert claims["healthy_sites_keep_flowing"]["verdict"] == "holds"
+
+
+TRICKLE = """\
+name = "trickle"
+
+[topology]
+sites = 2
+
+[[timeline]]
+do = "fault"
+link = "site-a"
+fault = "blackhole"
+
+[[timeline]]
+do = "send"
+to = ["site-a"]
+
+[[timeline]]
+do = "trickle"
+to = "site-b"
+count = 6
+
+[[timeline]]
+do = "heal"
+link = "site-a"
+"""
+
+
+@pytest.mark.integration
+def test_a_trickle_sends_each_message_once_the_one_before_arrived(tmp_path: Path) -> None:
+    scenario = tmp_path / "trickle.toml"
+    scenario.write_text(TRICKLE)
+    reports = tmp_path / "reports"
+    done = run_cli(
+        "replay", str(scenario), "--mta", "seedmta-async", "--reports", str(reports), timeout=300
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    (run_dir,) = reports.iterdir()
+    (example,) = json.loads((run_dir / "results.json").read_text())["examples"]
+    trickled = sorted(
+        (m for m in example["messages"] if m["site"] == "site-b"), key=lambda m: m["submitted_at"]
+    )
+    assert len(trickled) == 6 and all(m["status"] == "delivered" for m in trickled)
+    for before, after in itertools.pairwise(trickled):
+        arrived = min(a["at"] for a in before["arrivals"])
+        assert after["submitted_at"] >= arrived, (before, after)

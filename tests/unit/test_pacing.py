@@ -159,14 +159,17 @@ def test_the_control_fills_the_longest_connection_once_more() -> None:
         )
 
     # site-b's connection carried its 100th message, then site-b's mail was late: the
-    # control sends the example's mail three times and brings site-b's to 101, so a cap of
-    # 100 per connection is met again.
+    # control sends the example's mail twice more and trickles 101 messages to site-b, one
+    # at a time (so they keep to one connection), so a cap of 100 per connection is met.
     faulted = [message("site-b", 99), message("site-b", 100), message("site-b", 1)]
     faulted += [message("site-c", 40)]  # not late: only copied
-    added = control_mail(broken(("site-b", 3.1)), faulted)
-    assert added.count("site-b") == 101 - 3 and added.count("site-c") == 2
+    mail = control_mail(broken(("site-b", 3.1)), faulted)
+    assert mail.trickle == (("site-b", 101),)
+    assert mail.repeats == 2 and mail.own == ("site-b",) * 3 + ("site-c",)
+    assert mail.extra.count("site-b") == 2 * 3 + 101 and mail.extra.count("site-c") == 2
     # One message per connection: no connection limit to meet, only the copies.
-    assert control_mail(broken(("site-b", 3.1)), [message("site-b", 1)] * 3) == ("site-b",) * 6
+    plain = control_mail(broken(("site-b", 3.1)), [message("site-b", 1)] * 3)
+    assert plain.trickle == () and plain.extra == ("site-b",) * 6
 
 
 def test_a_backlog_of_the_control_s_own_extra_mail_lifts_nothing() -> None:

@@ -74,8 +74,9 @@ def test_fault_events_pair_into_windows_and_open_ones_end_at_the_given_time() ->
 
 
 def test_the_control_sends_mail_only_and_the_lifted_replay_holds_its_faults() -> None:
+    from harness.claims.pacing import ControlMail
     from harness.scenario import held_faults, links_up
-    from harness.steps import Cut, Heal, Send
+    from harness.steps import Cut, Heal, Send, Trickle
     from harness.timeline import Outage
 
     outage = Outage(
@@ -89,9 +90,12 @@ def test_the_control_sends_mail_only_and_the_lifted_replay_holds_its_faults() ->
             Heal("site-a", at=5.0),
         ),
     )
-    control = links_up(outage, ("site-b", "site-c"))
-    assert [s.do for s in control.steps] == ["send", "send", "send"]
-    assert control.steps[-1] == Send(("site-b", "site-c"), session=1)  # behind the last send
+    mail = ControlMail(("site-a", "site-b", "site-b"), repeats=2, trickle=(("site-b", 101),))
+    control = links_up(outage, mail)
+    # The sends as they were, twice more on their own sessions, untimed; then the trickle.
+    own = (Send(("site-a", "site-b")), Send(("site-b",), session=1))
+    assert control.steps == own * 3 + (Trickle("site-b", 101),)
+    assert links_up(outage).steps == own
     held = held_faults(outage)
     assert held.steps == (
         Cut("site-a", "blackhole"),

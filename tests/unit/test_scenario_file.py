@@ -70,6 +70,12 @@ MALFORMED: list[tuple[str, tuple[str, str], int | None, str]] = [
         'timeline: expected at least one step with do = "send"',
     ),
     ("empty-send", ('to = ["site-a", "site-b"]', "to = []"), 18, "at least 1 item"),
+    (
+        "empty-trickle",
+        ('do = "send"\nto = ["site-a", "site-b"]', 'do = "trickle"\nto = "site-b"\ncount = 0'),
+        19,
+        "timeline[2].count: Input should be greater than or equal to 1, got 0",
+    ),
     # Files whose every example would pass with nothing judged.
     (
         "nothing-faulted",
@@ -189,6 +195,19 @@ def test_a_written_outage_reads_back_the_same(tmp_path: Path) -> None:
         "local",
     )
     assert back.bounds == Bounds(2.0, 9.0) and back.strict_duplicates is True
+
+
+def test_a_trickle_step_reads_and_writes_back() -> None:
+    from harness.steps import Trickle
+
+    text = break_good(
+        ('do = "send"\nto = ["site-a", "site-b"]', 'do = "trickle"\nto = "site-b"\ncount = 5')
+    )
+    outage = parse_outage(text, "trickle.toml")
+    assert outage.steps[1] == Trickle("site-b", 5, 0.5)
+    assert outage.messages() == 5 and outage.healthy == {"site-b", "site-c"}
+    back = parse_outage(dump_outage(outage, "", None, None, Bounds(3.0, 30.0), False), "b.toml")
+    assert back.steps == outage.steps
 
 
 def test_a_drawn_scenario_becomes_send_cut_send() -> None:
