@@ -142,6 +142,9 @@ class ExampleResult:
     figures: dict[str, float] = field(default_factory=dict)
     #: When the faults healed and whether (and when) the MTA was asked to retry now.
     settlement: Settlement | None = None
+    #: Seconds each site had gone without a delivery when the example began (sites that had
+    #: taken mail before it only): the control starts from the same.
+    idle_before: dict[str, float] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # short: pytest prints it under a failed assert
         broken = ", ".join(p.name for p in self.failures()) or "none"
@@ -312,6 +315,11 @@ def _play_once(
     world: World, outage: Outage, bounds: Bounds, strict_duplicates: bool, judges: list[Claim]
 ) -> ExampleResult:
     with world.example() as example:
+        idle_before = {
+            name: example.started_at - last
+            for name in outage.site_names
+            if (last := world.last_delivery(name)) is not None
+        }
         facts = ExampleFacts(
             example.ledger, bounds, example.fault_windows, strict_duplicates=strict_duplicates
         )
@@ -355,6 +363,7 @@ def _play_once(
             judges,
             _figures(verdicts, bounds, in_flight, example.ledger.records()),
             _relative_settlement(facts.settlement, t0),
+            idle_before,
         )
 
 
@@ -409,7 +418,8 @@ def _against_control(world: World, played: ExampleResult, strict_duplicates: boo
     if played.mta_died is not None or held:
         return played
     bound = played.bounds.delivery
-    mail = control_mail(broken, played.messages)
+    mail = control_mail(broken, played.messages, played.idle_before, played.bounds.recovery)
+    _recreate_idle(world, played.outage.sites, mail, played.bounds)
     control = _play_once(world, links_up(played.outage, mail), played.bounds, False, []).messages
     lifted_to = lifted_bound(control, broken, bound, mail.extra)
     lifted = None
@@ -423,8 +433,35 @@ def _against_control(world: World, played: ExampleResult, strict_duplicates: boo
         )
         lifted = again.claims[0]
     claims = list(played.claims)
-    claims[index] = against_control(broken, control, bound, lifted, lifted_to, mail.extra)
+    claims[index] = against_control(broken, control, bound, lifted, lifted_to, mail)
     return replace(played, claims=claims)
+
+
+def _recreate_idle(world: World, sites: int, mail: ControlMail, bounds: Bounds) -> None:
+    """Start the control as the example started: each site of ``mail.idle`` without a
+    delivery for as long as it had been then. A site idle longer than that now first takes
+    one message (a small example of its own, as the example before had given it mail); then
+    the control waits out what is left of each site's idle time. OpenSMTPD, which reconnects
+    to a route only 3 to 5 s after it hung up on it, makes mail that comes just after a
+    hang-up wait, dead link or not."""
+    if not mail.idle:
+        return
+
+    def idle_now(site: str) -> float | None:
+        last = world.last_delivery(site)
+        return None if last is None else now() - last
+
+    stale = [
+        site for site, idle in mail.idle if (now_idle := idle_now(site)) is None or now_idle > idle
+    ]
+    if stale:
+        priming = Outage(sites, tuple(Trickle(site, 1) for site in stale), name="control: priming")
+        _play_once(world, priming, bounds, False, [])
+    starts = [
+        last + idle for site, idle in mail.idle if (last := world.last_delivery(site)) is not None
+    ]
+    if starts:
+        _wait_until(max(starts))
 
 
 #: Seconds a site's report of a message may take to reach the ledger (it is sent before the

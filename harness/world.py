@@ -143,6 +143,8 @@ class World:
         self._mta_lines: deque[str] = deque(maxlen=5000)
         self.identity: MtaIdentity | None = None
         self._ledger: Ledger | None = None
+        #: When each site last took a message, in any example (the control starts from it).
+        self._last_delivery: dict[str, float] = {}
         #: The example being played, if any (progress lines read it).
         self.current: Example | None = None
         #: Where :meth:`close` keeps the parts' logs (the MTA's among them) as evidence.
@@ -331,8 +333,16 @@ class World:
     def _on_event(self, event: dict[str, Any]) -> None:
         with self._events_lock:
             ledger = self._ledger
+            if event.get("event") == "message" and "site" in event and "t" in event:
+                site, at = str(event["site"]), float(event["t"])
+                self._last_delivery[site] = max(at, self._last_delivery.get(site, at))
         if ledger is not None:
             ledger.on_site_event(event)
+
+    def last_delivery(self, site: str) -> float | None:
+        """When ``site`` last took a message, in this example or any before (None: never)."""
+        with self._events_lock:
+            return self._last_delivery.get(site)
 
     def check_alive(self) -> None:
         """Raise :class:`HarnessError` if a part of the world died (the MTA's death is the

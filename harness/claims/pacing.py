@@ -9,7 +9,11 @@ judges, from data:
 
 1. **Control**: the example's mail is sent again with every link up, three copies back to
    back (so pacing by count falls inside them) and, where the MTA carried several messages
-   per connection, enough to fill its fullest connection once more. If the late sites' own
+   per connection, one more than its fullest connection carried, trickled (so they keep to
+   one connection). It begins as the example began: each late site as long without a
+   delivery as it was then (OpenSMTPD hangs up on a route once it has no more mail for it and
+   waits 3 to 5 s before it connects again, so mail that comes just after waits up to 9 s;
+   seen in its dns column: 9.5 s). If the late sites' own
    mail arrived within the bound and no late site paused past it, the claim stays broken,
    with that in its evidence: the same mail is on time when no link is dead.
 2. **Lifted replay**: if, with every link up, the MTA held mail to a late site past the bound
@@ -36,7 +40,7 @@ explained.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, NoReturn, Protocol
 
@@ -85,12 +89,16 @@ class LinksUpControl(EvidenceItem):
     worst: float | None
     #: The longest the site had mail waiting and no delivery, in the whole control.
     pause: float
+    #: How long the site had gone without a delivery when the control began, as when the
+    #: faulted example did (None: not recreated).
+    idle: float | None = None
 
     def words(self) -> str:
         took = "none arrived" if self.worst is None else f"the longest took {self.worst:.2f} s"
+        began = "" if self.idle is None else f", begun {self.idle:.2f} s after its last delivery"
         return (
-            f"control: the example's mail sent again with every link up: to {self.site}, "
-            f"{took}; its longest pause {self.pause:.2f} s"
+            f"control: the example's mail sent again with every link up{began}: to "
+            f"{self.site}, {took}; its longest pause {self.pause:.2f} s"
         )
 
 
@@ -137,6 +145,9 @@ class ControlMail:
     own: tuple[str, ...]
     repeats: int = CONTROL_COPIES - 1
     trickle: tuple[tuple[str, int], ...] = ()
+    #: Per late site, how long it had gone without a delivery when the faulted example
+    #: began: the control begins so too (``scenario`` primes and waits).
+    idle: tuple[tuple[str, float], ...] = ()
 
     @property
     def extra(self) -> tuple[str, ...]:
@@ -145,19 +156,32 @@ class ControlMail:
         return self.own * self.repeats + trickled
 
 
-def control_mail(broken: ClaimResult, faulted: Sequence[Message]) -> ControlMail:
+def control_mail(
+    broken: ClaimResult,
+    faulted: Sequence[Message],
+    idle_before: Mapping[str, float] | None = None,
+    longest_idle: float = 30.0,
+) -> ControlMail:
     """The control's mail: :data:`CONTROL_COPIES` copies of the example's, and, per late
     site whose connections carried several messages in the faulted example, one more than
     the most any of them carried, trickled. An MTA that hangs up after so many and waits
     before it reconnects (OpenSMTPD: 100, then 3 to 5 s) meets its own limit in the control
     too: a trickle keeps to one connection, where a burst spreads over several and fills
-    none."""
+    none. Each late site that had gone ``idle_before`` seconds without a delivery when the
+    example began, up to ``longest_idle``, starts the control as idle (an MTA that hung up
+    on a route just before may wait before it connects again); one idle longer, or never
+    given mail, starts as it comes."""
     trickle: list[tuple[str, int]] = []
+    idle: list[tuple[str, float]] = []
     for site in late_sites(broken):
         carried = [a.seq for m in faulted for a in m.arrivals if a.site == site and a.seq]
         if carried and max(carried) > 1:
             trickle.append((site, max(carried) + 1))
-    return ControlMail(tuple(m.site for m in faulted), trickle=tuple(trickle))
+        gone = (idle_before or {}).get(site)
+        if gone is not None and gone <= longest_idle:
+            idle.append((site, gone))
+    own = tuple(m.site for m in faulted)
+    return ControlMail(own, trickle=tuple(trickle), idle=tuple(idle))
 
 
 def pause_before(arrived: float, submitted: float, site_arrivals: Sequence[float]) -> float:
@@ -290,16 +314,20 @@ def against_control(
     bound: float,
     lifted: ClaimResult | None = None,
     lifted_to: float | None = None,
-    extra: tuple[str, ...] = (),
+    mail: ControlMail | None = None,
 ) -> ClaimResult:
-    """The seed claim's verdict once the control (with ``extra`` mail added, see
-    :func:`control_mail`) and the lifted replay's verdict on its healthy mail, if one was
-    played, against ``lifted_to``, are known."""
+    """The seed claim's verdict once the control (``mail``, see :func:`control_mail`) and
+    the lifted replay's verdict on its healthy mail, if one was played, against
+    ``lifted_to``, are known."""
     sites = late_sites(broken)
-    own = original_mail(control, extra)
+    own = original_mail(control, mail.extra if mail is not None else ())
+    idle = dict(mail.idle) if mail is not None else {}
     seen: list[EvidenceItem] = [
         LinksUpControl(
-            site=s, worst=worst_with_links_up(own, [s]), pause=longest_pause(control, [s])
+            site=s,
+            worst=worst_with_links_up(own, [s]),
+            pause=longest_pause(control, [s]),
+            idle=idle.get(s),
         )
         for s in sites
     ]

@@ -169,7 +169,19 @@ def test_the_control_fills_the_longest_connection_once_more() -> None:
     assert mail.extra.count("site-b") == 2 * 3 + 101 and mail.extra.count("site-c") == 2
     # One message per connection: no connection limit to meet, only the copies.
     plain = control_mail(broken(("site-b", 3.1)), [message("site-b", 1)] * 3)
-    assert plain.trickle == () and plain.extra == ("site-b",) * 6
+    assert plain.trickle == () and plain.extra == ("site-b",) * 6 and plain.idle == ()
+
+
+def test_the_control_starts_each_late_site_as_idle_as_the_example_did() -> None:
+    claim = broken(("site-b", 9.5), ("site-c", 3.2), ("site-d", 4.0))
+    # site-b had a delivery 0.3 s before the example began, site-c 45 s before (past the
+    # longest idle time worth recreating), site-d never; site-e was not late.
+    idle = {"site-b": 0.3, "site-c": 45.0, "site-e": 0.1}
+    mail = control_mail(claim, [], idle, longest_idle=30.0)
+    assert mail.idle == (("site-b", 0.3),)
+    judged = against_control(claim, [Mail("site-b", 0.2)], BOUND, mail=mail)
+    (control,) = [e for e in judged.evidence if isinstance(e, LinksUpControl) and e.idle]
+    assert control.site == "site-b" and "begun 0.30 s after its last delivery" in control.words()
 
 
 def test_a_backlog_of_the_control_s_own_extra_mail_lifts_nothing() -> None:
