@@ -10,7 +10,7 @@ judges, from data:
 1. **Control**: the example's mail is sent again with every link up, three copies back to
    back (so pacing by count falls inside them) and, where the MTA carried several messages
    per connection, one more than its fullest connection carried, trickled (so they keep to
-   one connection). It begins as the example began: each late site as long without a
+   one connection). It begins as the example began: each such site as long without a
    delivery as it was then (OpenSMTPD hangs up on a route once it has no more mail for it and
    waits 3 to 5 s before it connects again, so mail that comes just after waits up to 9 s;
    seen in its dns column: 9.5 s). If the late sites' own
@@ -167,16 +167,19 @@ def control_mail(
     the most any of them carried, trickled. An MTA that hangs up after so many and waits
     before it reconnects (OpenSMTPD: 100, then 3 to 5 s) meets its own limit in the control
     too: a trickle keeps to one connection, where a burst spreads over several and fills
-    none. Each late site that had gone ``idle_before`` seconds without a delivery when the
-    example began, up to ``longest_idle``, starts the control as idle (an MTA that hung up
-    on a route just before may wait before it connects again); one idle longer, or never
-    given mail, starts as it comes."""
+    none. Such a site, if it had gone ``idle_before`` seconds without a delivery when the
+    example began, up to ``longest_idle``, also starts the control as idle: an MTA that keeps
+    a session open to a site has session state to recreate (OpenSMTPD hangs up on a route
+    once it has no more mail for it, and waits before it connects again). An MTA that opens
+    a connection per message has none, and its control starts as it comes (a priming
+    example for every failing one would slow a known-bad build's search)."""
     trickle: list[tuple[str, int]] = []
     idle: list[tuple[str, float]] = []
     for site in late_sites(broken):
         carried = [a.seq for m in faulted for a in m.arrivals if a.site == site and a.seq]
-        if carried and max(carried) > 1:
-            trickle.append((site, max(carried) + 1))
+        if not carried or max(carried) <= 1:
+            continue
+        trickle.append((site, max(carried) + 1))
         gone = (idle_before or {}).get(site)
         if gone is not None and gone <= longest_idle:
             idle.append((site, gone))

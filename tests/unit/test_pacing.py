@@ -173,11 +173,35 @@ def test_the_control_fills_the_longest_connection_once_more() -> None:
 
 
 def test_the_control_starts_each_late_site_as_idle_as_the_example_did() -> None:
-    claim = broken(("site-b", 9.5), ("site-c", 3.2), ("site-d", 4.0))
+    def sessions(site: str) -> list[Message]:  # a session that carried two messages
+        arrivals = [Arrival(site=site, at=1.0, connection="c", seq=s) for s in (1, 2)]
+        return [
+            Message(
+                id=f"m{a.seq}",
+                site=site,
+                rcpt=f"m{a.seq}@{site}.test",
+                status="delivered",
+                submitted_at=0.0,
+                accepted_at=0.1,
+                refusal=None,
+                latency=1.0,
+                arrivals=[a],
+                bounces=[],
+            )
+            for a in arrivals
+        ]
+
+    claim = broken(("site-b", 9.5), ("site-c", 3.2), ("site-d", 4.0), ("site-f", 3.5))
     # site-b had a delivery 0.3 s before the example began, site-c 45 s before (past the
-    # longest idle time worth recreating), site-d never; site-e was not late.
-    idle = {"site-b": 0.3, "site-c": 45.0, "site-e": 0.1}
-    mail = control_mail(claim, [], idle, longest_idle=30.0)
+    # longest idle time worth recreating), site-d never; site-e was not late; site-f was
+    # idle 0.2 s, but its MTA opened a connection per message: no session to recreate.
+    idle = {"site-b": 0.3, "site-c": 45.0, "site-e": 0.1, "site-f": 0.2}
+    faulted = sessions("site-b") + sessions("site-c") + sessions("site-d")
+    faulted += [
+        m.model_copy(update={"arrivals": [a.model_copy(update={"seq": 1}) for a in m.arrivals]})
+        for m in sessions("site-f")
+    ]
+    mail = control_mail(claim, faulted, idle, longest_idle=30.0)
     assert mail.idle == (("site-b", 0.3),)
     judged = against_control(claim, [Mail("site-b", 0.2)], BOUND, mail=mail)
     (control,) = [e for e in judged.evidence if isinstance(e, LinksUpControl) and e.idle]
