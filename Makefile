@@ -21,10 +21,10 @@ STABILITY_SUITES ?= suites/test_head_of_line.py
 
 setup: prereqs $(STAMP) $(TOXIPROXY) rootfs
 
-# One root filesystem per real MTA (Postfix, Exim, OpenSMTPD), built once from Debian's
+# One root filesystem per real MTA (Postfix, Exim, OpenSMTPD, Sendmail), built once from Debian's
 # packages and reused; skipped with a note where this is not root (seedmta needs none).
 rootfs: $(STAMP)
-	@if [ "$$(id -u)" = 0 ]; then $(BIN)/mta-harness rootfs postfix exim opensmtpd site; \
+	@if [ "$$(id -u)" = 0 ]; then $(BIN)/mta-harness rootfs postfix exim opensmtpd sendmail site; \
 	 else echo "setup: not root: skipping the real MTAs' root filesystems (seedmta only)"; fi
 
 prereqs:

@@ -89,7 +89,7 @@ def image_to_run(adapter: MtaAdapter, image: str | None) -> str | None:
     if image is not None and not adapter.rootfs and adapter.image is None:
         raise UsageError(
             f"--mta-image {image}: {adapter.name} does not run in a root filesystem of its "
-            "own, so it cannot run in your image (postfix, exim and opensmtpd can)"
+            "own, so it cannot run in your image (postfix, exim, opensmtpd and sendmail can)"
         )
     return image or adapter.image
 

@@ -13,6 +13,7 @@ from harness.mta.generic import GenericMta
 from harness.mta.opensmtpd import OpenSmtpd
 from harness.mta.postfix import Postfix
 from harness.mta.seedmta import SEED_PACE, SeedMta
+from harness.mta.sendmail import Sendmail
 from harness.mta.toml import load_description
 
 #: ``--mta`` name -> adapter factory. A new MTA adds one line here and one module.
@@ -29,6 +30,8 @@ ADAPTERS: dict[str, Callable[[], MtaAdapter]] = {
     "seedmta-sync": lambda: SeedMta("sync"),
     "seedmta-sync-lossy": lambda: SeedMta("sync", lossy=True),
     "seedmta-sync-paced": lambda: SeedMta("sync", pace=SEED_PACE),
+    "sendmail": lambda: Sendmail(),
+    "sendmail-hol": lambda: Sendmail(hol=True),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -212,3 +213,13 @@ def wait_for_smtp(service: Service, plan: MtaPlan, timeout: float, what: str) ->
     wait_for_greeting(
         plan.smtp, Deadline.after(timeout), what, alive=lambda: service.returncode is None
     )
+
+
+def package_version(plan: MtaPlan, package: str) -> str:
+    """The version of Debian ``package`` in the MTA's root filesystem, from dpkg's status
+    file: for MTAs without a version flag (OpenSMTPD) or whose banner hides the patch level."""
+    status = plan.stock("/var/lib/dpkg/status")
+    found = re.search(
+        rf"^Package: {re.escape(package)}\n(?:.+\n)*?Version: (\S+)", status, re.MULTILINE
+    )
+    return found.group(1) if found else "unknown"

@@ -8,7 +8,7 @@
                                   # inline [rootfs] table: suite, include, variant)
     command = ["/usr/sbin/postfix", "start-fg"]
     queue = ["/usr/sbin/postqueue", "-j"]    # optional: lists the queue
-    queue_format = "postfix-json"            # postfix-json | exim-bp | smtpctl | lines
+    queue_format = "postfix-json"  # postfix-json | exim-bp | smtpctl | sendmail-bp | lines
     flush = ["/usr/sbin/postqueue", "-f"]    # optional: retry everything now (proves loss)
     route = "{domain}=smtp:[{host}]:{port}"  # how one route is written ...
     route_separator = ", "                   # ... and how routes are joined

@@ -21,6 +21,7 @@ from harness.mta.base import (
     MtaPlan,
     QueueEntry,
     config_digest,
+    package_version,
     wait_for_smtp,
     write_files,
 )
@@ -105,12 +106,7 @@ class OpenSmtpd(Managed):
 
     def identity(self, plan: MtaPlan, run: CommandRunner) -> MtaIdentity:
         return MtaIdentity(
-            self.name, _package_version(plan), config_digest(self.render(plan), plan)
+            self.name,
+            package_version(plan, "opensmtpd"),
+            config_digest(self.render(plan), plan),
         )
-
-
-def _package_version(plan: MtaPlan) -> str:
-    """OpenSMTPD has no version flag; read its package's version from dpkg's status file."""
-    status = plan.stock("/var/lib/dpkg/status")
-    match = re.search(r"^Package: opensmtpd\n(?:.+\n)*?Version: (\S+)", status, re.MULTILINE)
-    return match.group(1) if match else "unknown"

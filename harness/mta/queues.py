@@ -64,6 +64,33 @@ def smtpctl(text: str) -> list[QueueEntry]:
     return entries
 
 
+def sendmail_bp(text: str) -> list[QueueEntry]:
+    """``sendmail -bp`` (``mailq``): a line per message (queue id, size, time, sender), then
+    indented lines: the reason in parentheses, where it was deferred, and each recipient."""
+    entries: list[QueueEntry] = []
+    current: tuple[str, list[str], list[str]] | None = None
+
+    def close() -> None:
+        if current:
+            entries.append(QueueEntry(current[0], tuple(current[1]), "; ".join(current[2])))
+
+    for line in text.splitlines():
+        # "4B4CU5Yq000123*     321 Fri Dec  4 12:30 <harness@bounces.test>"; a "*" marks
+        # a message being delivered, "X" or "-" one held back by load.
+        header = re.match(r"^([A-Za-z0-9]{8,})[*X-]?\s+\d+\s+\w{3} \w{3}\s+\d+ [\d:]+\s", line)
+        if header:
+            close()
+            current = (header.group(1), [], [])
+        elif current and line[:1].isspace():
+            item = line.strip()
+            if item.startswith("("):
+                current[2].append(item.strip("()"))
+            elif item and not item.startswith("Total requests"):
+                current[1].append(item.strip("<>"))
+    close()
+    return entries
+
+
 def lines(text: str) -> list[QueueEntry]:
     """One recipient address per line (any MTA, through a small script)."""
     return [
@@ -78,6 +105,7 @@ QUEUE_FORMATS: dict[str, Callable[[str], list[QueueEntry]]] = {
     "postfix-json": postfix_json,
     "exim-bp": exim_bp,
     "smtpctl": smtpctl,
+    "sendmail-bp": sendmail_bp,
     "lines": lines,
 }
 

@@ -4,7 +4,8 @@ harness and the MTA accept gets as far as the last check (``--suites`` points no
 either refuses is named with its file and, where it can be told, its line.
 
 Each fragment the harness's own checks pass is shown to the MTA's checker (``postconf`` and
-``postfix check``, ``exim4 -bV``, ``smtpd -n``) in a throwaway root: the examples with a real
+``postfix check``, ``exim4 -bV``, ``smtpd -n``, m4 and
+``sendmail -bt``) in a throwaway root: the examples with a real
 MTA are few, as Postfix's check takes about two seconds.
 """
 
@@ -70,6 +71,20 @@ def fragments(mta: str) -> st.SearchStrategy[str]:
             ]
         )
         return st.lists(lines | WORDS, min_size=1, max_size=4).map("\n".join)
+    if mta == "sendmail":  # m4 for the .mc, and raw sendmail.cf lines it passes through
+        names = st.sampled_from(["confTO_INITIAL", "confMAX_QUEUE_CHILDREN", "confSMART_HOST"])
+        values = st.sampled_from(VALUES) | WORDS.filter(lambda w: "`" not in w and "'" not in w)
+        defines = st.builds(lambda n, v: f"define(`{n}', `{v}')dnl", names, values)
+        lines = st.sampled_from(
+            [
+                "FEATURE(`nosuchfeature')dnl",
+                "DAEMON_OPTIONS(`Port=25')dnl",
+                "O Bogus=1",
+                "dnl a comment",
+                "banana(",
+            ]
+        )
+        return st.lists(defines | defines | lines | WORDS, min_size=1, max_size=4).map("\n".join)
     # Mostly settings, so that most fragments get past our checks to the MTA's checker.
     settings_ = setting_lines(mta)
     extras = st.sampled_from(["# a comment", "", "  continued"])
@@ -113,8 +128,8 @@ def test_any_postfix_fragment_ends_in_one_clear_message(text: str) -> None:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(mta=st.sampled_from(["exim", "opensmtpd"]), data=st.data())
-def test_any_exim_or_opensmtpd_fragment_ends_in_one_clear_message(
+@given(mta=st.sampled_from(["exim", "opensmtpd", "sendmail"]), data=st.data())
+def test_any_exim_opensmtpd_or_sendmail_fragment_ends_in_one_clear_message(
     mta: str, data: st.DataObject
 ) -> None:
     check_one_clear_message(*attempt(mta, data.draw(fragments(mta))))
@@ -130,6 +145,9 @@ def test_any_exim_or_opensmtpd_fragment_ends_in_one_clear_message(
         ("exim", "queue_run_max = 3\nqeue_run_max = 3\n", 'line 2: main option "qeue_run_max"'),
         ("exim", "local_interfaces = 0.0.0.0\n", "local_interfaces is the harness's"),
         ("opensmtpd", "queue ttl 4d\nbanana split\n", "line 2: /etc/smtpd.conf"),
+        ("sendmail", "dnl\nFEATURE(`nosuchfeature')dnl\n", "line 2: m4:/etc/mail/sendmail.mc"),
+        ("sendmail", "O Bogus=1\n", "readcf: unknown option name Bogus"),
+        ("sendmail-hol", "define(`SMART_HOST', `[192.0.2.1]')dnl\n", "SMART_HOST is the harness's"),
         ("seedmta-sync", "x = 1\n", "takes no configuration fragment"),
     ],
 )
@@ -145,6 +163,7 @@ def test_what_the_mta_refuses_is_named_with_its_line(mta: str, text: str, words:
         ("postfix", "smtp_connect_timeout = 5s\ndefault_process_limit = 10\n"),
         ("exim", "queue_run_max = 3\n"),
         ("opensmtpd", "queue ttl 4d\n"),
+        ("sendmail", "define(`confTO_INITIAL', `30s')dnl\n"),
     ],
 )
 def test_a_good_fragment_passes_every_check(mta: str, text: str) -> None:
