@@ -158,3 +158,22 @@ def test_the_queue_listing_gives_each_message_its_recipients_and_reason() -> Non
 def test_a_fragment_may_not_take_what_the_harness_sets(line: str, word: str) -> None:
     with pytest.raises(UsageError, match=rf"line 2: {word} is the harness's"):
         Sendmail().check_fragment(f"dnl a comment\n{line}\n", "f.mc")
+
+
+def test_the_config_digest_is_the_same_whichever_block_the_run_got(tmp_path: Path) -> None:
+    lower = tmp_path / "lower" / "etc" / "mail"
+    lower.mkdir(parents=True)
+    (lower / "sendmail.mc").write_text(STOCK_MC)
+    (lower / "sendmail.cf").write_text(STOCK_CF)
+    (lower / "access").write_text(STOCK_ACCESS)
+    (tmp_path / "lower" / "var" / "lib" / "dpkg").mkdir(parents=True)
+    (tmp_path / "lower" / "var" / "lib" / "dpkg" / "status").write_text("")
+
+    def digest(block: int) -> str:
+        run = plan(tmp_path, lower=tmp_path / "lower", clients=(f"172.31.{block}.0/24",))
+        return Sendmail().identity(run, lambda role, argv: "").config_digest
+
+    assert digest(5) == digest(9)
+    assert Sendmail(hol=True).identity(
+        plan(tmp_path, lower=tmp_path / "lower"), lambda role, argv: ""
+    ).config_digest != digest(5)
