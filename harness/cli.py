@@ -203,8 +203,14 @@ def build_parser() -> argparse.ArgumentParser:
     stability.add_argument("--reports", type=Path, default=Path("reports"))
 
     build = commands.add_parser("rootfs", help="build the MTAs' root filesystems (cached)")
-    build.set_defaults(handler=lambda args: build_rootfs(args.names))
+    build.set_defaults(handler=lambda args: build_rootfs(args.names, args.skip_unavailable))
     build.add_argument("names", nargs="*", help="recipes to build (default: all)")
+    build.add_argument(
+        "--skip-unavailable",
+        action="store_true",
+        help="skip, with a note, a recipe whose packages this machine's archive lacks "
+        "(that MTA cannot be certified here) instead of failing",
+    )
 
     routes_cmd = commands.add_parser(
         "routes", help="print the routes an external MTA needs (for --mta external.toml)"
@@ -625,11 +631,16 @@ def gc_docker() -> str:
     return f"removed {len(removed)} container(s)/network(s) of killed docker runs"
 
 
-def build_rootfs(names: list[str]) -> int:
-    from harness.rootfs import RECIPES, ensure_rootfs
+def build_rootfs(names: list[str], skip_unavailable: bool = False) -> int:
+    from harness.rootfs import RECIPES, PackageUnavailable, ensure_rootfs
 
     for name in names or sorted(p.stem for p in RECIPES.glob("*.toml")):
-        print(f"root filesystem {name}: {ensure_rootfs(name)}")
+        try:
+            print(f"root filesystem {name}: {ensure_rootfs(name)}")
+        except PackageUnavailable as exc:
+            if not skip_unavailable:
+                raise
+            print(f"{exc}: skipped; --mta {name} cannot run on this machine")
     return 0
 
 

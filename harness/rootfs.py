@@ -28,6 +28,23 @@ RECIPES = PROJECT / "fixtures" / "rootfs"
 BUILD_TIMEOUT = 900.0
 
 
+class PackageUnavailable(HarnessError):
+    """A recipe names a package the archive does not have: that MTA cannot be built here."""
+
+
+def unavailable_packages(packages: tuple[str, ...]) -> list[str]:
+    """Those of ``packages`` that apt, as configured here (mmdebstrap builds from the same
+    sources), has no candidate for. mmdebstrap's own failure does not say which."""
+    missing = []
+    for package in packages:
+        done = subprocess.run(
+            ["apt-cache", "policy", package], capture_output=True, text=True, check=False
+        )
+        if "Candidate:" not in done.stdout or "Candidate: (none)" in done.stdout:
+            missing.append(package)
+    return missing
+
+
 @dataclass(frozen=True)
 class Recipe:
     """What goes into one root filesystem."""
@@ -139,6 +156,11 @@ def ensure_rootfs(name: str) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (target / ".complete").exists():
             return target
+        missing = unavailable_packages(recipe.include)
+        if missing:
+            raise PackageUnavailable(
+                f"root filesystem {name}: this machine's Debian archive has no {', '.join(missing)}"
+            )
         partial = target.with_name(target.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
         argv = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from typing import Protocol
 
 from harness.backends.base import Role, Service
 from harness.clock import Deadline
+from harness.errors import UsageError
 from harness.net import wait_for_greeting
 from harness.topology import Endpoint, Site
 
@@ -223,3 +225,16 @@ def package_version(plan: MtaPlan, package: str) -> str:
         rf"^Package: {re.escape(package)}\n(?:.+\n)*?Version: (\S+)", status, re.MULTILINE
     )
     return found.group(1) if found else "unknown"
+
+
+def octet_prefix(network: str, table: str) -> str:
+    """``network`` as the leading octets that Sendmail's ``access`` and Courier's
+    ``smtpaccess`` match client addresses by ("127.0.0.0/8" -> "127"); ``table`` names the
+    file in the error raised for a network that is not whole IPv4 octets."""
+    net = ipaddress.ip_network(network)
+    if net.version != 4 or net.prefixlen % 8 or net.prefixlen == 0:
+        raise UsageError(
+            f"{table}: relaying from {network} cannot be written there "
+            "(it matches whole IPv4 octets only)"
+        )
+    return ".".join(str(net.network_address).split(".")[: net.prefixlen // 8])

@@ -91,6 +91,22 @@ def sendmail_bp(text: str) -> list[QueueEntry]:
     return entries
 
 
+def courier_batch(text: str) -> list[QueueEntry]:
+    """Courier's ``mailq -batch``: a line per message, ``size;qid;date;user;from;`` then a
+    ``status;recipient`` pair per recipient; a recipient with a status (delivered or failed)
+    is no longer held."""
+    entries = []
+    for line in text.splitlines():
+        fields = line.split(";")
+        if len(fields) < 7:
+            continue
+        pairs = list(zip(fields[5::2], fields[6::2], strict=False))
+        held = tuple(rcpt.strip("<>") for status, rcpt in pairs if not status.strip() and rcpt)
+        if held:
+            entries.append(QueueEntry(fields[1], held))
+    return entries
+
+
 def lines(text: str) -> list[QueueEntry]:
     """One recipient address per line (any MTA, through a small script)."""
     return [
@@ -106,6 +122,7 @@ QUEUE_FORMATS: dict[str, Callable[[str], list[QueueEntry]]] = {
     "exim-bp": exim_bp,
     "smtpctl": smtpctl,
     "sendmail-bp": sendmail_bp,
+    "courier-batch": courier_batch,
     "lines": lines,
 }
 

@@ -17,7 +17,6 @@ Stock Sendmail delivers each message at once in a process of its own (background
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
 
@@ -30,6 +29,7 @@ from harness.mta.base import (
     MtaPlan,
     QueueEntry,
     config_digest,
+    octet_prefix,
     package_version,
     wait_for_smtp,
     write_files,
@@ -69,13 +69,7 @@ _OWNED = re.compile(r"(?<![\w])(" + "|".join(re.escape(word) for word in OWNED) 
 def access_prefix(network: str) -> str:
     """The ``access`` database key for ``network``: its network octets ("127.0.0.0/8" ->
     "127"). Sendmail matches client addresses by leading octets only."""
-    net = ipaddress.ip_network(network)
-    if net.version != 4 or net.prefixlen % 8 or net.prefixlen == 0:
-        raise UsageError(
-            f"sendmail: relaying from {network} cannot be written in its access database "
-            "(it matches whole IPv4 octets only)"
-        )
-    return ".".join(str(net.network_address).split(".")[: net.prefixlen // 8])
+    return octet_prefix(network, "sendmail's access database")
 
 
 def mailer_name(port: int) -> str:

@@ -148,6 +148,8 @@ def test_any_exim_opensmtpd_or_sendmail_fragment_ends_in_one_clear_message(
         ("sendmail", "dnl\nFEATURE(`nosuchfeature')dnl\n", "line 2: m4:/etc/mail/sendmail.mc"),
         ("sendmail", "O Bogus=1\n", "readcf: unknown option name Bogus"),
         ("sendmail-hol", "define(`SMART_HOST', `[192.0.2.1]')dnl\n", "SMART_HOST is the harness's"),
+        ("courier", '[esmtpd]\nBLACKLISTS="unclosed\n', "/etc/courier/esmtpd"),
+        ("courier-hol", "[esmtproutes]\nx: [192.0.2.1]\n", "[esmtproutes] is the harness's"),
         ("seedmta-sync", "x = 1\n", "takes no configuration fragment"),
     ],
 )
@@ -164,6 +166,7 @@ def test_what_the_mta_refuses_is_named_with_its_line(mta: str, text: str, words:
         ("exim", "queue_run_max = 3\n"),
         ("opensmtpd", "queue ttl 4d\n"),
         ("sendmail", "define(`confTO_INITIAL', `30s')dnl\n"),
+        ("courier", "[module.esmtp]\nMAXHOST=2\n[esmtpd]\nMAXPERIP=20\n"),
     ],
 )
 def test_a_good_fragment_passes_every_check(mta: str, text: str) -> None:

@@ -178,7 +178,7 @@ def test_a_rooted_mta_without_root_says_what_it_needs(monkeypatch: pytest.Monkey
 def test_an_unknown_rootfs_recipe_names_the_known_ones() -> None:
     from harness.rootfs import load_recipe
 
-    with pytest.raises(UsageError, match="known: exim, opensmtpd, postfix, sendmail"):
+    with pytest.raises(UsageError, match="known: courier, exim, opensmtpd, postfix, sendmail"):
         load_recipe("qmail")
 
 
