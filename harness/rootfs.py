@@ -26,15 +26,34 @@ from harness.schema import StrictModel, validated
 PROJECT = Path(__file__).resolve().parent.parent
 RECIPES = PROJECT / "fixtures" / "rootfs"
 BUILD_TIMEOUT = 900.0
+#: An npm project's files, installed exactly as locked.
+NPM_FILES = ("package.json", "package-lock.json")
+#: The build machine's CA bundle (Debian's ca-certificates), lent to an npm install.
+HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
 
 class PackageUnavailable(HarnessError):
     """A recipe names a package the archive does not have: that MTA cannot be built here."""
 
 
-def unavailable_packages(packages: tuple[str, ...]) -> list[str]:
+def host_suite() -> str:
+    """This machine's Debian codename ("bookworm"), or "" where it is not Debian."""
+    try:
+        text = Path("/etc/os-release").read_text()
+    except OSError:
+        return ""
+    for line in text.splitlines():
+        if line.startswith("VERSION_CODENAME="):
+            return line.split("=", 1)[1].strip().strip('"')
+    return ""
+
+
+def unavailable_packages(suite: str, packages: tuple[str, ...]) -> list[str]:
     """Those of ``packages`` that apt, as configured here (mmdebstrap builds from the same
-    sources), has no candidate for. mmdebstrap's own failure does not say which."""
+    sources), has no candidate for. mmdebstrap's own failure does not say which. A recipe
+    of another suite than this machine's (built from deb.debian.org) is not checked here."""
+    if suite != host_suite():
+        return []
     missing = []
     for package in packages:
         done = subprocess.run(
@@ -54,10 +73,22 @@ class Recipe:
     variant: str
     include: tuple[str, ...]
     text: str
+    #: A folder of ``fixtures/rootfs`` with a ``package.json`` and its ``package-lock.json``,
+    #: installed by the root's own npm (``npm ci``) into ``/opt/<folder>``; None for none.
+    npm: str | None = None
+
+    @property
+    def npm_files(self) -> dict[str, str]:
+        """The npm project's files, name -> text (part of the digest: a new lock rebuilds)."""
+        if self.npm is None:
+            return {}
+        folder = RECIPES / self.npm
+        return {name: (folder / name).read_text() for name in NPM_FILES}
 
     @property
     def digest(self) -> str:
-        return hashlib.sha256(self.text.encode()).hexdigest()[:12]
+        parts = [self.text, *(f"{name}\n{text}" for name, text in self.npm_files.items())]
+        return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:12]
 
 
 class RecipeFile(StrictModel):
@@ -67,6 +98,8 @@ class RecipeFile(StrictModel):
     variant: str = "apt"
     #: A list, never a string: ``include = "postfix"`` once became seven one-letter packages.
     include: Annotated[list[str], Field(min_length=1)]
+    #: An npm project folder beside the recipe (see :attr:`Recipe.npm`).
+    npm: str | None = None
 
 
 def load_recipe(name: str) -> Recipe:
@@ -85,7 +118,14 @@ def load_recipe(name: str) -> Recipe:
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: not valid TOML: {exc}") from None
     given = validated(RecipeFile, data, str(path))
-    return Recipe(path.stem, given.suite, given.variant, tuple(given.include), text)
+    if given.npm is not None:
+        missing = [n for n in NPM_FILES if not (path.parent / given.npm / n).is_file()]
+        if missing or path.parent != RECIPES:
+            raise UsageError(
+                f"{path}: npm = {given.npm!r} needs {', '.join(NPM_FILES)} in "
+                f"{RECIPES / given.npm} (shipped recipes only)"
+            )
+    return Recipe(path.stem, given.suite, given.variant, tuple(given.include), text, given.npm)
 
 
 def write_recipe(name: str, recipe: RecipeFile) -> Path:
@@ -96,7 +136,7 @@ def write_recipe(name: str, recipe: RecipeFile) -> Path:
     folder = store().parent / "recipes"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.toml"
-    text = tomli_w.dumps(recipe.model_dump())
+    text = tomli_w.dumps(recipe.model_dump(exclude_none=True))
     if not path.exists() or path.read_text() != text:
         tmp = path.with_name(f".{path.name}.{os.getpid()}")
         tmp.write_text(text)
@@ -112,6 +152,28 @@ def store() -> Path:
 
 def rootfs_path(recipe: Recipe) -> Path:
     return store() / f"{recipe.name}-{recipe.digest}"
+
+
+def npm_hooks(recipe: Recipe) -> list[str]:
+    """mmdebstrap hooks that install the recipe's npm project with the root's own npm, in
+    the chroot mmdebstrap prepared (its /proc, /dev and the build machine's resolver). The
+    build machine's CA bundle is lent for the download (a registry reached through a
+    TLS-inspecting proxy is signed by a CA only the build machine trusts), then removed."""
+    if recipe.npm is None:
+        return []
+    target = f"/opt/{recipe.npm}"
+    files = " ".join(str(RECIPES / recipe.npm / name) for name in NPM_FILES)
+    lent = "/tmp/harness-build-ca.crt"
+    install = (
+        f"cd {target} && npm ci --omit=optional --no-audit --no-fund --loglevel=error "
+        f"--cafile={lent} && rm -rf {lent} /root/.npm"
+    )
+    return [
+        f'--customize-hook=mkdir -p "$1{target}"',
+        f"--customize-hook=copy-in {files} {target}",
+        f'--customize-hook=cp {HOST_CA_BUNDLE} "$1{lent}"',
+        f"--customize-hook=chroot \"$1\" sh -c '{install}'",
+    ]
 
 
 def check_can_run() -> None:
@@ -156,7 +218,7 @@ def ensure_rootfs(name: str) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (target / ".complete").exists():
             return target
-        missing = unavailable_packages(recipe.include)
+        missing = unavailable_packages(recipe.suite, recipe.include)
         if missing:
             raise PackageUnavailable(
                 f"root filesystem {name}: this machine's Debian archive has no {', '.join(missing)}"
@@ -169,6 +231,7 @@ def ensure_rootfs(name: str) -> Path:
             "--mode=root",
             "--quiet",
             f"--include={','.join(recipe.include)}",
+            *npm_hooks(recipe),
             recipe.suite,
             str(partial),
         ]

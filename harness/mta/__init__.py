@@ -11,6 +11,7 @@ from harness.mta.courier import Courier
 from harness.mta.exim import Exim
 from harness.mta.external import ExternalMta
 from harness.mta.generic import GenericMta
+from harness.mta.haraka import Haraka
 from harness.mta.opensmtpd import OpenSmtpd
 from harness.mta.postfix import Postfix
 from harness.mta.seedmta import SEED_PACE, SeedMta
@@ -23,6 +24,8 @@ ADAPTERS: dict[str, Callable[[], MtaAdapter]] = {
     "courier-hol": lambda: Courier(hol=True),
     "exim": lambda: Exim(),
     "exim-hol": lambda: Exim(hol=True),
+    "haraka": lambda: Haraka(),
+    "haraka-hol": lambda: Haraka(hol=True),
     "opensmtpd": lambda: OpenSmtpd(),
     "postfix": lambda: Postfix(),
     "postfix-hol": lambda: Postfix(hol=True),

@@ -107,6 +107,17 @@ def courier_batch(text: str) -> list[QueueEntry]:
     return entries
 
 
+def haraka_json(text: str) -> list[QueueEntry]:
+    """Haraka's queue as the harness's listing script prints it (``outbound.list_queue``): a
+    JSON object per queue file, ``{"file", "domain", "rcpt": [...]}``."""
+    entries = []
+    for line in text.splitlines():
+        if line.startswith("{"):
+            item = json.loads(line)
+            entries.append(QueueEntry(str(item["file"]), tuple(str(r) for r in item["rcpt"])))
+    return entries
+
+
 def lines(text: str) -> list[QueueEntry]:
     """One recipient address per line (any MTA, through a small script)."""
     return [
@@ -123,6 +134,7 @@ QUEUE_FORMATS: dict[str, Callable[[str], list[QueueEntry]]] = {
     "smtpctl": smtpctl,
     "sendmail-bp": sendmail_bp,
     "courier-batch": courier_batch,
+    "haraka-json": haraka_json,
     "lines": lines,
 }
 

@@ -150,6 +150,7 @@ def test_any_exim_opensmtpd_or_sendmail_fragment_ends_in_one_clear_message(
         ("sendmail-hol", "define(`SMART_HOST', `[192.0.2.1]')dnl\n", "SMART_HOST is the harness's"),
         ("courier", '[esmtpd]\nBLACKLISTS="unclosed\n', "/etc/courier/esmtpd"),
         ("courier-hol", "[esmtproutes]\nx: [192.0.2.1]\n", "[esmtproutes] is the harness's"),
+        ("haraka", "concurency_max=4\n", "line 1: Haraka's outbound.ini has no setting"),
         ("seedmta-sync", "x = 1\n", "takes no configuration fragment"),
     ],
 )
@@ -167,6 +168,7 @@ def test_what_the_mta_refuses_is_named_with_its_line(mta: str, text: str, words:
         ("opensmtpd", "queue ttl 4d\n"),
         ("sendmail", "define(`confTO_INITIAL', `30s')dnl\n"),
         ("courier", "[module.esmtp]\nMAXHOST=2\n[esmtpd]\nMAXPERIP=20\n"),
+        ("haraka", "connect_timeout=10\n"),
     ],
 )
 def test_a_good_fragment_passes_every_check(mta: str, text: str) -> None:

@@ -29,6 +29,7 @@ SUITES = REPO / "suites"
         ("postfix-hol", "FAIL"),
         ("sendmail", "PASS"),
         ("courier-hol", "FAIL"),  # one delivery at a time: the dead site holds it
+        ("haraka-hol", "FAIL"),  # concurrency_max = 1: the same
     ],
 )
 def test_the_seed_outage_file_passes_the_fix_and_fails_the_bug(

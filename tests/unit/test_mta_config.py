@@ -178,7 +178,9 @@ def test_a_rooted_mta_without_root_says_what_it_needs(monkeypatch: pytest.Monkey
 def test_an_unknown_rootfs_recipe_names_the_known_ones() -> None:
     from harness.rootfs import load_recipe
 
-    with pytest.raises(UsageError, match="known: courier, exim, opensmtpd, postfix, sendmail"):
+    with pytest.raises(
+        UsageError, match="known: courier, exim, haraka, opensmtpd, postfix, sendmail"
+    ):
         load_recipe("qmail")
 
 
@@ -196,3 +198,16 @@ def test_a_recipe_s_packages_are_a_list_never_a_string(
     )
     with pytest.raises(UsageError, match="varient: unknown field"):
         rootfs.load_recipe("mine")
+
+
+def test_an_npm_recipe_is_installed_as_locked_and_its_lock_is_in_the_digest() -> None:
+    from harness.rootfs import RECIPES, load_recipe, npm_hooks
+
+    haraka = load_recipe("haraka")
+    assert haraka.npm == "haraka" and haraka.suite == "trixie"  # Node 20: bookworm has 18
+    hooks = npm_hooks(haraka)
+    assert any("npm ci" in hook and "--omit=optional" in hook for hook in hooks)
+    assert any(str(RECIPES / "haraka" / "package-lock.json") in hook for hook in hooks)
+    assert haraka.npm_files["package-lock.json"] and npm_hooks(load_recipe("postfix")) == []
+    bare = load_recipe("haraka").__class__(**{**haraka.__dict__, "npm": None})
+    assert bare.digest != haraka.digest
