@@ -238,3 +238,16 @@ def octet_prefix(network: str, table: str) -> str:
             "(it matches whole IPv4 octets only)"
         )
     return ".".join(str(net.network_address).split(".")[: net.prefixlen // 8])
+
+
+#: Start-script lines for an MTA that logs to syslog only (Sendmail, Courier): busybox's
+#: syslogd writing to the script's output, and a wait (with a deadline) for its socket, so
+#: no line logged at start is lost.
+SYSLOGD_TO_OUTPUT = """busybox syslogd -n -O - &
+tries=0
+until [ -S /dev/log ]; do
+  tries=$((tries + 1))
+  [ "$tries" -le 200 ] || { echo "harness-start: syslogd made no /dev/log in 10 s" >&2; exit 1; }
+  sleep 0.05
+done
+"""

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from harness.backends.base import Service
 from harness.errors import UsageError
 from harness.mta.base import (
+    SYSLOGD_TO_OUTPUT,
     CommandRunner,
     Managed,
     MtaIdentity,
@@ -255,14 +256,7 @@ def render_start() -> str:
 # only), the databases Courier reads built as its make* commands build them, then Courier.
 set -e
 mkdir -p /run/courier
-busybox syslogd -n -O - &
-tries=0
-until [ -S /dev/log ]; do
-  tries=$((tries + 1))
-  [ "$tries" -le 200 ] || {{ echo "harness-start: syslogd made no /dev/log in 10 s" >&2; exit 1; }}
-  sleep 0.05
-done
-makesmtpaccess
+{SYSLOGD_TO_OUTPUT}makesmtpaccess
 makealiases
 /usr/lib/courier/esmtpd start
 # courierd as courierctl.start runs it (its settings exported), but watched from here: this

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from harness.backends.base import Service
 from harness.errors import UsageError
 from harness.mta.base import (
+    SYSLOGD_TO_OUTPUT,
     CommandRunner,
     Managed,
     MtaIdentity,
@@ -172,13 +173,7 @@ name=$(uname -n)
 cat /tmp/harness-hosts > /etc/hosts  # in place: a container's hosts file is a bind mount
 m4 {MC} > {CF}
 makemap hash {ACCESS} < {ACCESS}
-{maps}busybox syslogd -n -O - &
-tries=0
-until [ -S /dev/log ]; do
-  tries=$((tries + 1))
-  [ "$tries" -le 200 ] || {{ echo "harness-start: syslogd made no /dev/log in 10 s" >&2; exit 1; }}
-  sleep 0.05
-done
+{maps}{SYSLOGD_TO_OUTPUT}
 # -bD: the daemon in the foreground; a queue run every {interval:g} s retries deferred mail.
 exec {SENDMAIL} -bD -q{interval:g}s
 """
