@@ -240,6 +240,17 @@ def octet_prefix(network: str, table: str) -> str:
     return ".".join(str(net.network_address).split(".")[: net.prefixlen // 8])
 
 
+def mask_client_octets(files: dict[str, str], path: str, key: str, plan: MtaPlan) -> dict[str, str]:
+    """``files`` with the run's networks masked where ``path`` names them by their octets
+    (:func:`octet_prefix`), which :func:`config_digest` cannot know: each ``key`` (a format
+    with one ``{}``, as ``":{}\t"``) of a client network becomes the same for every run's
+    address block, so a run's slot changes no digest."""
+    text = files[path]
+    for network in plan.clients:
+        text = text.replace(key.format(octet_prefix(network, path)), key.format("CLIENTS"))
+    return {**files, path: text}
+
+
 #: Start-script lines for an MTA that logs to syslog only (Sendmail, Courier): busybox's
 #: syslogd writing to the script's output, and a wait (with a deadline) for its socket, so
 #: no line logged at start is lost.

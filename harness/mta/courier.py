@@ -34,6 +34,7 @@ from harness.mta.base import (
     MtaPlan,
     QueueEntry,
     config_digest,
+    mask_client_octets,
     octet_prefix,
     package_version,
     wait_for_smtp,
@@ -44,6 +45,7 @@ from harness.mta.selfcheck import CheckerOutput, refuse_if_the_mta_does
 
 ETC = "/etc/courier"
 START = f"{ETC}/harness-start"
+SMTPACCESS = f"{ETC}/smtpaccess/default"
 COURIERD = "/usr/lib/courier/courier/courierd"
 
 #: Shell-variable files a fragment may add settings to (a later assignment wins).
@@ -146,21 +148,19 @@ def parse_fragment(fragment: str, where: str) -> dict[str, list[str]]:
                 f"--mta-config {where}: line {number}: [{current}] takes NAME=value lines "
                 "only (courierd reads it itself)"
             )
-        counted = assigned and current in KEYED_FILES and assigned.group(1).startswith("MAX")
-        if assigned and counted and not line.split("=", 1)[1].strip().isdigit():
-            raise UsageError(
-                f"--mta-config {where}: line {number}: {assigned.group(1)} in "
-                f"[{current}] is a number of deliveries"
-            )
-        if (
-            current in (*SHELL_FILES, *KEYED_FILES)
-            and assigned
-            and assigned.group(1) in OWNED_VARIABLES
-        ):
-            raise UsageError(
-                f"--mta-config {where}: line {number}: {assigned.group(1)} in [{current}] is "
-                "the harness's to set"
-            )
+        if assigned and current in (*SHELL_FILES, *KEYED_FILES):
+            variable = assigned.group(1)
+            if variable in OWNED_VARIABLES:
+                raise UsageError(
+                    f"--mta-config {where}: line {number}: {variable} in [{current}] is "
+                    "the harness's to set"
+                )
+            number_of = current in KEYED_FILES and variable.startswith("MAX")
+            if number_of and not line.split("=", 1)[1].strip().isdigit():
+                raise UsageError(
+                    f"--mta-config {where}: line {number}: {variable} in [{current}] is a "
+                    "number of deliveries"
+                )
         files[current].append(line)
     return files
 
@@ -219,7 +219,7 @@ def render_files(plan: MtaPlan, hol: bool) -> dict[str, str]:
     files = {
         f"{ETC}/me": "mta.harness.test\n",
         f"{ETC}/defaultdomain": "mta.harness.test\n",
-        f"{ETC}/smtpaccess/default": smtpaccess(plan, plan.stock(f"{ETC}/smtpaccess/default")),
+        SMTPACCESS: smtpaccess(plan, plan.stock(SMTPACCESS)),
         f"{ETC}/esmtpd": plan.stock(f"{ETC}/esmtpd") + "\n".join(esmtpd) + "\n",
         f"{ETC}/courierd": plan.stock(f"{ETC}/courierd"),
         f"{ETC}/module.esmtp": merge_keyed(
@@ -293,8 +293,6 @@ class Courier(Managed):
 
     def check_fragment(self, fragment: str, where: str) -> None:
         files = parse_fragment(fragment, where)
-        if not files:
-            return
         # Each shell file must still be valid shell with the fragment's lines in it.
         checks = [f"sh -n {ETC}/{name}" for name in files if name in SHELL_FILES]
         if not checks:
@@ -329,12 +327,7 @@ class Courier(Managed):
         pass  # the queue lives in the run's writable layer, which the harness wipes
 
     def identity(self, plan: MtaPlan, run: CommandRunner) -> MtaIdentity:
-        files = self.render(plan)
-        text = files[f"{ETC}/smtpaccess/default"]
-        for network in plan.clients:  # the run's block, by its octets (see config_digest)
-            prefix = octet_prefix(network, "courier's smtpaccess")
-            text = text.replace(f"\n{prefix}\t", "\nCLIENTS\t")
-        masked = {**files, f"{ETC}/smtpaccess/default": text}
+        masked = mask_client_octets(self.render(plan), SMTPACCESS, "\n{}\t", plan)
         return MtaIdentity(
             self.name, package_version(plan, "courier-mta"), config_digest(masked, plan)
         )

@@ -96,7 +96,7 @@ def check_outbound(fragment: str, where: str) -> None:
     """Refuse, naming the line, what is not an ``outbound.ini`` setting of Haraka's."""
     for number, line in enumerate(fragment.splitlines(), start=1):
         text = line.strip()
-        if not text or text.startswith((";", "#")) or text in ("[main]",):
+        if not text or text.startswith((";", "#")) or text == "[main]":
             continue
         key = _KEY.match(line)
         if key is None:

@@ -30,6 +30,7 @@ from harness.mta.base import (
     MtaPlan,
     QueueEntry,
     config_digest,
+    mask_client_octets,
     octet_prefix,
     package_version,
     wait_for_smtp,
@@ -257,14 +258,5 @@ class Sendmail(Managed):
         return MtaIdentity(
             self.name,
             package_version(plan, "sendmail-bin"),
-            config_digest(self._masked(self.render(plan), plan), plan),
+            config_digest(mask_client_octets(self.render(plan), ACCESS, ":{}\t", plan), plan),
         )
-
-    @staticmethod
-    def _masked(files: dict[str, str], plan: MtaPlan) -> dict[str, str]:
-        """The access database names the run's networks by their octets, which
-        :func:`config_digest` cannot know: mask them, so a run's slot changes no digest."""
-        text = files[ACCESS]
-        for network in plan.clients:
-            text = text.replace(f":{access_prefix(network)}\t", ":CLIENTS\t")
-        return {**files, ACCESS: text}
