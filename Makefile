@@ -25,7 +25,7 @@ setup: prereqs $(STAMP) $(TOXIPROXY) rootfs
 # a note where this is not root (seedmta needs none). Postfix (the reference), Exim, OpenSMTPD
 # and the sites are required; an MTA added since is skipped, with a note, where this
 # machine's archive lacks its package.
-OPTIONAL_MTAS := sendmail courier haraka
+OPTIONAL_MTAS := sendmail courier haraka chasquid
 rootfs: $(STAMP)
 	@if [ "$$(id -u)" = 0 ]; then $(BIN)/mta-harness rootfs postfix exim opensmtpd site && \
 	   $(BIN)/mta-harness rootfs --skip-unavailable $(OPTIONAL_MTAS); \

@@ -134,7 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         dest="mtas",
         metavar="NAME",
-        help="an MTA to certify (repeatable; default: the whole table)",
+        help="an MTA to certify, or a tuned one (exim-tuned: fixtures/tuning/exim.conf) "
+        "(repeatable; default: the whole table)",
     )
     table.add_argument("--reports", type=Path, default=Path("reports"))
     table.add_argument(
@@ -248,6 +249,12 @@ def suite_path(suite: Path) -> Path:
     return Path(str(suite).partition("::")[0])
 
 
+def _default_routing(name: str) -> str:
+    from harness.world import default_routing
+
+    return default_routing(get_adapter(name))
+
+
 def _check_mta(
     name: str,
     fragment: Path | None,
@@ -348,6 +355,7 @@ def _run_suites(run_dir: Path, suites: list[Path], options: list[str]) -> Run | 
 
 
 def certify(args: argparse.Namespace) -> int:
+    args.routing = args.routing or _default_routing(args.mta)
     _check_mta(args.mta, args.mta_config, args.mta_image, args.backend, args.routing)
     if args.faults == "dns" and args.routing != "dns":
         raise UsageError("--faults dns faults the MTA's MX lookups: it needs --routing dns")
@@ -479,7 +487,7 @@ def replay(args: argparse.Namespace) -> int:
     outage = load_outage(args.file)  # every problem named before anything starts
     args.mta = args.mta or outage.mta or DEFAULT_MTA
     args.backend = args.backend or outage.backend or "local"
-    args.routing = args.routing or outage.routing or "static"
+    args.routing = args.routing or outage.routing or _default_routing(args.mta)
     _check_mta(args.mta, args.mta_config, args.mta_image, args.backend, args.routing)
     run_dir = args.reports / new_run_id()
     run_dir.mkdir(parents=True)
@@ -541,15 +549,15 @@ def summarise(results: Run, run_dir: Path) -> str:
 
 
 def run_table(args: argparse.Namespace) -> int:
-    from harness.table import DEFAULT_MTAS, certify_cell, markdown, replace_table
+    from harness.table import certify_cell, certify_options, default_rows, markdown, replace_table
     from harness.world import can_serve_dns
 
-    expected = dict(DEFAULT_MTAS)
-    mtas = args.mtas or [name for name, _ in DEFAULT_MTAS]
+    expected = dict(default_rows())
+    mtas = args.mtas or list(expected)
     backends = args.backends or ["local"]
     layers = args.layers or ["certification"]
     for name in mtas:
-        get_adapter(name)
+        get_adapter(certify_options(name)[0])
     if "dns" in layers:  # before anything runs, not after an hour of other columns
         for backend in backends:
             if not can_serve_dns(backend):

@@ -101,8 +101,7 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
         "--routing",
         "how the MTA finds each remote site: static (routes the harness renders: transport "
         "maps, manualroute, relay host) or dns (MX lookups against the run's own DNS server; "
-        "default static)",
-        "static",
+        "default static, or dns for an MTA that has no static routes)",
         choices=ROUTINGS,
     ),
     RunOption(

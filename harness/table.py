@@ -39,6 +39,68 @@ DEFAULT_MTAS = (
     ("seedmta-pool", "FAIL"),
 )
 
+#: Known-good tunings of stock builds that break a claim: ``fixtures/tuning/<mta>.<ext>``, a
+#: configuration fragment with its reason and source in its header, certified as the table's
+#: row ``<mta>-tuned`` (``certify --mta <mta> --mta-config <file>``), expected to PASS.
+TUNINGS = Path(__file__).resolve().parent.parent / "fixtures" / "tuning"
+TUNED = "-tuned"
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """One shipped tuning: the stock MTA it tunes and the fragment that does it."""
+
+    mta: str
+    fragment: Path
+
+    @property
+    def row(self) -> str:
+        return self.mta + TUNED
+
+    def settings(self) -> str:
+        """What it sets, as the table's "expected" column says it: the fragment's lines."""
+        lines = [line.strip() for line in self.fragment.read_text().splitlines()]
+        return "; ".join(line for line in lines if line and not line.startswith(("#", ";")))
+
+
+def tunings(folder: Path = TUNINGS) -> dict[str, Tuning]:
+    """Every shipped tuning by its table row (``exim-tuned``)."""
+    found = {}
+    for path in sorted(folder.glob("*.*")) if folder.is_dir() else []:
+        tuning = Tuning(path.name.split(".", 1)[0], path)
+        found[tuning.row] = tuning
+    return found
+
+
+def default_rows() -> list[tuple[str, str]]:
+    """The whole table's rows, (row, expected): every MTA, and after each stock MTA with a
+    tuning its tuned row."""
+    rows = []
+    tuned = {t.mta: t for t in tunings().values()}
+    for name, expected in DEFAULT_MTAS:
+        rows.append((name, expected))
+        if name in tuned:
+            rows.append((tuned[name].row, "PASS"))
+    return rows
+
+
+def certify_options(row: str) -> tuple[str, list[str]]:
+    """The ``--mta`` of a table row and the ``certify`` options it adds (a tuned row's
+    ``--mta-config``)."""
+    tuning = tunings().get(row)
+    if tuning is None:
+        return row, []
+    return tuning.mta, ["--mta-config", str(tuning.fragment)]
+
+
+def why_expected(row: str) -> str | None:
+    """Why a row's expected verdict is what it is."""
+    tuning = tunings().get(row)
+    if tuning is not None:
+        return f"stock + `{tuning.settings()}`, fixtures/tuning/{tuning.fragment.name}"
+    return WHY_EXPECTED.get(row)
+
+
 #: Why each row's expected verdict is what it is (the table's "expected" column says it).
 WHY_EXPECTED = {
     "postfix": "stock: a process per destination",
@@ -92,9 +154,10 @@ def layer_options(faults: str) -> list[str]:
 def certify_cell(mta: str, backend: str, expected: str, reports: Path, faults: str) -> Row:
     """One cell: :func:`certify_one`, or "-" where the MTA has no such layer (an MTA
     routed statically makes no DNS lookups to fault)."""
-    if faults == "dns" and "dns" not in get_adapter(mta).routings:
+    adapter, options = certify_options(mta)
+    if faults == "dns" and "dns" not in get_adapter(adapter).routings:
         return Row(mta, backend, expected, "-", "static routes only", "-", 0.0, "-", faults=faults)
-    return certify_one(mta, backend, expected, reports, faults=faults)
+    return certify_one(mta, backend, expected, reports, options, faults)
 
 
 def worst_healthy_latency(results: Run) -> str:
@@ -141,16 +204,17 @@ def certify_one(
     extra: list[str] | None = None,
     faults: str = "certification",
 ) -> Row:
-    """Certify ``mta`` on ``backend`` under ``faults`` in a process of its own; its run
-    record makes the row.
+    """Certify ``mta`` (a table row: an MTA, or a tuned one) on ``backend`` under ``faults``
+    in a process of its own; its run record makes the row.
 
     ``extra`` are more ``certify`` options. On Ctrl-C or SIGTERM the child is asked to stop
     (SIGTERM: it tears its world down) before the interrupt goes on.
     """
-    extra = layer_options(faults) + list(extra or [])
+    adapter, options = certify_options(mta)
+    extra = options + layer_options(faults) + list(extra or [])
     before = set(reports.iterdir()) if reports.exists() else set()
     started = time.monotonic()
-    command = [sys.executable, "-m", "harness", "certify", "--mta", mta, "--backend", backend]
+    command = [sys.executable, "-m", "harness", "certify", "--mta", adapter, "--backend", backend]
     child = subprocess.Popen([*command, "--reports", str(reports), *extra])
     try:
         status = child.wait()
@@ -219,7 +283,7 @@ def markdown(rows: list[Row], command: str) -> str:
                 f"**{row.verdict}**{mark}: {row.broken}; {row.worst_healthy}; {row.recovery}; "
                 f"{row.seconds:.0f} s"
             )
-        why = WHY_EXPECTED.get(mta)
+        why = why_expected(mta)
         expected += f" ({why})" if why else ""
         lines.append(f"| {mta} | {expected} | " + " | ".join(cells) + " |")
     lines.append(END)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import smtplib
+import ssl
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from email.utils import formatdate
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 from harness.clock import now
 from harness.errors import HarnessError
 from harness.ledger import Ledger, MessageRecord
+from harness.mta.base import Login
 from harness.sites.protocol import ID_HEADER
 from harness.topology import SENDER, Endpoint, Site
 
@@ -63,17 +65,36 @@ def _mta_trouble(exc: OSError) -> bool:
 class Submitter:
     """Submits messages over one SMTP session, reconnecting if the MTA drops it."""
 
-    def __init__(self, mta: Endpoint, ledger: Ledger, timeout: float = SUBMIT_TIMEOUT) -> None:
+    def __init__(
+        self,
+        mta: Endpoint,
+        ledger: Ledger,
+        login: Login | None = None,
+        timeout: float = SUBMIT_TIMEOUT,
+    ) -> None:
         self.mta = mta
         self.ledger = ledger
+        self.login = login
         self.timeout = timeout
         self._smtp: _Smtp | None = None
 
     def _session(self) -> _Smtp:
         if self._smtp is None:
-            self._smtp = _Smtp(
+            smtp = _Smtp(
                 self.mta.host, self.mta.port, timeout=self.timeout, local_hostname="harness.test"
             )
+            if self.login is not None:
+                try:
+                    # The MTA's certificate is its own, made for the run: not verified.
+                    smtp.starttls(context=_UNVERIFIED)
+                    smtp.ehlo()
+                    # PLAIN alone, as chasquid offers it (smtplib's login would try others).
+                    smtp.user, smtp.password = self.login.user, self.login.password
+                    smtp.auth("PLAIN", smtp.auth_plain)
+                except BaseException:
+                    smtp.close()
+                    raise
+            self._smtp = smtp
         return self._smtp
 
     def submit(self, site: Site) -> MessageRecord:
@@ -181,6 +202,16 @@ class Session:
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
         self.submitter.close()
+
+
+def _unverified() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+_UNVERIFIED = _unverified()
 
 
 def _text(reply: bytes | str) -> str:

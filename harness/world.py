@@ -100,6 +100,12 @@ def can_serve_dns(backend: str) -> bool:
     return backend == "docker" or os.geteuid() == 0
 
 
+def default_routing(adapter: MtaAdapter) -> str:
+    """How ``adapter`` is routed when nobody says: by the harness's static routes where it
+    takes them (the seed's layer alone), else by MX lookup (chasquid has no static routes)."""
+    return "static" if "static" in adapter.routings else adapter.routings[0]
+
+
 def check_routing(adapter: MtaAdapter, routing: str, backend: str) -> None:
     """A UsageError if ``adapter`` cannot find the sites by ``routing`` here."""
     if routing not in adapter.routings:
@@ -124,9 +130,10 @@ class World:
         timers: dict[str, float] | None = None,
         fragment: str = "",
         image: str | None = None,
-        routing: str = "static",
+        routing: str | None = None,
     ) -> None:
         image = image_to_run(adapter, image)
+        routing = routing or default_routing(adapter)
         self.backend = backend
         self.adapter = adapter
         #: The user's own image of the MTA (``--mta-image``), run instead of the harness's.
@@ -448,7 +455,8 @@ class Example:
 
     def _session(self, number: int) -> Session:
         if number not in self._sessions:
-            self._sessions[number] = Session(Submitter(self.world.plan.smtp, self.ledger))
+            submitter = Submitter(self.world.plan.smtp, self.ledger, self.world.adapter.login)
+            self._sessions[number] = Session(submitter)
         return self._sessions[number]
 
     def send(self, site: Site, session: int = 0) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from harness.errors import UsageError
 from harness.mta.base import MtaAdapter, MtaIdentity, MtaPlan, QueueEntry
+from harness.mta.chasquid import Chasquid
 from harness.mta.courier import Courier
 from harness.mta.exim import Exim
 from harness.mta.external import ExternalMta
@@ -20,6 +21,7 @@ from harness.mta.toml import load_description
 
 #: ``--mta`` name -> adapter factory. A new MTA adds one line here and one module.
 ADAPTERS: dict[str, Callable[[], MtaAdapter]] = {
+    "chasquid": lambda: Chasquid(),
     "courier": lambda: Courier(),
     "courier-hol": lambda: Courier(hol=True),
     "exim": lambda: Exim(),

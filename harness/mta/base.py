@@ -77,6 +77,15 @@ class MtaIdentity:
 
 
 @dataclass(frozen=True)
+class Login:
+    """The account the harness submits as, for an MTA that relays only for its own users
+    (chasquid): the workload says STARTTLS, then AUTH PLAIN, before its first message."""
+
+    user: str
+    password: str
+
+
+@dataclass(frozen=True)
 class QueueEntry:
     """One message the MTA still holds."""
 
@@ -112,6 +121,12 @@ class MtaAdapter(Protocol):
     def routings(self) -> tuple[str, ...]:
         """The ways it can find the remote sites (``MtaPlan.routing``): "static" routes the
         harness renders, and "dns" where it can deliver by MX lookup."""
+
+    @property
+    def login(self) -> Login | None:
+        """The account the harness submits with (STARTTLS, then AUTH PLAIN), for an MTA
+        that relays only for authenticated users; None where it relays for the harness's
+        networks (``MtaPlan.clients``)."""
 
     @property
     def log_files(self) -> tuple[str, ...]:
@@ -170,6 +185,8 @@ class Managed:
     routings: tuple[str, ...] = ("static",)
     #: Everything it logs goes to its output, unless an adapter names files.
     log_files: tuple[str, ...] = ()
+    #: It relays for the harness's networks, unless an adapter names an account.
+    login: Login | None = None
 
     def fixed_endpoints(self, sites: list[Site]) -> tuple[Endpoint, dict[str, Endpoint]] | None:
         return None

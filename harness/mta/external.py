@@ -83,6 +83,7 @@ class ExternalMta(DescribedQueue):
         )
 
     managed = False  # it runs already: the harness only submits, cuts and watches
+    login = None  # it relays for the harness's networks
     routings = ("static",)  # its owner's routes, to the links the harness was told of
     image = None  # not ours to run
     log_files = ()  # its logs are its owner's

@@ -118,6 +118,30 @@ def haraka_json(text: str) -> list[QueueEntry]:
     return entries
 
 
+def chasquid_dump(text: str) -> list[QueueEntry]:
+    """chasquid's monitoring page ``/debug/queue``: an ``## Item ID`` section per message,
+    a ``STATUS address (TYPE)`` line per recipient, each followed by its ``last failure``;
+    a message is still held for its PENDING recipients."""
+    entries: list[QueueEntry] = []
+    for section in text.split("\n## Item ")[1:]:
+        queue_id, _, body = section.partition("\n")
+        pending: list[str] = []
+        reasons: list[str] = []
+        held = False
+        for line in body.splitlines():
+            if not line.startswith(" ") and " (" in line:  # "PENDING a@b.test (EMAIL)"
+                held = line.startswith("PENDING ")
+                if held:
+                    pending.append(line.split()[1])
+            elif held and line.strip().startswith("last failure:"):
+                reason = line.split(":", 1)[1].strip().strip('"')
+                if reason:
+                    reasons.append(reason)
+        if pending:
+            entries.append(QueueEntry(queue_id.strip(), tuple(pending), "; ".join(reasons)))
+    return entries
+
+
 def lines(text: str) -> list[QueueEntry]:
     """One recipient address per line (any MTA, through a small script)."""
     return [

@@ -83,6 +83,7 @@ def world(request: pytest.FixtureRequest, harness_record: RunRecord) -> Iterator
     with world as running:
         if running.identity is not None:
             harness_record.identity = dict(running.identity.__dict__)
+        harness_record.routing = running.plan.routing
         run_id = backend.run_id
         harness_record.worlds.append(run_id)
         reaped = getattr(backend, "reaped", None)  # what killed runs left, if it reaped

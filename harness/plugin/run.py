@@ -51,7 +51,8 @@ class HarnessRun:
             run_id=Path(report).name if report else new_run_id(),
             mta=config.getoption("--mta"),
             backend=config.getoption("--backend"),
-            routing=config.getoption("--routing"),
+            # Where not given, the world's choice for its MTA, set once the world is up.
+            routing=config.getoption("--routing") or "static",
             profile=config.getoption("--harness-profile"),
             bounds=asdict(session_bounds(config)),
             started=time.time(),

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from harness.cli import main
+from harness.table import TUNINGS
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="real MTAs' roots need root")
 
@@ -151,6 +152,12 @@ def test_any_exim_opensmtpd_or_sendmail_fragment_ends_in_one_clear_message(
         ("courier", '[esmtpd]\nBLACKLISTS="unclosed\n', "/etc/courier/esmtpd"),
         ("courier-hol", "[esmtproutes]\nx: [192.0.2.1]\n", "[esmtproutes] is the harness's"),
         ("haraka", "concurency_max=4\n", "line 1: Haraka's outbound.ini has no setting"),
+        (
+            "chasquid",
+            "max_data_size_mb: 10\nmax_dat_size_mb: 5\n",
+            "unknown field: max_dat_size_mb",
+        ),
+        ("chasquid", 'data_dir: "/tmp"\n', "line 1: data_dir is the harness's"),
         ("seedmta-sync", "x = 1\n", "takes no configuration fragment"),
     ],
 )
@@ -169,6 +176,8 @@ def test_what_the_mta_refuses_is_named_with_its_line(mta: str, text: str, words:
         ("sendmail", "define(`confTO_INITIAL', `30s')dnl\n"),
         ("courier", "[module.esmtp]\nMAXHOST=2\n[esmtpd]\nMAXPERIP=20\n"),
         ("haraka", "connect_timeout=10\n"),
+        ("chasquid", "max_data_size_mb: 10\n"),
+        ("exim", (TUNINGS / "exim.conf").read_text()),  # the shipped tuning
     ],
 )
 def test_a_good_fragment_passes_every_check(mta: str, text: str) -> None:

@@ -21,7 +21,8 @@ SHIPPED_TEMPLATE = (
 )
 
 #: Every real MTA the harness ships an adapter for.
-REAL_MTAS = ["postfix", "exim", "opensmtpd", "sendmail", "courier", "haraka"]
+#: chasquid is routed by MX (it has no static routes) and submitted to as its own user.
+REAL_MTAS = ["postfix", "exim", "opensmtpd", "sendmail", "courier", "haraka", "chasquid"]
 
 #: Timers the adapters read (queue runs, back-off), set far beyond the deadlines below.
 SLOW_RETRIES = {"queue_interval": 60, "queue_run_delay": 60, "min_backoff": 60, "max_backoff": 60}

@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.table import Row, certify_cell, layer_options, markdown
+from harness.mta import get_adapter
+from harness.table import (
+    Row,
+    certify_cell,
+    certify_options,
+    default_rows,
+    layer_options,
+    markdown,
+    tunings,
+    why_expected,
+)
 
 from ..conftest import STATIC_ONLY_MTA
 
@@ -41,3 +51,26 @@ def test_a_layer_certifies_with_its_own_options_and_a_static_mta_has_no_dns_cell
     cell = certify_cell(STATIC_ONLY_MTA, "docker", "PASS", tmp_path, "dns")  # nothing is started
     assert (cell.verdict, cell.broken, cell.column) == ("-", "static routes only", "docker, dns")
     assert not any(tmp_path.iterdir())
+
+
+def test_a_shipped_tuning_is_a_row_after_its_stock_mta_certified_with_its_fragment() -> None:
+    rows = dict(default_rows())
+    names = list(rows)
+    assert names.index("exim-tuned") == names.index("exim") + 1
+    assert rows["exim-tuned"] == "PASS"
+    mta, options = certify_options("exim-tuned")
+    assert mta == "exim" and options[0] == "--mta-config"
+    assert Path(options[1]).name == "exim.conf" and Path(options[1]).is_file()
+    assert certify_options("exim") == ("exim", [])
+    why = why_expected("exim-tuned")
+    assert why is not None and "smtp_accept_queue_per_connection = 0" in why
+
+
+def test_every_tuning_names_a_known_mta_and_says_why_and_where_from(tmp_path: Path) -> None:
+    for tuning in tunings().values():
+        get_adapter(tuning.mta)  # raises for an unknown MTA
+        header = tuning.fragment.read_text()
+        assert "Why:" in header and "Source:" in header, tuning.fragment
+        assert tuning.settings(), f"{tuning.fragment} sets nothing"
+    (tmp_path / "postfix.cf").write_text("# Why: x\ndefault_process_limit = 100\n")
+    assert tunings(tmp_path)["postfix-tuned"].settings() == "default_process_limit = 100"
