@@ -198,8 +198,13 @@ class Ledger:
 
     def _book_dns_answer(self, event: dict[str, Any]) -> None:
         # Only a domain that does not exist matters to the books (a correct MTA bounces its
-        # mail); SERVFAIL and silence are transient, as a 4xx is.
-        if event.get("outcome") != "NXDOMAIN" or not event.get("domain"):
+        # mail); SERVFAIL and silence are transient, as a 4xx is. A domain does not exist only
+        # while the harness made it so (the dns-nxdomain fault): otherwise an NXDOMAIN is for
+        # a name the zone has no record of under a domain that exists (an MTA-STS policy's
+        # _mta-sts TXT, a DANE TLSA), which says nothing of the domain's mail.
+        if event.get("outcome") != "NXDOMAIN" or event.get("fault") != "nxdomain":
+            return
+        if not event.get("domain"):
             return
         with self._changed:
             domain = str(event["domain"])

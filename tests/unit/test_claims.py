@@ -306,19 +306,35 @@ def test_a_bounce_counts_only_after_a_permanent_refusal_of_that_message() -> Non
     assert NoLoss().judge(facts(blackholed, settlement=SETTLED)).verdict is Verdict.BROKEN
 
 
-def answer(ledger: Ledger, domain: str, outcome: str, t: float) -> None:
+def answer(
+    ledger: Ledger, domain: str, outcome: str, t: float, name: str = "", qtype: str = "MX"
+) -> None:
+    """The run's DNS server's answer, as its query log says it (the fault it was under)."""
+    fault = {"NXDOMAIN": "nxdomain", "SERVFAIL": "servfail"}.get(outcome)
     ledger.on_site_event(
         {
             "event": "query",
             "site": "dns",
-            "name": f"{domain}.",
-            "type": "MX",
+            "name": name or f"{domain}.",
+            "type": qtype,
             "domain": domain,
             "outcome": outcome,
-            "fault": None,
+            "fault": fault if not name else None,
             "t": t,
         }
     )
+
+
+def test_a_name_the_zone_lacks_under_a_domain_that_exists_is_no_excuse_for_a_bounce() -> None:
+    """maddy and chasquid ask for _mta-sts TXT before each delivery: NXDOMAIN there (no
+    fault: the zone has no such name) must not make a bounce after a blackhole right."""
+    ledger = Ledger("e1")
+    rcpt = accepted(ledger, "site-a", 0.0)
+    answer(ledger, "site-a.test", "NXDOMAIN", 0.5, name="_mta-sts.site-a.test.", qtype="TXT")
+    dsn(ledger, rcpt.partition("@")[0], 1.0, dsn_actions=["failed"])
+    assert ledger.refusals() == []
+    judged = NoLoss().judge(facts(ledger, settlement=SETTLED))
+    assert judged.verdict is Verdict.BROKEN and "bounced on a transient fault" in judged.summary
 
 
 def test_a_bounce_after_the_domain_did_not_exist_is_right_after_servfail_it_is_not() -> None:
