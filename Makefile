@@ -24,8 +24,8 @@ setup: prereqs $(STAMP) $(TOXIPROXY) rootfs
 # One root filesystem per real MTA, built once from Debian's packages and reused; skipped with
 # a note where this is not root (seedmta needs none). Postfix (the reference), Exim, OpenSMTPD
 # and the sites are required; an MTA added since is skipped, with a note, where this
-# machine's archive lacks its package.
-OPTIONAL_MTAS := sendmail courier haraka chasquid
+# machine's archive lacks its package (maddy: where this machine's Go cannot build it).
+OPTIONAL_MTAS := sendmail courier haraka chasquid maddy
 rootfs: $(STAMP)
 	@if [ "$$(id -u)" = 0 ]; then $(BIN)/mta-harness rootfs postfix exim opensmtpd site && \
 	   $(BIN)/mta-harness rootfs --skip-unavailable $(OPTIONAL_MTAS); \

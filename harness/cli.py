@@ -34,6 +34,7 @@ from harness.results import (
     PASS,
     agree_with_pytest,
     describe_claim,
+    pass_sentence,
     write_json_atomic,
 )
 from harness.runtime import new_run_id
@@ -518,7 +519,7 @@ def summarise(results: Run, run_dir: Path) -> str:
         f"  {results.examples_judged} example(s) judged healthy mail while a link was faulted",
     ]
     if results.verdict == PASS:
-        lines.append("  One dead link did not stall healthy sites, and no mail was lost.")
+        lines.append("  " + pass_sentence(results))
     for claim in results.claims:
         lines.append("  " + describe_claim(claim))
     for test, counterexample in results.counterexamples.items():

@@ -108,6 +108,18 @@ def agree_with_pytest(results: Run, status: int | None) -> Run:
     return results.model_copy(update={"verdict": ERROR, "errors": [*results.errors, why]})
 
 
+def pass_sentence(results: Run) -> str:
+    """What a PASS says in words: the seed's claim, and loss only where it was proven (an MTA
+    that cannot be asked to retry may still hold mail the harness cannot account for)."""
+    loss = results.claim("no_loss")
+    if loss is not None and loss.verdict == "not proven":
+        return (
+            "One dead link did not stall healthy sites; loss could not be proven (mail was "
+            "still queued and the MTA cannot be asked to retry now)."
+        )
+    return "One dead link did not stall healthy sites, and no mail was lost."
+
+
 def describe_claim(claim: ClaimVerdict) -> str:
     """One claim's run verdict in one line: "no_loss: holds (19 examples; 2 after a retry)"."""
     counts = ", ".join(f"{n} {v}" for v, n in claim.counts.items())

@@ -76,6 +76,9 @@ class Recipe:
     #: A folder of ``fixtures/rootfs`` with a ``package.json`` and its ``package-lock.json``,
     #: installed by the root's own npm (``npm ci``) into ``/opt/<folder>``; None for none.
     npm: str | None = None
+    #: A Go program, ``module/path/cmd/name@version``, built here from the Go module proxy
+    #: (as Toxiproxy is) and installed as ``/usr/local/bin/<name>``; None for none.
+    go: str | None = None
 
     @property
     def npm_files(self) -> dict[str, str]:
@@ -100,6 +103,11 @@ class RecipeFile(StrictModel):
     include: Annotated[list[str], Field(min_length=1)]
     #: An npm project folder beside the recipe (see :attr:`Recipe.npm`).
     npm: str | None = None
+    #: A Go program and its version (see :attr:`Recipe.go`).
+    go: (
+        Annotated[str, Field(pattern=r"^[a-z0-9.-]+(/[A-Za-z0-9._-]+)+@v[0-9][A-Za-z0-9.+-]*$")]
+        | None
+    ) = None
 
 
 def load_recipe(name: str) -> Recipe:
@@ -125,7 +133,9 @@ def load_recipe(name: str) -> Recipe:
                 f"{path}: npm = {given.npm!r} needs {', '.join(NPM_FILES)} in "
                 f"{RECIPES / given.npm} (shipped recipes only)"
             )
-    return Recipe(path.stem, given.suite, given.variant, tuple(given.include), text, given.npm)
+    return Recipe(
+        path.stem, given.suite, given.variant, tuple(given.include), text, given.npm, given.go
+    )
 
 
 def write_recipe(name: str, recipe: RecipeFile) -> Path:
@@ -176,6 +186,89 @@ def npm_hooks(recipe: Recipe) -> list[str]:
     ]
 
 
+def go_program(recipe: Recipe) -> Path | None:
+    """Build the recipe's Go program with this machine's Go, from the Go module proxy, into
+    ``.tools/go/<recipe>-<digest>/bin`` (reused once built). The proxy here serves a program
+    to ``go get -tool`` in a module of one's own, not to ``go install PATH@VERSION``; such a
+    module does not inherit the program's own ``replace`` directives (maddy replaces go-imap,
+    go-smtp and libdns-gandi with its forks), so they are copied from its go.mod before
+    ``go install``. Static (no cgo), so it runs in any root. Raises PackageUnavailable where
+    it cannot be built here."""
+    if recipe.go is None:
+        return None
+    program, version = recipe.go.rsplit("@", 1)
+    folder = store().parent / "go" / f"{recipe.name}-{recipe.digest}"
+    binary = folder / "bin" / program.rsplit("/", 1)[1]
+    if binary.exists():
+        return binary
+    module = folder / "module"
+    module.mkdir(parents=True, exist_ok=True)
+    (module / "go.mod").write_text(f"module mta-harness/build/{recipe.name}\n\ngo 1.24\n")
+    _go(recipe, module, binary, "get", "-tool", f"{program}@{version}")
+    own = _go(recipe, module, binary, "list", "-f", "{{.Module.GoMod}}", program).strip()
+    replaces = [f"-replace={old}={new}" for old, new in go_replaces(Path(own).read_text())]
+    if replaces:
+        _go(recipe, module, binary, "mod", "edit", *replaces)
+    _go(recipe, module, binary, "install", "-mod=mod", program)
+    return binary
+
+
+def go_replaces(go_mod: str) -> list[tuple[str, str]]:
+    """A go.mod's ``replace`` directives as ``(old, new@version)``, single or in a block;
+    a replacement by a local folder (no version) cannot be had from the proxy: left out."""
+    found = []
+    in_block = False
+    for raw in go_mod.splitlines():
+        line = raw.split("//", 1)[0].strip()
+        if line == "replace (":
+            in_block = True
+            continue
+        if in_block and line == ")":
+            in_block = False
+            continue
+        if line.startswith("replace "):
+            line = line.removeprefix("replace ").strip()
+        elif not in_block:
+            continue
+        old, arrow, new = line.partition("=>")
+        parts = new.split()
+        if arrow and len(parts) == 2:
+            found.append((old.split()[0], f"{parts[0]}@{parts[1]}"))
+    return found
+
+
+def _go(recipe: Recipe, module: Path, binary: Path, *args: str) -> str:
+    go = shutil.which("go")
+    if go is None:
+        raise PackageUnavailable(f"root filesystem {recipe.name}: {recipe.go} needs Go to build")
+    env = {**os.environ, "GOTOOLCHAIN": "local", "CGO_ENABLED": "0", "GOBIN": str(binary.parent)}
+    try:
+        done = subprocess.run(
+            [go, *args],
+            cwd=module,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=BUILD_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise HarnessError(
+            f"building {recipe.go}: go {args[0]} took over {BUILD_TIMEOUT:g} s"
+        ) from exc
+    if done.returncode != 0:
+        raise PackageUnavailable(
+            f"root filesystem {recipe.name}: go {' '.join(args)} failed:\n"
+            + "\n".join(done.stderr.splitlines()[-10:])
+        )
+    return done.stdout
+
+
+def go_hooks(binary: Path | None) -> list[str]:
+    """The mmdebstrap hook that puts a built Go program at /usr/local/bin in the root."""
+    return [] if binary is None else [f"--customize-hook=copy-in {binary} /usr/local/bin"]
+
+
 def check_can_run() -> None:
     """Say what is missing for running an MTA chrooted in its root filesystem."""
     if os.geteuid() != 0:
@@ -223,6 +316,7 @@ def ensure_rootfs(name: str) -> Path:
             raise PackageUnavailable(
                 f"root filesystem {name}: this machine's Debian archive has no {', '.join(missing)}"
             )
+        binary = go_program(recipe)
         partial = target.with_name(target.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
         argv = [
@@ -232,6 +326,7 @@ def ensure_rootfs(name: str) -> Path:
             "--quiet",
             f"--include={','.join(recipe.include)}",
             *npm_hooks(recipe),
+            *go_hooks(binary),
             recipe.suite,
             str(partial),
         ]

@@ -13,6 +13,7 @@ from harness.mta.exim import Exim
 from harness.mta.external import ExternalMta
 from harness.mta.generic import GenericMta
 from harness.mta.haraka import Haraka
+from harness.mta.maddy import Maddy
 from harness.mta.opensmtpd import OpenSmtpd
 from harness.mta.postfix import Postfix
 from harness.mta.seedmta import SEED_PACE, SeedMta
@@ -28,6 +29,8 @@ ADAPTERS: dict[str, Callable[[], MtaAdapter]] = {
     "exim-hol": lambda: Exim(hol=True),
     "haraka": lambda: Haraka(),
     "haraka-hol": lambda: Haraka(hol=True),
+    "maddy": lambda: Maddy(),
+    "maddy-hol": lambda: Maddy(hol=True),
     "opensmtpd": lambda: OpenSmtpd(),
     "postfix": lambda: Postfix(),
     "postfix-hol": lambda: Postfix(hol=True),

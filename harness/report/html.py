@@ -16,7 +16,7 @@ from typing import Any
 from harness.claims.healthy import LateMessage
 from harness.record import BoundsRecord, Example, Run
 from harness.report.plot import latency_plot, legend
-from harness.results import describe_claim, write_text_atomic
+from harness.results import describe_claim, pass_sentence, write_text_atomic
 from harness.topology import remote_sites
 
 VERDICT_COLOURS = {"PASS": "#1a7f37", "FAIL": "#cf222e", "ERROR": "#bf8700"}
@@ -130,7 +130,7 @@ def _verdict_sentence(results: Run) -> str:
     if results.partial:
         return f"This run did not finish (partial record, {n} example(s) so far): no verdict."
     if results.verdict == "PASS":
-        return f"One dead link did not stall healthy sites, and no mail was lost: {n} example(s)."
+        return f"{pass_sentence(results).removesuffix('.')}: {n} example(s)."
     if results.verdict == "FAIL":
         return f"The MTA broke a claim in {results.failing_examples} of {n} example(s)."
     return "The harness could not test (see the errors below); this is not a pass."

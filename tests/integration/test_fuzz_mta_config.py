@@ -158,6 +158,8 @@ def test_any_exim_opensmtpd_or_sendmail_fragment_ends_in_one_clear_message(
             "unknown field: max_dat_size_mb",
         ),
         ("chasquid", 'data_dir: "/tmp"\n', "line 1: data_dir is the harness's"),
+        ("maddy", "remote_queue {\n    max_trys 5\n}\n", "line 2: /etc/maddy/maddy.conf:"),
+        ("maddy-hol", "tls off\n", "line 1: a maddy fragment is directives in remote_queue"),
         ("seedmta-sync", "x = 1\n", "takes no configuration fragment"),
     ],
 )
@@ -177,6 +179,7 @@ def test_what_the_mta_refuses_is_named_with_its_line(mta: str, text: str, words:
         ("courier", "[module.esmtp]\nMAXHOST=2\n[esmtpd]\nMAXPERIP=20\n"),
         ("haraka", "connect_timeout=10\n"),
         ("chasquid", "max_data_size_mb: 10\n"),
+        ("maddy", "remote_queue {\n    max_tries 5\n}\n"),
         ("exim", (TUNINGS / "exim.conf").read_text()),  # the shipped tuning
     ],
 )

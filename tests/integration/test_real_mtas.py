@@ -13,6 +13,7 @@ from harness.faults import make_fault
 from harness.ledger import Status
 from harness.reaper import labelled_processes
 from harness.sites.protocol import Behaviour
+from harness.world import World
 
 from ..conftest import StartWorld
 
@@ -21,7 +22,8 @@ SHIPPED_TEMPLATE = (
 )
 
 #: Every real MTA the harness ships an adapter for.
-#: chasquid is routed by MX (it has no static routes) and submitted to as its own user.
+#: chasquid and maddy are routed by MX (they have no static routes); chasquid is submitted to
+#: as its own user. maddy has no retry-now: it is not in the retry test below.
 REAL_MTAS = ["postfix", "exim", "opensmtpd", "sendmail", "courier", "haraka", "chasquid"]
 
 #: Timers the adapters read (queue runs, back-off), set far beyond the deadlines below.
@@ -100,3 +102,28 @@ def test_an_mta_described_in_a_file_relays_through_its_links(start_world: StartW
         record = example.submit(example.site(0))
         assert example.ledger.wait_until(lambda rs: rs[0].settled, Deadline.after(20))
         assert record.arrivals[0].site == "site-a"
+
+
+def test_maddy_shows_what_it_holds_and_cannot_be_asked_to_retry(start_world: StartWorld) -> None:
+    """maddy 0.8.1 has no queue command: its queue's own files are read. It has no retry
+    command either (its first retry is 15 minutes away): loss is then not proven."""
+    world = start_world("maddy")
+    assert world.plan.routing == "dns"  # by MX: it has no static routes
+    with world.example() as example:
+        delivered = example.submit(example.site(1))
+        dead = example.site(0)
+        example.apply(dead, make_fault("refuse", bound=3.0))
+        held = example.submit(dead)
+        assert example.ledger.wait_until(lambda rs: delivered.settled, Deadline.after(20))
+        assert delivered.status is Status.DELIVERED
+        assert example.ledger.wait_until(
+            lambda rs: "connection refused" in _held_reason(world, held.rcpt), Deadline.after(20)
+        ), world.held_messages()
+        assert held.status is Status.PENDING
+        assert world.retry_now() is None
+
+
+def _held_reason(world: World, rcpt: str) -> str:
+    """What the MTA's queue says of ``rcpt`` ("" while it does not list it)."""
+    hold = (world.held_messages() or {}).get(rcpt)
+    return hold.reason if hold is not None else ""

@@ -4,6 +4,7 @@ every file in fixtures/scenarios is part of the regression suite."""
 from __future__ import annotations
 
 import itertools
+from collections import defaultdict
 import json
 import subprocess
 import sys
@@ -19,6 +20,12 @@ REPO = Path(__file__).resolve().parents[2]
 SUITES = REPO / "suites"
 
 
+#: What a build breaks on the seed outage beside the seed's claim: maddy bounces the dead
+#: site's mail when the link, healed, closes its connection before the greeting (EOF, which
+#: maddy 0.8.1 takes for a permanent failure: 550 5.4.0 "No usable MXs, last err: EOF").
+ALSO: dict[str, list[str]] = defaultdict(list, {"maddy-hol": ["no_loss"]})
+
+
 @pytest.mark.integration
 @pytest.mark.parametrize(
     ("mta", "verdict"),
@@ -30,6 +37,7 @@ SUITES = REPO / "suites"
         ("sendmail", "PASS"),
         ("courier-hol", "FAIL"),  # one delivery at a time: the dead site holds it
         ("haraka-hol", "FAIL"),  # concurrency_max = 1: the same
+        ("maddy-hol", "FAIL"),  # max_parallelism 1: the same (routed by MX)
     ],
 )
 def test_the_seed_outage_file_passes_the_fix_and_fails_the_bug(
@@ -50,7 +58,7 @@ def test_the_seed_outage_file_passes_the_fix_and_fails_the_bug(
     assert results["verdict"] == verdict
     (example,) = results["examples"]
     broken = [p["name"] for p in example["claims"] if not p["holds"]]
-    assert broken == ([] if verdict == "PASS" else ["healthy_sites_keep_flowing"])
+    assert broken == ([] if verdict == "PASS" else ["healthy_sites_keep_flowing", *ALSO[mta]])
     assert example["scenario"]["healthy"] == ["site-b", "site-c"]
     assert (run_dir / "junit.xml").exists() and (run_dir / "report.html").exists()
     assert not (run_dir / "certificate.json").exists(), "a replay certifies nothing"

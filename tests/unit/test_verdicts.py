@@ -12,7 +12,15 @@ import pytest
 from harness.claims import Bounds
 from harness.cli import main
 from harness.record import Example, Run, parse_run
-from harness.results import ERROR, FAIL, PASS, RunRecord, agree_with_pytest, child_verdict
+from harness.results import (
+    ERROR,
+    FAIL,
+    PASS,
+    RunRecord,
+    agree_with_pytest,
+    child_verdict,
+    pass_sentence,
+)
 
 from ..conftest import example_record
 
@@ -142,3 +150,19 @@ def test_the_record_keeps_every_example_it_was_given() -> None:
     assert data["failing_examples"] == 1
     (claim,) = data["claims"]
     assert claim["counts"] == {"holds": 2, "broken": 1}
+
+
+def test_a_pass_says_no_mail_was_lost_only_where_loss_was_proven() -> None:
+    proven = typed(record({"t": "passed"}, [example("t")]))
+    assert pass_sentence(proven).endswith("and no mail was lost.")
+    queued = example("t")
+    healthy = queued.claims[0]
+    queued.claims.append(
+        healthy.model_copy(
+            update={"name": "no_loss", "verdict": "not proven", "summary": "1 unsettled"}
+        )
+    )
+    unproven = typed(record({"t": "passed"}, [queued]))
+    assert unproven.verdict == PASS
+    said = pass_sentence(unproven)
+    assert "loss could not be proven" in said and "no mail was lost" not in said
