@@ -194,3 +194,26 @@ def test_a_trickle_sends_each_message_once_the_one_before_arrived(tmp_path: Path
     for before, after in itertools.pairwise(trickled):
         arrived = min(a["at"] for a in before["arrivals"])
         assert after["submitted_at"] >= arrived, (before, after)
+
+
+@pytest.mark.integration
+def test_a_dead_sites_backlog_fills_chasquids_queue_and_healthy_mail_is_refused(
+    tmp_path: Path,
+) -> None:
+    """Stock chasquid 1.11 queues at most 200 messages (compiled in): a dead site's backlog
+    fills it and the healthy sites' mail is refused at submission, in chasquid's own words."""
+    done = run_cli(
+        "replay",
+        str(SCENARIOS / "backlog" / "dead-site-backlog.toml"),
+        "--mta",
+        "chasquid",
+        "--reports",
+        str(tmp_path),
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stdout[-3000:]
+    (run_dir,) = tmp_path.iterdir()
+    (example,) = json.loads((run_dir / "results.json").read_text())["examples"]
+    healthy = [m for m in example["messages"] if m["site"] in ("site-b", "site-c")]
+    assert [m["status"] for m in healthy] == ["refused", "refused"]
+    assert all("Queue size too big" in m["refusal"] for m in healthy)

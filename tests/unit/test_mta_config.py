@@ -179,7 +179,8 @@ def test_an_unknown_rootfs_recipe_names_the_known_ones() -> None:
     from harness.rootfs import load_recipe
 
     with pytest.raises(
-        UsageError, match="known: chasquid, courier, exim, haraka, maddy, opensmtpd, postfix, sendmail"
+        UsageError,
+        match="known: chasquid, courier, exim, haraka, maddy, opensmtpd, postfix, sendmail",
     ):
         load_recipe("qmail")
 
