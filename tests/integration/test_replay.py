@@ -4,10 +4,10 @@ every file in fixtures/scenarios is part of the regression suite."""
 from __future__ import annotations
 
 import itertools
-from collections import defaultdict
 import json
 import subprocess
 import sys
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
