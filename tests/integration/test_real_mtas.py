@@ -81,7 +81,7 @@ def test_a_real_mta_relays_queues_retries_and_stops_clean(
     assert run_id not in mounts
 
 
-@pytest.mark.parametrize("mta", REAL_MTAS)
+@pytest.mark.parametrize("mta", [*REAL_MTAS, "maddy"])
 def test_a_real_mta_bounces_a_permanent_refusal_to_the_bounce_sink(
     start_world: StartWorld, mta: str
 ) -> None:
