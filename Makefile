@@ -9,6 +9,9 @@ TOXIPROXY_VERSION := 2.12.0
 TOXIPROXY := .tools/bin/toxiproxy-server
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= auto
+# Certifications `make table` runs at once (each a world of its own; most of a real MTA's
+# certification is waiting on its timers, so two share this 2-core machine well).
+TABLE_JOBS ?= 2
 # Certifications per build for bench/search_power.py (docs/performance.md).
 SEARCH_POWER_RUNS ?= 10
 # Verdict stability (docs/reliability.md): certifications per MTA, busy processes beside them,
@@ -53,7 +56,7 @@ certify: setup
 	$(BIN)/mta-harness certify --mta postfix
 
 table: setup docker
-	$(BIN)/mta-harness table --backend local --backend docker \
+	$(BIN)/mta-harness table --backend local --backend docker --jobs $(TABLE_JOBS) \
 	  --faults certification --faults tls --faults dns --readme README.md
 
 # The harness as a container image, mta-harness:<version> (docs/ci.md says how to run it).

@@ -157,6 +157,14 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument(
         "--readme", type=Path, default=None, help="replace the certification table in this file"
     )
+    table.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="certifications run at once, each in a world of its own (default 1); their "
+        "output lines are marked with their cell",
+    )
 
     stability = commands.add_parser(
         "stability",
@@ -550,7 +558,7 @@ def summarise(results: Run, run_dir: Path) -> str:
 
 
 def run_table(args: argparse.Namespace) -> int:
-    from harness.table import certify_cell, certify_options, default_rows, markdown, replace_table
+    from harness.table import certify_cells, certify_options, default_rows, markdown, replace_table
     from harness.world import can_serve_dns
 
     expected = dict(default_rows())
@@ -566,12 +574,15 @@ def run_table(args: argparse.Namespace) -> int:
                     f"--faults dns --backend {backend}: the run's DNS server needs root here "
                     "(it listens on port 53)"
                 )
-    rows = [
-        certify_cell(name, backend, expected.get(name, "?"), args.reports, faults)
+    if args.jobs < 1 or args.jobs > 8:
+        raise UsageError(f"--jobs: 1 to 8 certifications at once, not {args.jobs}")
+    cells = [
+        (name, backend, expected.get(name, "?"), faults)
         for name in mtas
         for backend in backends
         for faults in layers
     ]
+    rows = certify_cells(cells, args.reports, args.jobs)
     command = "mta-harness table" + "".join(f" --mta {m}" for m in args.mtas or [])
     command += "".join(f" --backend {b}" for b in backends)
     command += "".join(f" --faults {f}" for f in args.layers or [])

@@ -7,9 +7,13 @@ replaces the table between the markers in that file.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,13 +161,68 @@ def layer_options(faults: str) -> list[str]:
     return ["--faults", faults, *LAYER_OPTIONS.get(faults, ())]
 
 
-def certify_cell(mta: str, backend: str, expected: str, reports: Path, faults: str) -> Row:
+def certify_cell(
+    mta: str, backend: str, expected: str, reports: Path, faults: str, label: bool = False
+) -> Row:
     """One cell: :func:`certify_one`, or "-" where the MTA has no such layer (an MTA
-    routed statically makes no DNS lookups to fault)."""
-    adapter, options = certify_options(mta)
+    routed statically makes no DNS lookups to fault). ``label``: the cell runs beside
+    others, its output lines marked with its name."""
+    adapter = certify_options(mta)[0]
     if faults == "dns" and "dns" not in get_adapter(adapter).routings:
         return Row(mta, backend, expected, "-", "static routes only", "-", 0.0, "-", faults=faults)
-    return certify_one(mta, backend, expected, reports, options, faults)
+    return certify_one(mta, backend, expected, reports, faults=faults, label=label)
+
+
+def certify_cells(
+    cells: list[tuple[str, str, str, str]], reports: Path, jobs: int = 1
+) -> list[Row]:
+    """Every cell ``(row, backend, expected, faults)``, ``jobs`` at a time (each certify is a
+    process with a world of its own, on an address block of its own); rows in cell order.
+    A Ctrl-C stops the cells running (they tear down) and starts no more."""
+    if jobs <= 1:
+        return [certify_cell(m, b, e, reports, f) for m, b, e, f in cells]
+    stop = threading.Event()
+
+    def cell(m: str, b: str, e: str, f: str) -> Row:
+        if stop.is_set():
+            return Row(m, b, e, "INTERRUPTED", "not started", "-", 0.0, "-", faults=f)
+        return certify_cell(m, b, e, reports, f, label=True)
+
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="cell") as pool:
+        futures = [pool.submit(cell, *c) for c in cells]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            stop.set()
+            _PROCESSES.stop_all()
+            raise
+
+
+class _Children:
+    """The certify processes running for a table, so a Ctrl-C reaches each of them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: set[subprocess.Popen[str]] = set()
+
+    def add(self, child: subprocess.Popen[str]) -> None:
+        with self._lock:
+            self._running.add(child)
+
+    def discard(self, child: subprocess.Popen[str]) -> None:
+        with self._lock:
+            self._running.discard(child)
+
+    def stop_all(self) -> None:
+        with self._lock:
+            running = list(self._running)
+        for child in running:
+            _stop(child)
+
+
+_PROCESSES = _Children()
+#: The line a certify prints naming its run record (a verdict's, or a partial one's).
+_RECORD = re.compile(r"[Rr]un record: (\S+/results\.json)")
 
 
 def worst_healthy_latency(results: Run) -> str:
@@ -209,31 +268,41 @@ def certify_one(
     reports: Path,
     extra: list[str] | None = None,
     faults: str = "certification",
+    label: bool = False,
 ) -> Row:
     """Certify ``mta`` (a table row: an MTA, or a tuned one) on ``backend`` under ``faults``
     in a process of its own; its run record makes the row.
 
     ``extra`` are more ``certify`` options. On Ctrl-C or SIGTERM the child is asked to stop
-    (SIGTERM: it tears its world down) before the interrupt goes on.
+    (SIGTERM: it tears its world down) before the interrupt goes on. ``label``: the child
+    runs beside others, so its output is read (each line marked with the cell) and the run
+    record is the one it names, not the newest folder in ``reports``.
     """
     adapter, options = certify_options(mta)
     extra = options + layer_options(faults) + list(extra or [])
     before = set(reports.iterdir()) if reports.exists() else set()
     started = time.monotonic()
     command = [sys.executable, "-m", "harness", "certify", "--mta", adapter, "--backend", backend]
-    child = subprocess.Popen([*command, "--reports", str(reports), *extra])
-    try:
-        status = child.wait()
-    except BaseException:
-        child.terminate()
+    argv = [*command, "--reports", str(reports), *extra]
+    named: list[Path] = []
+    if label:
+        tag = f"[{mta} {backend}{'' if faults == 'certification' else ' ' + faults}] "
+        child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        _PROCESSES.add(child)
+        status = _relay(child, tag, named.append)
+        _PROCESSES.discard(child)
+    else:
+        child = subprocess.Popen(argv, text=True)  # its output goes straight to ours
         try:
-            child.wait(timeout=120)  # a docker world takes a while to take down
-        except subprocess.TimeoutExpired:
-            child.kill()  # what it leaves, the next run reaps
-            child.wait()
-        raise
+            status = child.wait()
+        except BaseException:
+            _stop(child)
+            raise
     seconds = time.monotonic() - started
-    new = sorted(set(reports.iterdir()) - before) if reports.exists() else []
+    if label:
+        new = [path.parent for path in named]
+    else:
+        new = sorted(set(reports.iterdir()) - before) if reports.exists() else []
     if not new or not (new[-1] / "results.json").exists():
         verdict = "INTERRUPTED" if status == EXIT_INTERRUPTED else "ERROR"
         return Row(
@@ -257,6 +326,31 @@ def certify_one(
         recovery_and_loss(results),
         faults,
     )
+
+
+def _stop(child: subprocess.Popen[str]) -> None:
+    child.terminate()
+    try:
+        child.wait(timeout=120)  # a docker world takes a while to take down
+    except subprocess.TimeoutExpired:
+        child.kill()  # what it leaves, the next run reaps
+        child.wait()
+
+
+def _relay(child: subprocess.Popen[str], tag: str, record: Callable[[Path], None]) -> int:
+    """Print the child's lines marked with ``tag``, note the run record it names, and
+    return its exit status."""
+    assert child.stdout is not None
+    try:
+        for line in child.stdout:
+            found = _RECORD.search(line)
+            if found:
+                record(Path(found.group(1)))
+            print(tag + line, end="", flush=True)
+        return child.wait()
+    except BaseException:
+        _stop(child)
+        raise
 
 
 def markdown(rows: list[Row], command: str) -> str:

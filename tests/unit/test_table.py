@@ -3,8 +3,14 @@ MTA has no such layer, and "(unexpected)" wherever a verdict is not the expected
 
 from __future__ import annotations
 
+import contextlib
+import io
+import threading
 from pathlib import Path
 
+import pytest
+
+from harness import table
 from harness.mta import get_adapter
 from harness.table import (
     Row,
@@ -74,3 +80,42 @@ def test_every_tuning_names_a_known_mta_and_says_why_and_where_from(tmp_path: Pa
         assert tuning.settings(), f"{tuning.fragment} sets nothing"
     (tmp_path / "postfix.cf").write_text("# Why: x\ndefault_process_limit = 100\n")
     assert tunings(tmp_path)["postfix-tuned"].settings() == "default_process_limit = 100"
+
+
+def test_cells_run_side_by_side_and_come_back_in_cell_order(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    running, most = 0, 0
+    lock = threading.Lock()
+    both = threading.Barrier(2, timeout=10)  # fails unless two cells run at once
+
+    def cell(mta: str, backend: str, expected: str, reports: Path, faults: str, label: bool) -> Row:
+        nonlocal running, most
+        assert label, "a cell beside others must mark its output"
+        with lock:
+            running += 1
+            most = max(most, running)
+        both.wait()
+        with lock:
+            running -= 1
+        return row(mta, "PASS")
+
+    monkeypatch.setattr(table, "certify_cell", cell)
+    cells = [(m, "local", "PASS", "certification") for m in ("a", "b", "c", "d")]
+    rows = table.certify_cells(cells, tmp_path, jobs=2)
+    assert [r.mta for r in rows] == ["a", "b", "c", "d"] and most == 2
+
+
+def test_a_cell_beside_others_marks_its_lines_and_takes_the_record_its_child_names() -> None:
+    class Child:  # what _relay reads of a certify process: its output, then its status
+        stdout = io.StringIO("example 1: holds\nRun record: /r/20261207-1/results.json and x\n")
+
+        def wait(self) -> int:
+            return 0
+
+    named: list[Path] = []
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert table._relay(Child(), "[exim local] ", named.append) == 0  # type: ignore[arg-type]
+    assert named == [Path("/r/20261207-1/results.json")]
+    assert out.getvalue().splitlines()[0] == "[exim local] example 1: holds"
