@@ -46,6 +46,29 @@ DEFAULT_MTAS = (
     ("seedmta-pool", "FAIL"),
 )
 
+#: Why each row's expected verdict is what it is (the table's "expected" column says it).
+WHY_EXPECTED = {
+    "postfix": "stock: a process per destination",
+    "postfix-hol": "one smtp process",
+    "postfix-pool": "process pool of 2: dead sites exhaust it",
+    "exim": "stock: parallel remote deliveries",
+    "exim-hol": "one delivery at a time",
+    "opensmtpd": "stock: a route per destination",
+    "sendmail": "stock: a delivery process per message",
+    "sendmail-hol": "everything queued, one queue runner",
+    "courier": "stock: up to 40 deliveries, 4 per host",
+    "courier-hol": "one delivery at a time (MAXDELS=1)",
+    "haraka": "stock: concurrent outbound deliveries",
+    "haraka-hol": "one outbound delivery (concurrency_max=1)",
+    "chasquid": "stock: a delivery loop per message; routed by MX",
+    "maddy": "stock: 16 deliveries in parallel; routed by MX",
+    "maddy-hol": "one delivery at a time (max_parallelism 1)",
+    "seedmta-sync": "the seed's bug: one delivery loop",
+    "seedmta-async": "the fix: a loop per next hop",
+    "seedmta-pool": "two delivery workers shared by all hops",
+}
+
+
 #: Known-good tunings of stock builds that break a claim: ``fixtures/tuning/<mta>.<ext>``, a
 #: configuration fragment with its reason and source in its header, certified as the table's
 #: row ``<mta>-tuned`` (``certify --mta <mta> --mta-config <file>``), expected to PASS.
@@ -106,29 +129,6 @@ def why_expected(row: str) -> str | None:
     if tuning is not None:
         return f"stock + `{tuning.settings()}`, fixtures/tuning/{tuning.fragment.name}"
     return WHY_EXPECTED.get(row)
-
-
-#: Why each row's expected verdict is what it is (the table's "expected" column says it).
-WHY_EXPECTED = {
-    "postfix": "stock: a process per destination",
-    "postfix-hol": "one smtp process",
-    "postfix-pool": "process pool of 2: dead sites exhaust it",
-    "exim": "stock: parallel remote deliveries",
-    "exim-hol": "one delivery at a time",
-    "opensmtpd": "stock: a route per destination",
-    "sendmail": "stock: a delivery process per message",
-    "sendmail-hol": "everything queued, one queue runner",
-    "courier": "stock: up to 40 deliveries, 4 per host",
-    "courier-hol": "one delivery at a time (MAXDELS=1)",
-    "haraka": "stock: concurrent outbound deliveries",
-    "haraka-hol": "one outbound delivery (concurrency_max=1)",
-    "chasquid": "stock: a delivery loop per message; routed by MX",
-    "maddy": "stock: 16 deliveries in parallel; routed by MX",
-    "maddy-hol": "one delivery at a time (max_parallelism 1)",
-    "seedmta-sync": "the seed's bug: one delivery loop",
-    "seedmta-async": "the fix: a loop per next hop",
-    "seedmta-pool": "two delivery workers shared by all hops",
-}
 
 
 #: What each ``--faults`` layer certifies with, beyond ``--faults LAYER`` itself.
