@@ -20,6 +20,7 @@ from pathlib import Path
 from harness.errors import UsageError
 from harness.mta import get_adapter
 from harness.record import Run, load_run
+from harness.report.mta_words import failure_line
 from harness.results import EXIT_INTERRUPTED, child_verdict
 
 BEGIN = "<!-- certification-table:begin -->"
@@ -148,6 +149,8 @@ class Row:
     recovery: str = "-"
     #: The ``certify --faults`` it was certified under.
     faults: str = "certification"
+    #: For a FAIL, the MTA's own words about its first counterexample's message.
+    said: str = ""
 
     @property
     def column(self) -> str:
@@ -325,7 +328,20 @@ def certify_one(
         str(new[-1]),
         recovery_and_loss(results),
         faults,
+        mta_said(results, new[-1]) if results.verdict == "FAIL" else "",
     )
+
+
+def mta_said(results: Run, run_dir: Path) -> str:
+    """The MTA's words about a FAIL's first counterexample (its refusal, its queue's
+    reason, or its log's line about the message), from the run's kept logs."""
+    log: list[str] = []
+    for path in sorted(run_dir.glob(f"logs-*/{results.mta}*.log")):
+        try:
+            log += path.read_text(errors="replace").splitlines()
+        except OSError:
+            continue
+    return failure_line(results.counterexamples.values(), log) or ""
 
 
 def _stop(child: subprocess.Popen[str]) -> None:
@@ -379,15 +395,21 @@ def markdown(rows: list[Row], command: str) -> str:
                 cells.append(f"- ({row.broken})")
                 continue
             mark = "" if row.verdict == row.expected else " (unexpected)"
+            said = f'; the MTA: "{_cell_text(row.said)}"' if row.said else ""
             cells.append(
                 f"**{row.verdict}**{mark}: {row.broken}; {row.worst_healthy}; {row.recovery}; "
-                f"{row.seconds:.0f} s"
+                f"{row.seconds:.0f} s{said}"
             )
         why = why_expected(mta)
         expected += f" ({why})" if why else ""
         lines.append(f"| {mta} | {expected} | " + " | ".join(cells) + " |")
     lines.append(END)
     return "\n".join(lines)
+
+
+def _cell_text(text: str) -> str:
+    """``text`` safe inside a Markdown table cell and its quotes."""
+    return text.replace("|", "\\|").replace('"', "'").replace("\n", " ")
 
 
 def replace_table(readme: Path, table: str) -> None:
