@@ -1,6 +1,8 @@
 """``prompt_recovery``: how fast mail moves once its link is back. A graded figure.
 
-Per message that waited for its link to heal: seconds from the heal to its first delivery.
+Per message that waited for its link to heal: seconds from the heal to its first delivery. A
+message bounced instead is not graded here: a right bounce (its domain did not exist, its
+site refused it for good) recovers nothing, and a wrong one is ``no_loss``'s finding.
 Median and worst per example, graded against the recovery bound. Over the bound is a
 *warning* ("slow recovery", with the MTA's own reason), not a failure, unless the user asks
 for it (``--require-recovery``): the seed's claim is about healthy sites and loss, not speed.
@@ -14,6 +16,7 @@ from typing import Literal, NoReturn
 from harness.claims.base import ClaimBroken, ClaimResult, Verdict, result
 from harness.claims.evidence import HeldItem, evidence_kind
 from harness.claims.facts import ExampleFacts
+from harness.ledger import Status
 
 
 @evidence_kind
@@ -46,6 +49,8 @@ class PromptRecovery:
             healed = heals.get(r.site)
             if healed is None or r.accepted_at is None:
                 continue
+            if r.status is Status.BOUNCED:
+                continue  # settled without a delivery; whether rightly is no_loss's to judge
             first = r.first_arrival
             if first is not None and first.at < healed:
                 continue  # delivered before its link healed (e.g. through a slow link)

@@ -205,6 +205,26 @@ def test_prompt_recovery_holds_with_its_figures_and_judges_nothing_without_a_hea
     assert nothing.verdict is Verdict.NOT_JUDGED
 
 
+def test_a_bounced_message_is_not_graded_as_a_slow_recovery() -> None:
+    """After a dns-nxdomain fault a correct MTA bounces the domain's mail: it settled, it was
+    never going to be delivered. Graded as "not delivered at all" it made a false warning,
+    and a false FAIL under --require-recovery."""
+    ledger = Ledger("e1")
+    bounced = accepted(ledger, "site-a", 1.0)
+    dsn(ledger, bounced.partition("@")[0], 2.0, dsn_actions=["failed"])
+    held = accepted(ledger, "site-a", 1.0)  # still undelivered: graded
+    windows = [FaultWindow("site-a", "dns-nxdomain", 0.0, 5.0)]
+    required = Bounds(require_recovery=True)
+    judged = PromptRecovery().judge(facts(ledger, windows, required, Settlement(5.0, False)))
+    assert judged.verdict is Verdict.BROKEN
+    assert [item.id for item in judged.evidence] == [held.partition("@")[0]]  # type: ignore[attr-defined]
+    only_bounced = Ledger("e1")
+    rcpt = accepted(only_bounced, "site-a", 1.0)
+    dsn(only_bounced, rcpt.partition("@")[0], 2.0, dsn_actions=["failed"])
+    alone = PromptRecovery().judge(facts(only_bounced, windows, required, Settlement(5.0, True)))
+    assert alone.verdict is Verdict.NOT_JUDGED
+
+
 # -- misdelivery, duplicates -----------------------------------------------------------------
 
 
