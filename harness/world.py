@@ -382,8 +382,11 @@ class World:
         if entries is None:
             return None
         held: dict[str, QueueHold] = {}
+        # A copy, taken at once: the MTA's output thread appends while this looks, and a
+        # deque changed during iteration raises (chasquid logging a 220-message backlog).
+        lines = self._mta_lines.copy()
         for entry in entries:
-            about = [line.strip() for line in self._mta_lines if entry.queue_id in line]
+            about = [line.strip() for line in lines if entry.queue_id in line]
             detail = QueueHold(
                 queue_id=entry.queue_id,
                 reason=entry.reason,
