@@ -3,12 +3,14 @@ nothing left behind after a SIGKILL."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from docker.types import IPAMConfig, IPAMPool
 
 from harness.backends.docker.backend import LABELS, DockerBackend, engine
 from harness.claims import Bounds
@@ -16,7 +18,7 @@ from harness.clock import Deadline
 from harness.errors import HarnessError
 from harness.faults import make_fault
 from harness.mta import get_adapter
-from harness.runtime import RUN_LABEL
+from harness.runtime import RUN_LABEL, SLOTS, slots_root
 from harness.scenario import Scenario, play
 from harness.world import World
 
@@ -230,3 +232,32 @@ def test_a_removal_already_in_progress_is_waited_for_not_taken_for_a_wedged_engi
     report = reap_containers(Engine(), "/tmp/root")  # type: ignore[arg-type]
     assert waited == ["0123456789ab removed"]
     assert report.containers == ["container mta-harness-x-site-a"]
+
+
+def test_an_address_block_a_network_still_holds_is_passed_over(docker_engine: None) -> None:
+    """dockerd sometimes keeps a dead run's network ("has active endpoints" with none left):
+    its address block cannot be used until dockerd restarts, so a run takes the next one."""
+    first = os.getpid() % SLOTS  # where this process's lease starts looking
+    probe = os.open(slots_root() / f"{first}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(probe)
+        pytest.skip(f"address block {first} is another run's just now")
+    fcntl.flock(probe, fcntl.LOCK_UN)
+    os.close(probe)
+    client = engine()
+    blocker = client.networks.create(
+        f"mta-harness-test-blocker-{os.getpid()}",
+        driver="bridge",
+        ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=f"172.31.{first}.0/24")]),
+    )
+    try:
+        backend = DockerBackend()
+        try:
+            assert backend.addresses.mta.host.split(".")[2] != str(first)
+            assert any(f"172.31.{first}.0/24 skipped" in line for line in backend.reaped.containers)
+        finally:
+            backend.close()
+    finally:
+        blocker.remove()

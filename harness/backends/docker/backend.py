@@ -42,12 +42,15 @@ from harness.runtime import (
     ROOT_LABEL,
     RUN_LABEL,
     RunContext,
+    SlotLease,
     owner_alive,
     runtime_root,
 )
 from harness.topology import MAX_SITES, AddressPlan, Endpoint
 
 PREFIX = "172.31"
+#: Address blocks a run passes over, at most, for networks that dockerd will not remove.
+MAX_SKIPPED_BLOCKS = 8
 LABELS = {
     RUN_LABEL: "org.mta-harness.run",
     OWNER_LABEL: "org.mta-harness.owner",
@@ -132,29 +135,53 @@ class DockerBackend:
         self.run_id = self.run_context.run_id
         self.labels = {LABELS[key]: value for key, value in self.run_context.labels.items()}
         self._images: dict[str, str] = {}
-        slot = self.run_context.lease.slot
-        self.addresses = AddressPlan(slot, prefix=PREFIX)
+        self.network = self._create_network()
+        self.addresses = AddressPlan(self.run_context.lease.slot, prefix=PREFIX)
         self.workdir: Path = self.run_context.workdir
         self.logs = self.workdir / "logs"
         self.logs.mkdir()
         self._services: list[ContainerService] = []
         self._by_role: dict[Role, ContainerService] = {}
         self._published: dict[tuple[str, int], Endpoint] = {}
+        atexit.register(self.close)
+
+    def _create_network(self) -> docker.models.networks.Network:
+        """The run's network on its address block. A block whose subnet another network
+        still holds (a dead run's, which dockerd would not remove: "has active endpoints", a
+        stale endpoint only a dockerd restart clears) is skipped for the next free one, the
+        skipped lease held until then so it is not handed back, and said in the reaping."""
+        skipped: list[SlotLease] = []
         try:
-            self.network = self.client.networks.create(
-                f"mta-harness-{self.run_id}",
-                driver="bridge",
-                labels=self.labels,
-                ipam=IPAMConfig(
-                    pool_configs=[
-                        IPAMPool(subnet=f"{PREFIX}.{slot}.0/24", gateway=f"{PREFIX}.{slot}.1")
-                    ]
-                ),
-            )
+            while True:
+                slot = self.run_context.lease.slot
+                try:
+                    return self.client.networks.create(
+                        f"mta-harness-{self.run_id}",
+                        driver="bridge",
+                        labels=self.labels,
+                        ipam=IPAMConfig(
+                            pool_configs=[
+                                IPAMPool(
+                                    subnet=f"{PREFIX}.{slot}.0/24", gateway=f"{PREFIX}.{slot}.1"
+                                )
+                            ]
+                        ),
+                    )
+                except APIError as exc:
+                    if "overlaps" not in str(exc) or len(skipped) >= MAX_SKIPPED_BLOCKS:
+                        raise
+                    self.reaped.containers.append(
+                        f"address block {PREFIX}.{slot}.0/24 skipped (a network there would "
+                        "not go; restart dockerd to free it)"
+                    )
+                    skipped.append(self.run_context.lease)
+                    self.run_context.lease = SlotLease.acquire()
         except ENGINE_FAILURES as exc:
             self.run_context.close()
             raise HarnessError(f"cannot create the run's network: {exc}") from exc
-        atexit.register(self.close)
+        finally:
+            for lease in skipped:
+                lease.release()
 
     def _resolv_conf(self) -> Path:
         """Every container's resolver: the run's DNS server's container, at its fixed
