@@ -413,7 +413,9 @@ def _cell_text(text: str) -> str:
 
 
 def replace_table(readme: Path, table: str) -> None:
-    text = readme.read_text()
+    """Put ``table`` between the markers in ``readme`` (or at its end; a new file holds the
+    table alone)."""
+    text = readme.read_text() if readme.exists() else ""
     if BEGIN in text and END in text:
         head, rest = text.split(BEGIN, 1)
         text = head + table + rest.split(END, 1)[1]

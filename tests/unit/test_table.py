@@ -119,3 +119,16 @@ def test_a_cell_beside_others_marks_its_lines_and_takes_the_record_its_child_nam
         assert table._relay(Child(), "[exim local] ", named.append) == 0  # type: ignore[arg-type]
     assert named == [Path("/r/20261207-1/results.json")]
     assert out.getvalue().splitlines()[0] == "[exim local] example 1: holds"
+
+
+def test_the_table_replaces_its_own_markers_and_starts_a_file_that_is_not_there(
+    tmp_path: Path,
+) -> None:
+    text = markdown([row("postfix", "PASS")], "mta-harness table")
+    new = tmp_path / "table.md"
+    table.replace_table(new, text)  # an hour of certifications must not end in a traceback
+    assert new.read_text().strip() == text
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\n{table.BEGIN}\nold\n{table.END}\n\nafter\n")
+    table.replace_table(readme, text)
+    assert "old" not in readme.read_text() and readme.read_text().endswith("\n\nafter\n")
