@@ -409,7 +409,7 @@ def markdown(rows: list[Row], command: str) -> str:
 
 def _cell_text(text: str) -> str:
     """``text`` safe inside a Markdown table cell and its quotes."""
-    return text.replace("|", "\\|").replace('"', "'").replace("\n", " ")
+    return text.replace("|", "\\|").replace('"', "'").replace("\n", " ").replace("\t", " ")
 
 
 def replace_table(readme: Path, table: str) -> None:
