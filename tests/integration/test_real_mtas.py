@@ -10,10 +10,11 @@ import pytest
 
 from harness.clock import Deadline
 from harness.faults import make_fault
-from harness.ledger import Status
+from harness.ledger import MessageRecord, Status
 from harness.reaper import labelled_processes
 from harness.sites.protocol import Behaviour
-from harness.world import World
+from harness.topology import Site
+from harness.world import Example, World
 
 from ..conftest import StartWorld
 
@@ -45,12 +46,7 @@ def test_a_real_mta_relays_queues_retries_and_stops_clean(
     assert world.identity.version[:1].isdigit()
     run_id = world.backend.run_id
     with world.example() as example:
-        delivered = example.submit(example.site(1))
-        dead = example.site(0)
-        example.apply(dead, make_fault("refuse", bound=3.0))
-        held = example.submit(dead)
-        assert example.ledger.wait_until(lambda rs: delivered.settled, Deadline.after(20))
-        assert delivered.status is Status.DELIVERED
+        dead, delivered, held = _one_delivered_one_held(example)
         assert delivered.arrivals[0].site == "site-b"
         # Accepted means queued: the MTA's own queue listing shows what it cannot deliver.
         assert held.status is Status.PENDING
@@ -110,17 +106,24 @@ def test_maddy_shows_what_it_holds_and_cannot_be_asked_to_retry(start_world: Sta
     world = start_world("maddy")
     assert world.plan.routing == "dns"  # by MX: it has no static routes
     with world.example() as example:
-        delivered = example.submit(example.site(1))
-        dead = example.site(0)
-        example.apply(dead, make_fault("refuse", bound=3.0))
-        held = example.submit(dead)
-        assert example.ledger.wait_until(lambda rs: delivered.settled, Deadline.after(20))
-        assert delivered.status is Status.DELIVERED
+        held = _one_delivered_one_held(example)[2]
         assert example.ledger.wait_until(
             lambda rs: "connection refused" in _held_reason(world, held.rcpt), Deadline.after(20)
         ), world.held_messages()
         assert held.status is Status.PENDING
         assert world.retry_now() is None
+
+
+def _one_delivered_one_held(example: Example) -> tuple[Site, MessageRecord, MessageRecord]:
+    """A message to site-b, delivered; then site-a's link refuses and a message to it is
+    held. Returns site-a and the two records."""
+    delivered = example.submit(example.site(1))
+    dead = example.site(0)
+    example.apply(dead, make_fault("refuse", bound=3.0))
+    held = example.submit(dead)
+    assert example.ledger.wait_until(lambda rs: delivered.settled, Deadline.after(20))
+    assert delivered.status is Status.DELIVERED
+    return dead, delivered, held
 
 
 def _held_reason(world: World, rcpt: str) -> str:
