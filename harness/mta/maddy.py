@@ -59,43 +59,37 @@ CHECK_BY_STARTING = (
 FRAGMENT_BLOCKS = ("remote_queue", "outbound_delivery")
 
 
-def check_blocks(fragment: str, where: str) -> None:
-    """Refuse, naming the line, a fragment that is not directives inside ``remote_queue { }``
-    or ``outbound_delivery { }`` blocks."""
+def fragment_blocks(fragment: str, where: str = "") -> dict[str, str]:
+    """The fragment's directives by block, to go inside the harness's blocks; a
+    :class:`UsageError` naming the line where it is not directives inside
+    ``remote_queue { }`` or ``outbound_delivery { }`` blocks."""
+    found: dict[str, list[str]] = {name: [] for name in FRAGMENT_BLOCKS}
+    current = ""
     depth = 0
     for number, line in enumerate(fragment.splitlines(), start=1):
         text = line.split("#", 1)[0].strip()
         if not text:
             continue
         if depth == 0:
-            name = text.removesuffix("{").strip()
-            if not text.endswith("{") or name not in FRAGMENT_BLOCKS:
+            current = text.removesuffix("{").strip()
+            if not text.endswith("{") or current not in FRAGMENT_BLOCKS:
                 raise UsageError(
                     f"--mta-config {where}: line {number}: a maddy fragment is directives in "
                     f"{' or '.join(b + ' { }' for b in FRAGMENT_BLOCKS)} blocks, got {text!r}"
                 )
+        elif not (depth == 1 and text == "}"):
+            found[current].append(text)
         depth += text.count("{") - text.count("}")
         if depth < 0:
             raise UsageError(f"--mta-config {where}: line {number}: a '}}' closes nothing")
     if depth:
         raise UsageError(f"--mta-config {where}: a block is not closed")
-
-
-def fragment_blocks(fragment: str) -> dict[str, str]:
-    """A checked fragment's directives by block, to go inside the harness's blocks."""
-    found: dict[str, list[str]] = {name: [] for name in FRAGMENT_BLOCKS}
-    current: str | None = None
-    depth = 0
-    for line in fragment.splitlines():
-        text = line.split("#", 1)[0].strip()
-        if not text:
-            continue
-        if depth == 0:
-            current = text.removesuffix("{").strip()
-        elif current is not None and not (depth == 1 and text == "}"):
-            found[current].append(text)
-        depth += text.count("{") - text.count("}")
     return {name: "\n".join(f"    {t}" for t in lines) for name, lines in found.items()}
+
+
+def check_blocks(fragment: str, where: str) -> None:
+    """Refuse, naming the line, a fragment that :func:`fragment_blocks` cannot place."""
+    fragment_blocks(fragment, where)
 
 
 def render_config(plan: MtaPlan, hol: bool) -> str:
