@@ -43,4 +43,12 @@ if [ "$(id -u)" = 0 ] && ! command -v chromium >/dev/null 2>&1; then
       || { echo "setup: apt-get install chromium failed" >&2; fail=1; }
   fi
 fi
+# The shared example database's test (--example-db redis://) runs Debian's real Redis server.
+if [ "$(id -u)" = 0 ] && ! command -v redis-server >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Debian's redis-server (the shared example database's test starts one)" >&2
+    (apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends redis-server) >/dev/null \
+      || { echo "setup: apt-get install redis-server failed" >&2; fail=1; }
+  fi
+fi
 exit $fail

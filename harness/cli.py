@@ -89,6 +89,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=int, default=None, help="Hypothesis seed, to repeat a run"
     )
     certify_cmd.add_argument(
+        "-n",
+        "--workers",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="divide the search among N processes here, each with a world of its own "
+        "(pytest-xdist); one run record and certificate with every worker's examples",
+    )
+    certify_cmd.add_argument(
         "--faults",
         choices=tuple(FAULT_SUITES),
         default="certification",
@@ -245,6 +254,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify_cmd.add_argument("--image", help="the image the build ships (local or pulled)")
     verify_cmd.set_defaults(handler=verify_build)
+    merge_cmd = commands.add_parser(
+        "merge",
+        help="make the shards of one certification (certify --shard K/N, on any machines) "
+        "one run record, report and certificate",
+    )
+    merge_cmd.add_argument("folders", nargs="+", type=Path, help="the shards' run folders")
+    merge_cmd.add_argument(
+        "--out", type=Path, default=None, help="folder to write (default: a new run in ./reports)"
+    )
+    merge_cmd.set_defaults(handler=merge_shards)
     certify_cmd.set_defaults(handler=certify)
     replay_cmd.set_defaults(handler=replay)
     report.set_defaults(handler=report_runs)
@@ -379,11 +398,16 @@ def certify(args: argparse.Namespace) -> int:
     run_dir = args.reports / new_run_id()
     run_dir.mkdir(parents=True)
     bounds = run_bounds(args.bound, args.recovery_bound, args.require_recovery, None)
+    division = f", shard {args.shard}" if args.shard else ""
+    division += f", {args.workers} workers" if args.workers > 1 else ""
     print(
         f"mta-harness {__version__}: certifying {args.mta} on {args.backend}, routed "
-        f"{args.routing} (profile {args.profile}, seed {seed}, bound {bounds.delivery:g} s, "
-        f"recovery {bounds.recovery:g} s)"
+        f"{args.routing} (profile {args.profile}, seed {seed}{division}, bound "
+        f"{bounds.delivery:g} s, recovery {bounds.recovery:g} s)"
     )
+    # Every worker is handed every test and plays its own part of the search (--dist each;
+    # harness/plugin/shards.py); the controller merges their records into one.
+    workers = ["-n", str(args.workers), "--dist", "each"] if args.workers > 1 else []
     results = _run_suites(
         run_dir,
         suites,
@@ -391,6 +415,7 @@ def certify(args: argparse.Namespace) -> int:
             *pytest_args(args),
             f"--harness-profile={args.profile}",
             f"--hypothesis-seed={seed}",
+            *workers,
         ],
     )
     if isinstance(results, int):
@@ -414,6 +439,17 @@ def certify(args: argparse.Namespace) -> int:
     print(summarise(results, run_dir))
     print(f"Certificate: {written}")
     return EXIT_CODES[results.verdict]
+
+
+def merge_shards(args: argparse.Namespace) -> int:
+    from harness.report.merge import merge_folders
+
+    out = args.out or Path("reports") / new_run_id()
+    merged, _ = merge_folders(args.folders, out)
+    print(f"mta-harness {__version__}: merged {len(args.folders)} shards into {out}")
+    print(summarise(merged, out))
+    print(f"Certificate: {out / 'certificate.json'}")
+    return EXIT_CODES[merged.verdict]
 
 
 def _test_part(suite: Path) -> str:

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from harness.backends import BACKENDS
 from harness.claims.base import Bounds
 from harness.mta import ADAPTERS
+from harness.shards import parse_shard
 
 #: How an MTA finds the remote sites (``MtaPlan.routing``).
 ROUTINGS = ("static", "dns")
@@ -128,6 +129,20 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
         f"reports the best counterexample so far (default {DEFAULT_SHRINK_BUDGET:g})",
         default=DEFAULT_SHRINK_BUDGET,
         type=positive_seconds,
+    ),
+    RunOption(
+        "--shard",
+        "play part K of N of the search: every property with a seed of its own derived from "
+        "the run's, and every Nth scenario file; `mta-harness merge` makes the shards' "
+        "records one certificate",
+        type=parse_shard,
+        metavar="K/N",
+    ),
+    RunOption(
+        "--example-db",
+        "a Hypothesis example database shared by runs (redis://HOST:PORT/DB, or a folder), "
+        "beside the local one: a failure one run found is replayed first by the others",
+        metavar="URL",
     ),
     RunOption(
         "--strict-duplicates",

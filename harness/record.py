@@ -205,6 +205,18 @@ class Canary(_Model):
     run: str
 
 
+class Part(_Model):
+    """One record merged into another: a shard of the search (``--shard K/N``, or one worker
+    of ``certify -n N``), with the seed its search used and what it found."""
+
+    #: None: the whole search (a worker of ``pytest -n N --dist load`` plays whole tests).
+    shard: str | None
+    seed: int | None
+    run_id: str
+    verdict: str
+    examples_run: int
+
+
 class Run(_Model):
     """A whole run record (``results.json``)."""
 
@@ -234,6 +246,12 @@ class Run(_Model):
     failures: dict[str, str]
     examples: list[Example]
     canary: Canary | None = None
+    #: The part of the search this record covers (``2/3``); None: the whole search.
+    shard: str | None = None
+    #: The Hypothesis seed this record's search used; None for a merged record (see parts).
+    seed: int | None = None
+    #: The records merged into this one (``certify -n``, ``mta-harness merge``), in order.
+    parts: list[Part] = []
 
     def claim(self, name: str) -> ClaimVerdict | None:
         return next((c for c in self.claims if c.name == name), None)

@@ -163,6 +163,9 @@ class RunRecord:
     errors: list[str] = field(default_factory=list)
     interrupted: bool = False
     finished: float | None = None
+    #: The part of the search this session played (``--shard``, split among workers).
+    shard: str | None = None
+    seed: int | None = None
 
     @property
     def verdict(self) -> str:
@@ -225,6 +228,8 @@ class RunRecord:
             counterexamples=self.counterexamples,
             failures=self.failures,
             examples=self.examples,
+            shard=self.shard,
+            seed=self.seed,
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -44,7 +44,8 @@ from harness.plugin.fixtures import (
     world,
 )
 from harness.plugin.run import HarnessRun
-from harness.plugin.search import configure_search
+from harness.plugin.search import configure_search, use_database_though_seeded
+from harness.plugin.shards import play_shard, pytest_configure_node, session_seed
 from harness.plugin.state import worker
 from harness.profiles import PROFILES
 
@@ -67,6 +68,7 @@ __all__ = [
     "links",
     "mta",
     "outage_settings",
+    "pytest_configure_node",
     "scenario_files",
     "sites",
     "strict_duplicates",
@@ -107,6 +109,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     configure_search(config, worker(config))
+    session_seed(config)  # a shard without a seed to derive its own from: refused now
     if _asked_for(config):
         activate(config)
 
@@ -114,6 +117,9 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
+    play_shard(config, items)
+    if config.getoption("--example-db"):
+        use_database_though_seeded(items)
     if any(RUN_FIXTURES & set(getattr(item, "fixturenames", ())) for item in items):
         activate(config)
 

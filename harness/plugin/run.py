@@ -16,8 +16,10 @@ import pytest
 from hypothesis.errors import Flaky
 
 from harness import interrupts
-from harness.errors import HarnessError
+from harness.errors import HarnessError, UsageError
+from harness.merge import merge_runs
 from harness.plugin.search import SLOW_SHRINKING
+from harness.plugin.shards import session_seed, session_shard
 from harness.plugin.state import (
     CURRENT_TEST_KEY,
     EXAMPLE_LOG_KEY,
@@ -26,10 +28,12 @@ from harness.plugin.state import (
     SHRINKING_KEY,
     save,
     session_bounds,
+    worker,
     worker_suffix,
 )
 from harness.progress import ProgressEraser
-from harness.results import RunRecord, claim_verdicts
+from harness.record import Run, load_run
+from harness.results import ERROR, RunRecord, claim_verdicts, write_json_atomic
 from harness.runtime import new_run_id
 from harness.world import World
 
@@ -57,6 +61,9 @@ class HarnessRun:
             bounds=asdict(session_bounds(config)),
             started=time.time(),
         )
+        shard = session_shard(config)
+        record.shard = None if shard.whole else str(shard)
+        record.seed = session_seed(config)
         config.pluginmanager.register(_CollectionWatch(record), "mta-harness-collection-watch")
         config.pluginmanager.register(ProgressEraser(config), "mta-harness-progress-eraser")
 
@@ -111,6 +118,8 @@ def _finish(session: pytest.Session, exitstatus: int) -> None:
     record.finished = time.time()
     finished = save(session.config)
     folder = session.config.stash.get(REPORT_DIR_KEY, None)
+    if folder is not None and finished is not None and _controller(session.config):
+        finished = _merge_workers(folder, record)
     if folder is not None and finished is not None:
         from harness.report.html import write_report
 
@@ -120,7 +129,35 @@ def _finish(session: pytest.Session, exitstatus: int) -> None:
         from harness.report.junit import mark_harness_errors
 
         claims = finished.claims if finished is not None else claim_verdicts(record.examples)
-        mark_harness_errors(Path(junit), record.tests, claims)
+        tests = finished.tests if finished is not None else record.tests
+        mark_harness_errors(Path(junit), tests, claims)
+
+
+def _controller(config: pytest.Config) -> bool:
+    """Whether this is pytest-xdist's controller: its workers ran the tests and wrote the
+    records, and it ran none itself."""
+    return worker(config) is None and config.pluginmanager.has_plugin("dsession")
+
+
+def _merge_workers(folder: Path, record: RunRecord) -> Run:
+    """The workers' records (``results-gwN.json``) as the run's one ``results.json``, with the
+    controller's own errors (a worker that crashed, an interrupt) added to theirs."""
+    found = sorted(folder.glob("results-gw*.json"), key=lambda p: int(p.stem.split("gw")[1]))
+    try:
+        parts = [(f"worker {p.stem.removeprefix('results-')}", load_run(p)) for p in found]
+        if not parts:
+            raise UsageError("no worker wrote a run record")
+        merged = merge_runs(parts, record.run_id, record.shard)
+    except UsageError as exc:
+        record.errors.append(f"cannot merge the workers' records: {exc}")
+        return record.save(folder) or record.to_run()
+    if record.errors or record.interrupted:
+        errors = [*merged.errors, *record.errors]
+        merged = merged.model_copy(
+            update={"errors": errors, "verdict": ERROR, "interrupted": record.interrupted}
+        )
+    write_json_atomic(folder / "results.json", merged.as_json())
+    return merged
 
 
 def _after_failure(item: pytest.Item, exc: BaseException) -> None:

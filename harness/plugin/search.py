@@ -1,5 +1,6 @@
 """How Hypothesis searches in a harness run: its profiles, one example database per
-pytest-xdist worker, the shrink budget, and no hill climbing once a failure is found."""
+pytest-xdist worker (plus a shared one where asked: ``--example-db``), the shrink budget, and
+no hill climbing once a failure is found."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
-from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.database import (
+    DirectoryBasedExampleDatabase,
+    ExampleDatabase,
+    MultiplexedDatabase,
+)
 
 from harness.profiles import PROFILES
 
@@ -15,6 +20,10 @@ for _name, _options in PROFILES.items():
     settings.register_profile(
         _name,
         deadline=None,  # real systems: the default 200 ms deadline is meaningless
+        # Hypothesis's own CI profile (loaded where $CI is set, and the parent of these)
+        # derandomizes, which would ignore the run's seed: every shard would then play the
+        # same examples, and `certify --seed` would repeat nothing.
+        derandomize=False,
         suppress_health_check=[HealthCheck.too_slow],
         # No explain phase: it replays the shrunk example with parts varied, dozens of
         # examples of seconds each against a real MTA, to annotate what did not matter.
@@ -33,6 +42,9 @@ def configure_search(config: pytest.Config, worker: str | None) -> None:
     if profile:
         settings.load_profile(profile)
     _database_per_worker(worker)
+    shared = config.getoption("--example-db")
+    if shared:
+        _share_database(shared_database(shared))
     _shrink_budget(float(config.getoption("--shrink-budget")))
 
 
@@ -83,3 +95,64 @@ def _database_per_worker(worker: str | None) -> None:
         database=DirectoryBasedExampleDatabase(f".hypothesis/examples-{worker}"),
     )
     settings.load_profile(name)
+
+
+#: Schemes ``--example-db`` takes as a Redis server's address (redis-py's own).
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def shared_database(url: str) -> ExampleDatabase:
+    """The example database ``--example-db`` names: Hypothesis's own Redis database for a
+    Redis URL (reached now, so a wrong address is one message before any test), else a
+    folder. Anything else that looks like a URL is refused."""
+    if url.startswith(REDIS_SCHEMES):
+        return _redis_database(url)
+    if "://" in url:
+        raise pytest.UsageError(
+            f"--example-db {url}: not a Redis URL ({', '.join(REDIS_SCHEMES)}) or a folder"
+        )
+    return DirectoryBasedExampleDatabase(url)
+
+
+def _redis_database(url: str) -> ExampleDatabase:
+    try:
+        from hypothesis.extra.redis import RedisExampleDatabase
+        from redis import Redis
+        from redis.exceptions import RedisError
+    except ImportError as exc:  # pragma: no cover - a dependency of the project
+        raise pytest.UsageError(f"--example-db {url}: redis is not installed ({exc})") from None
+    try:
+        client = Redis.from_url(url, socket_connect_timeout=5, socket_timeout=10)
+        client.ping()
+    except (RedisError, ValueError) as exc:
+        raise pytest.UsageError(f"--example-db {url}: cannot reach it: {exc}") from None
+    return RedisExampleDatabase(client)
+
+
+def _share_database(shared: ExampleDatabase) -> None:
+    """Use ``shared`` beside this session's own database: Hypothesis replays what either
+    holds and saves to both, so a failure one run found is the first example of the next."""
+    current = settings.default
+    if current is None:
+        return
+    own = current.database
+    name = f"{settings.get_current_profile_name()}-shared-db"
+    database = shared if own is None else MultiplexedDatabase(own, shared)
+    settings.register_profile(name, parent=current, database=database)
+    settings.load_profile(name)
+
+
+def use_database_though_seeded(items: list[pytest.Item]) -> None:
+    """Give each property its example database key though the run is seeded: Hypothesis
+    drops the database of a test run with a forced seed (``--hypothesis-seed``, which every
+    certification passes), so without this a shared database would never be read or
+    written. Asked for by ``--example-db``: replaying what another run found first is the
+    point of sharing one."""
+    from hypothesis.internal.reflection import function_digest
+
+    for item in items:
+        test = getattr(item, "obj", None)
+        inner = getattr(getattr(test, "hypothesis", None), "inner_test", None)
+        if inner is not None and not hasattr(test, "_hypothesis_internal_database_key"):
+            # The key Hypothesis itself uses for an unseeded run of the same test.
+            test._hypothesis_internal_database_key = function_digest(inner)  # type: ignore[union-attr]

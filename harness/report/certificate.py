@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from harness.record import BoundsRecord, Canary, ClaimVerdict, Run
+from harness.record import BoundsRecord, Canary, ClaimVerdict, Part, Run
 from harness.report.provenance import Provenance
 from harness.results import describe_claim, write_json_atomic, write_text_atomic
 
@@ -62,6 +62,10 @@ class Certificate(BaseModel):
     canary: Canary | None
     run_id: str
     issued: str
+    #: The part of the search this certificate covers (``--shard K/N``); None: all of it.
+    shard: str | None = None
+    #: The shards or workers whose records this one merges, each with its seed.
+    parts: list[Part] = []
 
 
 def certificate(
@@ -103,6 +107,8 @@ def certificate(
         canary=canary,
         run_id=results.run_id,
         issued=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(results.finished)),
+        shard=results.shard,
+        parts=results.parts,
     )
 
 
@@ -143,7 +149,7 @@ Claim: {cert.claim}.
 | suites | {suites} ({cert.faults} faults, profile {cert.profile}) |
 | suites' digest | `{cert.provenance.suite_digest}` |
 | examples | {examples} |
-| seed | {cert.seed} |
+| seed | {cert.seed}{_search_parts(cert)} |
 | bounds | {bounds_text} |
 | run | {cert.run_id}, {cert.issued} |
 | canary | {_canary(cert.canary)} |
@@ -153,8 +159,35 @@ Claims:
 {_claims(cert.claims)}
 {_unjudged(cert.unjudged)}
 Repeat it: `mta-harness certify --mta {mta.requested}{_image_flag(cert)} --backend {cert.backend} \
---profile {cert.profile} --faults {cert.faults} --seed {cert.seed}{_routing_flag(cert)}`
+--profile {cert.profile} --faults {cert.faults} --seed {cert.seed}{_routing_flag(cert)}\
+{_division_flag(cert)}`{_division_note(cert)}
 """
+
+
+def _search_parts(cert: Certificate) -> str:
+    """How the search was divided: "; shard 2/3", "; 3 parts merged (1/3, 2/3, 3/3)"."""
+    shard = f"; shard {cert.shard} of the search (not a certificate of the whole)" * bool(
+        cert.shard
+    )
+    if len(cert.parts) < 2:
+        return shard
+    names = ", ".join(p.shard or "whole" for p in cert.parts)
+    return f"{shard}; {len(cert.parts)} parts merged ({names}), each with its own seed"
+
+
+def _division_flag(cert: Certificate) -> str:
+    if len(cert.parts) > 1:
+        return f" -n {len(cert.parts)}"
+    return f" --shard {cert.shard}" if cert.shard else ""
+
+
+def _division_note(cert: Certificate) -> str:
+    if len(cert.parts) < 2:
+        return ""
+    return (
+        f" (the same examples as `--shard K/{len(cert.parts)}` for every K on any machines, "
+        "then `mta-harness merge`)"
+    )
 
 
 def _routing_flag(cert: Certificate) -> str:

@@ -65,3 +65,31 @@ def test_a_recipe_certifies_an_image_verifies_it_and_keeps_the_run(recipe: Path)
 
 def test_the_recipes_are_found() -> None:
     assert [p.name for p in RECIPES] == ["github-actions.yml", "gitlab-ci.yml"]
+
+
+SHARDED = sorted((Path(__file__).parents[2] / "docs" / "ci" / "sharded").glob("*.yml"))
+
+
+@pytest.mark.parametrize("recipe", SHARDED, ids=lambda p: p.name)
+def test_a_sharded_recipe_certifies_every_shard_with_one_seed_then_merges(recipe: Path) -> None:
+    workflow = yaml.safe_load(recipe.read_text())
+    commands = [c for s in scripts(workflow) for c in harness_commands(s)]
+    assert [c[0] for c in commands] == ["certify", "merge", "verify"]
+    certify, merge = commands[0], commands[1]
+    # The shell's variables stand for values the CI fills in: a shard and a whole seed.
+    filled = [
+        "2/4" if "/" in w and "$" in w else "7" if w.startswith("$") and "seed" in p else w
+        for p, w in zip(["", *certify], certify, strict=False)
+    ]
+    args = build_parser().parse_args(filled)
+    assert args.shard is not None and args.seed == 7 and args.example_db
+    assert "--shard" in certify and "--seed" in certify
+    build_parser().parse_args(merge)
+    assert "--out" in merge and any("*" in w for w in merge)
+    text = recipe.read_text()
+    for status, verdict in (("1", "FAIL"), ("3", "ERROR")):
+        assert f"{status}) echo" in text and verdict in text
+
+
+def test_the_sharded_recipes_are_found() -> None:
+    assert [p.name for p in SHARDED] == ["github-actions.yml", "gitlab-ci.yml"]
