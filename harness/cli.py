@@ -393,6 +393,8 @@ def certify(args: argparse.Namespace) -> int:
         suites = [SUITES / suite for suite in FAULT_SUITES[args.faults]]
     if not suite_path(suites[0]).exists():
         raise UsageError(f"--suites {args.suites}: no such file or folder")
+    if args.load and args.faults != "strict":  # strict plays every suite, this one with it
+        suites.append(SUITES / "test_load.py")
     # A seed is always chosen and recorded, so any run can be repeated exactly.
     seed = args.seed if args.seed is not None else secrets.randbelow(2**32)
     run_dir = args.reports / new_run_id()

@@ -39,6 +39,21 @@ def positive_seconds(text: str) -> float:
     return value
 
 
+def positive_rate(text: str) -> float:
+    """Messages a second, above zero and at most the load step's own limit."""
+    from harness.steps.load import MAX_RATE
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected messages a second, got {text!r}") from None
+    if not math.isfinite(value) or not 0 < value <= MAX_RATE:
+        raise argparse.ArgumentTypeError(
+            f"must be more than 0 and at most {MAX_RATE:g}, got {text}"
+        )
+    return value
+
+
 class _Adds(Protocol):
     """What both argparse's parsers and pytest's option groups offer."""
 
@@ -143,6 +158,13 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
         "a Hypothesis example database shared by runs (redis://HOST:PORT/DB, or a folder), "
         "beside the local one: a failure one run found is replayed first by the others",
         metavar="URL",
+    ),
+    RunOption(
+        "--load",
+        "also play the outages under sustained load (fixtures/scenarios/load/) at RATE "
+        "messages a second, judged by healthy_throughput (certify adds suites/test_load.py)",
+        type=positive_rate,
+        metavar="RATE",
     ),
     RunOption(
         "--strict-duplicates",

@@ -62,6 +62,10 @@ def claim_verdicts(examples: list[Example]) -> list[ClaimVerdict]:
         if "median" in figures:
             medians = sorted(figures["median"])
             summary["median"] = medians[len(medians) // 2]
+        if "ratio" in figures:  # healthy_throughput: the worst example's
+            summary["ratio"] = min(figures["ratio"])
+        if "p99" in figures:
+            summary["p99"] = max(figures["p99"])
         for key in ("stuck", "lost", "after_retry", "healthy", "wrongly_bounced"):
             if key in figures:
                 summary[key] = sum(figures[key])
@@ -133,6 +137,8 @@ def describe_claim(claim: ClaimVerdict) -> str:
         extra.append(f"{figures.get('stuck', 0):g} stuck, {figures.get('lost', 0):g} lost")
     if figures.get("wrongly_bounced"):
         extra.append(f"{figures['wrongly_bounced']:g} bounced on a transient fault")
+    if "ratio" in figures:
+        extra.append(f"lowest healthy throughput {figures['ratio']:.0%} of its baseline")
     if claim.name == SEED_CLAIM and "worst" in figures:
         extra.append(f"worst healthy latency {figures['worst']:.2f} s")
     tail = "; ".join([counts, *extra])

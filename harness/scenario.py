@@ -321,7 +321,11 @@ def _play_once(
             if (last := world.last_delivery(name)) is not None
         }
         facts = ExampleFacts(
-            example.ledger, bounds, example.fault_windows, strict_duplicates=strict_duplicates
+            example.ledger,
+            bounds,
+            example.fault_windows,
+            strict_duplicates=strict_duplicates,
+            loads=example.load_windows,
         )
         for step in outage.steps:
             if step.at is not None:
@@ -329,6 +333,7 @@ def _play_once(
             if step.waits_for_mail:
                 example.wait_for_sends()
             step.play(example, bounds)
+        example.wait_for_background()
         example.wait_for_sends()
         verdicts = {j.name: j.judge(facts) for j in judges if j.before_heal}
         snapshots = [_queue_snapshot(world, example, "before the heal")]

@@ -176,10 +176,10 @@ class Session:
         self._lock = threading.Lock()
 
     def send(self, site: Site) -> Future[MessageRecord]:
-        with self._lock:
+        with self._lock:  # a load's pacing thread sends while the timeline waits
             self._queued += 1
-        future = self._pool.submit(self._submit, site)
-        self._pending.append(future)
+            future = self._pool.submit(self._submit, site)
+            self._pending.append(future)
         return future
 
     def _submit(self, site: Site) -> MessageRecord:
@@ -195,7 +195,8 @@ class Session:
     def wait(self) -> None:
         """Return once every message handed to this session was answered; re-raise what a
         submission raised (the harness's own trouble, never booked against the MTA)."""
-        pending, self._pending = self._pending, []
+        with self._lock:
+            pending, self._pending = self._pending, []
         for future in pending:
             future.result()
 

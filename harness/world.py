@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from harness import interrupts
 from harness.backends.base import Backend, Service
@@ -437,6 +437,19 @@ class World:
                 self._ledger = None
 
 
+class Background(Protocol):
+    """Work a step started that runs beside the timeline (:class:`harness.steps.load.LoadRun`)."""
+
+    def wait(self) -> None:
+        """Return once it ended and every message it sent was answered."""
+
+    def window(self) -> tuple[float, float]:
+        """When it ran (start, end), on the run's clock."""
+
+    def close(self) -> None:
+        """Stop it now (the example is being torn down)."""
+
+
 @dataclass
 class Example:
     """One example in a running world: submit mail, cut and heal links, read the ledger."""
@@ -448,6 +461,8 @@ class Example:
     _active: dict[str, Fault] = field(default_factory=dict)
     _misbehaving: set[str] = field(default_factory=set)
     _sessions: dict[int, Session] = field(default_factory=dict)
+    #: Work the timeline started that runs beside it (a load), waited for before judging.
+    background: list[Background] = field(default_factory=list)
 
     def site(self, index: int) -> Site:
         return self.world.remote_sites[index]
@@ -461,6 +476,23 @@ class Example:
             submitter = Submitter(self.world.plan.smtp, self.ledger, self.world.adapter.login)
             self._sessions[number] = Session(submitter)
         return self._sessions[number]
+
+    def new_session(self) -> Session:
+        """An SMTP session of the workload's own, outside the numbered ones (a load's)."""
+        return Session(Submitter(self.world.plan.smtp, self.ledger, self.world.adapter.login))
+
+    def run_in_background(self, work: Background) -> None:
+        """Keep ``work`` (started by a step) running beside the timeline until judging."""
+        self.background.append(work)
+
+    def wait_for_background(self) -> None:
+        """Return once the work the steps started in the background ended."""
+        for work in list(self.background):
+            work.wait()
+
+    def load_windows(self) -> list[tuple[float, float]]:
+        """When each load of this example ran."""
+        return [work.window() for work in self.background]
 
     def send(self, site: Site, session: int = 0) -> None:
         """Submit a message to ``site`` over SMTP session ``session``, in the background:
@@ -526,5 +558,7 @@ class Example:
         return now_active + [f"{name}: misbehaving" for name in sorted(self._misbehaving)]
 
     def close(self) -> None:
+        for work in self.background:
+            work.close()
         for session in self._sessions.values():
             session.close()

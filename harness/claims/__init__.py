@@ -7,6 +7,7 @@
 ``no_misdelivery``              nothing arrives at a site it was not addressed to
 ``no_duplicates``               nothing arrives twice (SMTP's at-least-once case apart)
 ``prompt_recovery``             graded: heal-to-delivery time; a warning unless required
+``healthy_throughput``          under a load step: healthy rate and p99 while faulted
 =============================  ==========================================================
 """
 
@@ -20,6 +21,7 @@ from harness.claims.loss import NoLoss
 from harness.claims.misdelivery import NoMisdelivery
 from harness.claims.pacing import LiftedReplay, LinksUpControl, against_control
 from harness.claims.recovery import PromptRecovery
+from harness.claims.throughput import HealthyThroughput
 
 
 def default_claims() -> list[Claim]:
@@ -30,6 +32,7 @@ def default_claims() -> list[Claim]:
         NoMisdelivery(),
         NoDuplicates(),
         PromptRecovery(),
+        HealthyThroughput(),
     ]
 
 

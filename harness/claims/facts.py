@@ -69,6 +69,8 @@ class ExampleFacts:
     #: Set once the faults healed and the mail settled (or was retried).
     settlement: Settlement | None = None
     strict_duplicates: bool = False
+    #: When each load step of the example ran (start, end): sustained mail to judge by rate.
+    loads: Callable[[], list[tuple[float, float]]] = lambda: []
 
     def after_heal(self, claim: str) -> Settlement:
         """The settlement, for a claim judged after the heal (which cannot go without it)."""

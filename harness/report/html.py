@@ -16,6 +16,7 @@ from typing import Any
 from harness.claims.healthy import LateMessage
 from harness.record import BoundsRecord, Example, Run
 from harness.report.plot import latency_plot, legend
+from harness.report.throughput import throughput_plot, under_load
 from harness.results import describe_claim, pass_sentence, write_text_atomic
 from harness.topology import remote_sites
 
@@ -83,6 +84,14 @@ def render_report(results: Run) -> str:
             latency_plot(featured),
             "<h2>Claims</h2>",
             _claims_table(featured),
+        ]
+    loaded = featured if featured is not None and under_load(featured) else None
+    loaded = loaded or next((e for e in results.examples if under_load(e)), None)
+    if loaded is not None:
+        parts += [
+            "<h2>Throughput over time (under load)</h2>",
+            f"<p>{escape(loaded.description)}</p>",
+            throughput_plot(loaded),
         ]
     parts.append(_claim_counts(results))
     for error in results.errors:
@@ -278,6 +287,7 @@ def _all_examples(results: Run) -> str:
             f'<details><summary>example {number}: <span class="{state}">{state}</span> '
             f"{escape(example.description)}</summary>"
             f"{latency_plot(example, width=860, height=300, ident=f'example-{number}')}"
+            f"{throughput_plot(example) if under_load(example) else ''}"
             f"{_claims_table(example)}</details>"
         )
     return "\n".join(out)

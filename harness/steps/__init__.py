@@ -7,6 +7,7 @@
 ``misbehave``  a site answers badly at one SMTP stage (:class:`Misbehave`)
 ``tame``       the site answers normally again (:class:`Tame`)
 ``trickle``    a slow sender: each message once the one before is in (:class:`Trickle`)
+``load``       sustained mail at a rate, beside the rest of the timeline (:class:`Load`)
 =============  =====================================================
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 from harness.steps.base import FILE_MODELS, FileModel, Step, TimelineState, register
 from harness.steps.cut import Cut
 from harness.steps.heal import Heal
+from harness.steps.load import Load
 from harness.steps.misbehave import Misbehave
 from harness.steps.send import MAX_SESSIONS, Send
 from harness.steps.tame import Tame
@@ -26,6 +28,7 @@ __all__ = [
     "Cut",
     "FileModel",
     "Heal",
+    "Load",
     "Misbehave",
     "Send",
     "Step",

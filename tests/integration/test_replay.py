@@ -217,3 +217,32 @@ def test_a_dead_sites_backlog_fills_chasquids_queue_and_healthy_mail_is_refused(
     healthy = [m for m in example["messages"] if m["site"] in ("site-b", "site-c")]
     assert [m["status"] for m in healthy] == ["refused", "refused"]
     assert all("Queue size too big" in m["refusal"] for m in healthy)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("mta", "verdict"), [("postfix", "PASS"), ("postfix-hol", "FAIL")])
+def test_a_dead_link_under_sustained_load_keeps_the_healthy_rate_only_on_the_fix(
+    tmp_path: Path, mta: str, verdict: str
+) -> None:
+    """20 messages a second to three sites; site-a's link dead from 8 to 16 s. Stock Postfix
+    keeps the healthy sites' rate; one smtp process (postfix-hol) loses it."""
+    done = run_cli(
+        "replay",
+        str(SCENARIOS / "load" / "dead-link-under-load.toml"),
+        "--mta",
+        mta,
+        "--reports",
+        str(tmp_path),
+        timeout=400,
+    )
+    assert done.returncode == {"PASS": 0, "FAIL": 1}[verdict], done.stdout[-3000:]
+    (run_dir,) = tmp_path.iterdir()
+    (example,) = json.loads((run_dir / "results.json").read_text())["examples"]
+    (throughput,) = [c for c in example["claims"] if c["name"] == "healthy_throughput"]
+    assert throughput["verdict"] == ("holds" if verdict == "PASS" else "broken")
+    if verdict == "PASS":
+        assert throughput["figures"]["ratio"] >= 0.8
+    else:
+        assert throughput["figures"]["ratio"] < 0.8, throughput["summary"]
+    assert len(example["messages"]) == 480
+    assert "Throughput over time" in (run_dir / "report.html").read_text()
