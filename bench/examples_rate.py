@@ -66,7 +66,8 @@ def rate(mta: str, backend: str, workers: int) -> dict[str, Any]:
         records = []
         began = time.perf_counter()
         for i, division in enumerate(runs):
-            report = Path(scratch) / f"run{i}"
+            # The folder's name is the run's id: unique on the machine.
+            report = Path(scratch) / f"{Path(scratch).name}-run{i}"
             start(mta, backend, division, report).wait(timeout=1800)
             records.append(json.loads((report / "results.json").read_text()))
         wall = time.perf_counter() - began

@@ -58,7 +58,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=5000)
     parser.add_argument("--sessions", type=int, default=10)
+    parser.add_argument(
+        "--acceptors", type=int, action="append", help="acceptors per site (default 1 and 2)"
+    )
     args = parser.parse_args()
+    args.acceptors = args.acceptors or [1, 2]
     root = ensure_rootfs("postfix")
     backend = LocalBackend()
     results: dict[str, Any] = {}
@@ -74,15 +78,19 @@ def main() -> None:
                 if recorded >= args.messages:
                     all_recorded.set()
 
-        site = SiteHandle(backend, Site("site-a", "site-a.test"), addresses.site(0), count)
-        site.wait_ready(20)
-        took = source(root, str(addresses.site(0)), args.sessions, args.messages)
-        all_recorded.wait(60)  # the last events are still being read after the last QUIT
-        results["mock site (aiosmtpd, records every message)"] = {
-            "seconds": took,
-            "per_second": args.messages / took,
-            "recorded": recorded,
-        }
+        for number, acceptors in enumerate(args.acceptors):
+            recorded = 0
+            all_recorded.clear()
+            at = addresses.site(2 + number)
+            site = SiteHandle(backend, Site("site-a", "site-a.test"), at, count, acceptors)
+            site.wait_ready(20)
+            took = source(root, str(at), args.sessions, args.messages)
+            all_recorded.wait(60)  # the last events are still being read after the last QUIT
+            results[f"mock site, {acceptors} acceptor(s) (records every message)"] = {
+                "seconds": took,
+                "per_second": args.messages / took,
+                "recorded": recorded,
+            }
 
         sink_at = addresses.site(1)
         sink = subprocess.Popen(
@@ -103,7 +111,7 @@ def main() -> None:
         }
     finally:
         backend.close()
-    site_rate = results["mock site (aiosmtpd, records every message)"]["per_second"]
+    site_rate = max(r["per_second"] for n, r in results.items() if n.startswith("mock site"))
     sink_rate = results["smtp-sink (Postfix, records nothing)"]["per_second"]
     print(f"smtp-source -s {args.sessions} -m {args.messages}")
     print(f"{'receiver':<46}{'seconds':>9}{'msg/s':>9}{'recorded':>10}")
@@ -112,7 +120,7 @@ def main() -> None:
             f"{name:<46}{row['seconds']:>9.2f}{row['per_second']:>9.0f}"
             f"{row['recorded'] if row['recorded'] is not None else '-':>10}"
         )
-    print(f"mock site / smtp-sink: {site_rate / sink_rate:.2f}x (target at least 0.5x)")
+    print(f"best mock site / smtp-sink: {site_rate / sink_rate:.2f}x (target at least 0.5x)")
     save(
         "site_throughput",
         {

@@ -14,7 +14,9 @@ from harness.topology import Endpoint, Site
 class SiteHandle:
     """Starts a site, forwards its events, and changes its behaviour on request."""
 
-    def __init__(self, backend: Backend, site: Site, listen: Endpoint, sink: EventSink) -> None:
+    def __init__(
+        self, backend: Backend, site: Site, listen: Endpoint, sink: EventSink, acceptors: int = 1
+    ) -> None:
         self.site = site
         self.listen = listen
         self.misbehaving = False
@@ -29,6 +31,7 @@ class SiteHandle:
                 site.name,
                 "--listen",
                 str(listen),
+                *(["--acceptors", str(acceptors)] if acceptors > 1 else []),
             ],
             address=listen.host,
         )

@@ -1,7 +1,11 @@
 """A mock remote site: an aiosmtpd server that records every message it accepts.
 
 Run as ``python -m harness.sites.server --name site-a --listen 127.0.0.11:2525``. One process
-per site, because blocking work in one aiosmtpd handler stalls its whole event loop.
+per site, because blocking work in one aiosmtpd handler stalls its whole event loop. With
+``--acceptors N`` the site is N such servers on one address (``SO_REUSEPORT``: the kernel
+deals the connections out), each on a core of its own, behind one process that relays their
+events and hands every command to all of them (:mod:`harness.sites.acceptors`): a site that
+is never the bottleneck of a load.
 """
 
 from __future__ import annotations
@@ -45,8 +49,10 @@ class Recorder:
 class SiteHandler:
     """aiosmtpd hooks: record accepted messages; misbehave where told to."""
 
-    def __init__(self, recorder: Recorder) -> None:
+    def __init__(self, recorder: Recorder, acceptor: str = "") -> None:
         self.recorder = recorder
+        #: Which of the site's acceptors this is ("2."), so connections stay told apart.
+        self.acceptor = acceptor
         self.behaviours: dict[str, Behaviour] = {}
         self._counter = itertools.count(1)
         # Connections numbered in order of first use; weak keys, so closed sessions drop out.
@@ -83,7 +89,7 @@ class SiteHandler:
             number = self._numbers[session] = next(self._counter)
         peer = session.peer
         where = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
-        return f"{number}@{where}"
+        return f"{self.acceptor}{number}@{where}"
 
     async def _misbehave(self, stage: str, session: Session, rcpts: list[str]) -> str | None:
         behaviour = self.behaviours.get(stage)
@@ -228,6 +234,24 @@ class SiteSMTP(SMTP):
 
 
 class SiteController(Controller):
+    #: One of several acceptors on one address (``SO_REUSEPORT``).
+    shared = False
+
+    def _create_server(self) -> Any:
+        if not self.shared:
+            return super()._create_server()
+        return self.loop.create_server(
+            self._factory_invoker, host=self.hostname, port=self.port, reuse_port=True
+        )
+
+    def _trigger_server(self) -> None:
+        if not self.shared:
+            super()._trigger_server()  # type: ignore[no-untyped-call]
+            return
+        # aiosmtpd checks its factory by connecting to the port; with several acceptors on
+        # it, the kernel may hand that connection to another one. Call the factory here.
+        self.loop.call_soon_threadsafe(self._factory_invoker)
+
     def factory(self) -> SMTP:
         # Per connection: STARTTLS is offered from the first connection after certificates.
         contexts = self.handler.tls_contexts if isinstance(self.handler, SiteHandler) else {}
@@ -281,14 +305,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="harness.sites.server", description=__doc__)
     parser.add_argument("--name", required=True, help="site name used in events")
     parser.add_argument("--listen", required=True, help="HOST:PORT to listen on (loopback)")
+    parser.add_argument(
+        "--acceptors", type=int, default=1, help="servers on the address, one process each"
+    )
+    parser.add_argument("--acceptor", default=None, help=argparse.SUPPRESS)  # one of them
     args = parser.parse_args(argv)
+    if args.acceptors > 1:
+        from harness.sites.acceptors import relay
+
+        return relay(args.name, args.listen, args.acceptors)
     host, _, port = args.listen.rpartition(":")
 
     recorder = Recorder(args.name)
-    handler = SiteHandler(recorder)
+    handler = SiteHandler(recorder, f"{args.acceptor}." if args.acceptor else "")
     controller = SiteController(
         handler, hostname=host, port=int(port), server_hostname=args.name, ready_timeout=10
     )
+    controller.shared = args.acceptor is not None
     controller.start()
     recorder.emit("ready", listen=args.listen)
     try:

@@ -167,7 +167,8 @@ def redis_url(tmp_path: Path) -> Any:
 
 
 def shard_run(folder: Path, small: Path, shard: str, url: str) -> dict[str, Any]:
-    report = folder / f"shard-{shard.replace('/', '-of-')}"
+    # The report folder's name is the run's id, unique on the machine: the test's own in it.
+    report = folder / f"{folder.name}-shard-{shard.replace('/', '-of-')}"
     done = subprocess.run(
         [
             sys.executable,

@@ -1,0 +1,96 @@
+"""Benchmark: how much sustained mail the load workload carries through an MTA here, and where
+the ceiling is.
+
+Plays ``fixtures/scenarios/load/dead-link-under-load.toml`` (three sites, four submission
+sessions, site-a's link dead from 8 s to 16 s) with ``--load RATE`` at rising rates, and
+reads from each run record: the rate the harness offered, the rate the MTA accepted, the
+rate the healthy sites received before the fault (the baseline) and while it was on, and
+the healthy mail's p99 latency. Where accepted falls below offered, the submission side (the
+MTA's intake, or the harness's own four sessions) is the ceiling; where arrivals fall below
+accepted, the MTA's delivery is.
+
+Run: ``.venv/bin/python bench/load_ceiling.py [--mta postfix] [--rate 20 --rate 50 ...]``.
+Prints a table and writes ``bench/results/load_ceiling.json``. Figures, not verdicts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from _results import save  # bench/_results.py, beside this script
+
+SUITE = Path(__file__).resolve().parent.parent / "suites" / "test_load.py"
+#: The load file's own shape: 24 s of load, the fault from 8 s to 16 s.
+DURATION, FAULT_FROM = 24.0, 8.0
+
+
+def play(mta: str, rate: float) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as scratch:
+        report = Path(scratch) / Path(scratch).name  # its name is the run's id: unique
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                str(SUITE),
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                f"--mta={mta}",
+                f"--load={rate}",
+                f"--harness-report={report}",
+                "--harness-progress=off",
+            ],
+            capture_output=True,
+            timeout=1800,
+            check=False,
+        )
+        record = json.loads((report / "results.json").read_text())
+    (example,) = record["examples"]
+    messages = example["messages"]
+    accepted = [m for m in messages if m["accepted_at"] is not None]
+    window = [m for m in accepted if 1.0 <= m["accepted_at"] < FAULT_FROM]
+    (claim,) = [c for c in example["claims"] if c["name"] == "healthy_throughput"]
+    figures = claim["figures"]
+    return {
+        "mta": mta,
+        "offered": rate,
+        "sent": len(messages),
+        "accepted_before_fault_per_s": len(window) / (FAULT_FROM - 1.0),
+        "healthy_offered_per_s": rate * 2 / 3,
+        "healthy_baseline_per_s": figures.get("baseline_rate"),
+        "healthy_faulted_per_s": figures.get("faulted_rate"),
+        "ratio": figures.get("ratio"),
+        "p99_s": figures.get("p99"),
+        "verdict": record["verdict"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--mta", default="postfix")
+    parser.add_argument("--rate", type=float, action="append", dest="rates")
+    args = parser.parse_args()
+    rows = [play(args.mta, rate) for rate in args.rates or [20, 50, 100, 200, 400]]
+    print(
+        f"{'offered/s':>10}{'accepted/s':>12}{'healthy offered':>16}{'baseline':>10}"
+        f"{'faulted':>9}{'ratio':>7}{'p99 s':>7}  verdict"
+    )
+    for r in rows:
+        print(
+            f"{r['offered']:>10.0f}{r['accepted_before_fault_per_s']:>12.1f}"
+            f"{r['healthy_offered_per_s']:>16.1f}{r['healthy_baseline_per_s'] or 0:>10.1f}"
+            f"{r['healthy_faulted_per_s'] or 0:>9.1f}{r['ratio'] or 0:>7.2f}"
+            f"{r['p99_s'] if r['p99_s'] is not None else float('nan'):>7.2f}  {r['verdict']}"
+        )
+    save("load_ceiling", {"results": rows})
+
+
+if __name__ == "__main__":
+    main()
