@@ -110,7 +110,22 @@ def namespace_init(unshare_pid: int) -> int | None:
         children = Path(f"/proc/{unshare_pid}/task/{unshare_pid}/children").read_text().split()
     except OSError:
         return None
-    return int(children[0]) if children else None
+    if children:
+        return int(children[0])
+    # proc(5) calls the children file unreliable; a Sendmail run once found it empty while
+    # the namespace went on delivering. Ask every process for its parent instead.
+    return _child_by_status(unshare_pid)
+
+
+def _child_by_status(parent: int) -> int | None:
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            lines = status.read_text().splitlines()
+        except OSError:
+            continue  # gone meanwhile
+        if f"PPid:\t{parent}" in lines:
+            return int(status.parent.name)
+    return None
 
 
 def enter_argv(init_pid: int, argv: list[str]) -> list[str]:

@@ -79,8 +79,16 @@ class LocalBackend:
         rooted = self._rooted.get(role)
         if rooted is not None:
             init = namespace_init(rooted.pid)
-            if init is None or rooted.returncode is not None:
-                raise HarnessError(f"{rooted.name} is not running; cannot run {argv[0]} in it")
+            if rooted.returncode is not None:
+                raise HarnessError(
+                    f"{rooted.name} is not running (exit status {rooted.returncode}); "
+                    f"cannot run {argv[0]} in it"
+                )
+            if init is None:
+                raise HarnessError(
+                    f"{rooted.name}'s namespace has no PID 1 (unshare {rooted.pid} has no "
+                    f"child); cannot run {argv[0]} in it"
+                )
             command = enter_argv(init, command)
         try:
             done = subprocess.run(
