@@ -95,6 +95,7 @@ bench: setup docker
 	  --mta seedmta-async --mta postfix
 	$(BIN)/python bench/time_to_fail.py --mta seedmta-sync --mta postfix-hol
 	$(BIN)/python bench/site_throughput.py
+	$(BIN)/python bench/load_ceiling.py --mta postfix
 	$(BIN)/python bench/flow.py --mta seedmta-async --mta postfix
 	$(BIN)/python bench/search_power.py --runs $(SEARCH_POWER_RUNS)
 
