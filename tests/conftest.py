@@ -132,6 +132,13 @@ def default_interface() -> str | None:
     return None
 
 
+#: The xdist group of every test that counts DNS packets leaving the machine, and of every
+#: test that fetches packages (a Debian mirror, the Python package index): the counter is
+#: host-wide, so the two must never run at once (seen with three workers: 4 packets, from a
+#: root filesystem build beside an MX-routing test).
+HOST_DNS = "host-dns"
+
+
 class PacketCounter:
     """Counts DNS packets (UDP and TCP port 53) sent off this machine, from the host or from
     any container, by iptables rules without a target (they count, and change nothing). Its

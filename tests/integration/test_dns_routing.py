@@ -10,7 +10,7 @@ import pytest
 
 from harness.scenario_file import SCENARIOS
 
-from ..conftest import STATIC_ONLY_MTA, PacketCounter, run_cli
+from ..conftest import HOST_DNS, STATIC_ONLY_MTA, PacketCounter, run_cli
 
 pytestmark = [
     pytest.mark.integration,
@@ -35,6 +35,7 @@ BY_MX = {
 }
 
 
+@pytest.mark.xdist_group(HOST_DNS)
 @pytest.mark.parametrize("mta", sorted(BY_MX))
 def test_an_mta_delivers_by_mx_lookup_through_the_links_and_no_lookup_leaves(
     tmp_path: Path, dns_packets_leaving: PacketCounter, mta: str

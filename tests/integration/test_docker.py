@@ -22,7 +22,7 @@ from harness.runtime import RUN_LABEL, SLOTS, slots_root
 from harness.scenario import Scenario, play
 from harness.world import World
 
-from ..conftest import start_run
+from ..conftest import HOST_DNS, start_run
 
 pytestmark = [
     pytest.mark.integration,
@@ -135,6 +135,7 @@ def test_toxiproxys_api_answers_the_harness_alone(docker_world) -> None:  # type
     world.toxiproxy.reset()  # the harness's own way in still works
 
 
+@pytest.mark.xdist_group(HOST_DNS)
 def test_name_lookups_in_containers_never_reach_the_hosts_resolvers(  # type: ignore[no-untyped-def]
     docker_world, dns_packets_leaving
 ) -> None:

@@ -19,10 +19,12 @@ from harness.backends.docker.images import recipe_image
 from harness.backends.docker.self_image import build_harness_image
 from harness.runtime import RUN_LABEL
 
+from ..conftest import HOST_DNS
+
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(os.geteuid() != 0, reason="the docker backend's setup needs root"),
-    pytest.mark.xdist_group("harness-image"),
+    pytest.mark.xdist_group(HOST_DNS),  # its build fetches from the package index
 ]
 
 RUNTIME = "/tmp/mta-harness-0"  # the harness's runtime folder as root, in and out of it

@@ -12,12 +12,13 @@ import pytest
 
 from harness.rootfs import load_recipe, rootfs_path
 
-from ..conftest import run_cli
+from ..conftest import HOST_DNS, run_cli
 
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(os.geteuid() != 0, reason="root filesystems need root"),
-    pytest.mark.xdist_group("own-rootfs"),  # one build of the recipe, then the cache
+    # One build of the recipe, then the cache; the build fetches Debian packages.
+    pytest.mark.xdist_group(HOST_DNS),
 ]
 
 TEMPLATE = Path(__file__).parents[2] / "fixtures" / "mta" / "postfix-from-template.toml"
