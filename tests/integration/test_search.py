@@ -54,16 +54,23 @@ def test_a_pool_that_dead_links_exhaust_fails_from_the_drawn_property_alone(
 ) -> None:
     if mta.startswith("postfix") and os.geteuid() != 0:
         pytest.skip("real MTAs run chrooted: needs root")
-    done, results = certify(tmp_path, mta, "--suites", DRAWN, "--seed", "1")
+    # The search divided between two workers (certify -n 2: 40 examples, two seeds derived
+    # from 1). One 20-example search with seed 1 misses seedmta-pool (measured 2026-12-07;
+    # until then CI's Hypothesis profile derandomized every run, so the seed never applied
+    # there); seeds 2 and 3 find it at their 5th example. How often a single search finds
+    # each known-bad build is bench/search_power.py's figure, not this test's.
+    done, results = certify(tmp_path, mta, "--suites", DRAWN, "--seed", "1", "-n", "2")
     assert done.returncode == 1, done.stdout[-3000:]
-    (counterexample,) = results["counterexamples"].values()
-    assert counterexample["shrunk"] and counterexample["broken_claim"] == (
-        "healthy_sites_keep_flowing"
-    )
-    # The shrunk outage names the exhaustion: enough mail for sick links to fill a pool of
-    # two, in flight when healthy mail waited.
-    assert counterexample["figures"]["mail_to_sick"] >= 2, counterexample["explanation"]
-    assert "in flight to faulted links" in counterexample["explanation"]
+    assert len(results["parts"]) == 2
+    assert results["counterexamples"]
+    for counterexample in results["counterexamples"].values():
+        assert counterexample["shrunk"] and counterexample["broken_claim"] == (
+            "healthy_sites_keep_flowing"
+        )
+        # The shrunk outage names the exhaustion: enough mail for sick links to fill a pool
+        # of two, in flight when healthy mail waited.
+        assert counterexample["figures"]["mail_to_sick"] >= 2, counterexample["explanation"]
+        assert "in flight to faulted links" in counterexample["explanation"]
 
 
 def test_one_queue_runner_held_by_a_dead_link_fails_from_the_drawn_property_alone(
