@@ -589,7 +589,8 @@ def summarise(results: Run, run_dir: Path) -> str:
     if results.verdict == ERROR:
         for reason in results.unjudged:
             lines.append(f"  no verdict: {reason}")
-    lines.append(f"Run record: {run_dir / 'results.json'} and {run_dir / 'junit.xml'}")
+    junit = run_dir / "junit.xml"  # a merged record has none: each shard kept its own
+    lines.append(f"Run record: {run_dir / 'results.json'}" + f" and {junit}" * junit.exists())
     if (run_dir / "report.html").exists():
         lines.append(f"Report: {run_dir / 'report.html'}")
     return "\n".join(lines)

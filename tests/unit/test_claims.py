@@ -415,7 +415,7 @@ def test_every_claim_fails_with_an_exception_type_of_its_own() -> None:
             claim.fail("broken")
         types.append(type(raised.value))
         assert isinstance(raised.value, AssertionError)  # a verdict, not a harness error
-    assert len(set(types)) == len(types) == 5
+    assert len(set(types)) == len(types) == len(default_claims()) == 6
 
 
 def test_bounds_must_be_positive() -> None:
