@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time each name is imported o
     from harness.plugin import ExampleLog as ExampleLog
     from harness.plugin import Judge as Judge
     from harness.plugin import OutageSettings as OutageSettings
+    from harness.plugin import load_outages as load_outages
     from harness.plugin import scenario_files as scenario_files
     from harness.scenario import ExampleResult as ExampleResult
     from harness.scenario import Scenario as Scenario
@@ -91,6 +92,7 @@ _PUBLIC = {
     "fault_kinds": "harness.faults",
     "get_adapter": "harness.mta",
     "load_outage": "harness.scenario_file",
+    "load_outages": "harness.plugin",
     "make_fault": "harness.faults",
     "open_backend": "harness.backends",
     "outages": "harness.strategies",

@@ -5,30 +5,15 @@ mail, played once and judged by every property, ``healthy_throughput`` among the
 ``certify --load RATE`` runs); the files' timelines (when links die and heal) stay as written.
 """
 
-from dataclasses import replace
-
 import pytest
 
-from harness import Judge, Outage, load_outage
-from harness.scenario_file import SCENARIOS
-from harness.steps.load import at_rate
+from harness import Judge, Outage, load_outages
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "loaded" in metafunc.fixturenames:
-        rate = metafunc.config.getoption("--load")
-        outages = [load_outage(path) for path in sorted((SCENARIOS / "load").glob("*.toml"))]
-        if rate is not None:
-            outages = [
-                replace(
-                    o,
-                    steps=at_rate(o.steps, rate),
-                    description=f"{o.description} (played at {rate:g} messages/s)",
-                )
-                for o in outages
-            ]
-        loaded = outages
-        metafunc.parametrize("loaded", loaded, ids=[o.name for o in loaded])
+        outages = load_outages(metafunc.config)
+        metafunc.parametrize("loaded", outages, ids=[o.name for o in outages])
 
 
 def test_outage_under_load(judge: Judge, loaded: Outage) -> None:

@@ -27,6 +27,7 @@ from harness.plugin.examples import (
     Judge,
     OutageSettings,
     counterexample_key,
+    load_outages,
     scenario_files,
 )
 from harness.plugin.fixtures import (
@@ -66,6 +67,7 @@ __all__ = [
     "judge",
     "ledger",
     "links",
+    "load_outages",
     "mta",
     "outage_settings",
     "pytest_configure_node",

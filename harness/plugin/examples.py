@@ -135,6 +135,26 @@ def scenario_files(config: pytest.Config) -> list[Path]:
     return [Path(f) for f in chosen] if chosen else sorted(SCENARIOS.glob("*.toml"))
 
 
+def load_outages(config: pytest.Config) -> list[Outage]:
+    """The outages under sustained load a run plays (``fixtures/scenarios/load/``), each at
+    ``--load RATE`` messages a second where given, else at its file's own rate."""
+    from harness.scenario_file import load_outage
+    from harness.steps.load import at_rate
+
+    rate = config.getoption("--load")
+    outages = [load_outage(path) for path in sorted((SCENARIOS / "load").glob("*.toml"))]
+    if rate is None:
+        return outages
+    return [
+        replace(
+            o,
+            steps=at_rate(o.steps, rate),
+            description=f"{o.description} (played at {rate:g} messages/s)",
+        )
+        for o in outages
+    ]
+
+
 class Judge:
     """Plays an outage in the world, adds the example to the run record, optionally steers
     the search by it, and raises the first broken claim: what every suite does, in one call

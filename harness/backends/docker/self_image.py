@@ -63,7 +63,14 @@ def dependency_folder() -> Path:
     if done.returncode != 0:
         shutil.rmtree(partial, ignore_errors=True)
         raise HarnessError(f"cannot install the harness's dependencies: {done.stderr.strip()}")
-    os.replace(partial, folder)
+    try:
+        os.replace(partial, folder)
+    except OSError:
+        # Another run built the same folder meanwhile (seen: two docker-backend runs of the
+        # test suite at once): theirs is as good as ours, so ours goes.
+        shutil.rmtree(partial, ignore_errors=True)
+        if not folder.is_dir():
+            raise
     return folder
 
 
