@@ -436,6 +436,7 @@ def certify(args: argparse.Namespace) -> int:
         faults=args.faults,
         seed=seed,
         canary=canary,
+        load=args.load,
     )
     written = write_certificate(run_dir, issued)
     print(summarise(results, run_dir))

@@ -66,6 +66,8 @@ class Certificate(BaseModel):
     shard: str | None = None
     #: The shards or workers whose records this one merges, each with its seed.
     parts: list[Part] = []
+    #: Messages a second the outages under load were played at (``--load``); None: not played.
+    load: float | None = None
 
 
 def certificate(
@@ -75,6 +77,7 @@ def certificate(
     faults: str,
     seed: int,
     canary: Canary | None = None,
+    load: float | None = None,
 ) -> Certificate:
     """The certificate's content, from a finished run record."""
     identity = results.identity
@@ -109,6 +112,7 @@ def certificate(
         issued=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(results.finished)),
         shard=results.shard,
         parts=results.parts,
+        load=load,
     )
 
 
@@ -160,7 +164,7 @@ Claims:
 {_unjudged(cert.unjudged)}
 Repeat it: `mta-harness certify --mta {mta.requested}{_image_flag(cert)} --backend {cert.backend} \
 --profile {cert.profile} --faults {cert.faults} --seed {cert.seed}{_routing_flag(cert)}\
-{_division_flag(cert)}`{_division_note(cert)}
+{_division_flag(cert)}{_load_flag(cert)}`{_division_note(cert)}
 """
 
 
@@ -179,6 +183,10 @@ def _division_flag(cert: Certificate) -> str:
     if len(cert.parts) > 1:
         return f" -n {len(cert.parts)}"
     return f" --shard {cert.shard}" if cert.shard else ""
+
+
+def _load_flag(cert: Certificate) -> str:
+    return "" if cert.load is None else f" --load {cert.load:g}"
 
 
 def _division_note(cert: Certificate) -> str:

@@ -21,7 +21,7 @@ from harness.results import write_json_atomic
 from harness.shards import Shard, parse_shard
 
 #: What the shards' certificates must agree on, beside what :func:`merge_runs` checks.
-_SAME = ("claim", "mta", "suites", "provenance", "faults", "seed")
+_SAME = ("claim", "mta", "suites", "provenance", "faults", "seed", "load")
 
 
 def load_shard(folder: Path) -> tuple[Run, Certificate]:
@@ -94,6 +94,7 @@ def merge_folders(folders: Sequence[Path], out: Path) -> tuple[Run, Certificate]
         faults=first.faults,
         seed=first.seed,
         canary=merged.canary,
+        load=first.load,
     )
     out.mkdir(parents=True, exist_ok=False)
     from harness.report.html import write_report

@@ -153,3 +153,15 @@ def test_shards_of_different_seeds_or_suites_are_refused(tmp_path: Path) -> None
 def test_a_folder_that_is_no_shard_is_named(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=r"no certificate\.json"):
         merge_folders([tmp_path], tmp_path / "m")
+
+
+def test_a_certificate_says_the_load_it_was_played_at_and_how_to_repeat_it() -> None:
+    from harness.report.certificate import markdown
+
+    run = part("1/2", {"t": "passed"}, ["holds"])
+    provenance = Provenance(suite_digest="sha256:x", fragment_digest=None, rootfs=None)
+    cert = certificate(run, ["suites"], provenance, "certification", 5, load=30.0)
+    assert cert.load == 30.0 and cert.shard == "1/2"
+    assert "--seed 5 --shard 1/2 --load 30`" in markdown(cert)
+    plain = certificate(run, ["suites"], provenance, "certification", 5)
+    assert "--load" not in markdown(plain)
