@@ -48,9 +48,9 @@ def check_same_search(parts: Sequence[tuple[str, Run]]) -> None:
 
 
 def merge_runs(parts: Sequence[tuple[str, Run]], run_id: str, shard: str | None = None) -> Run:
-    """One record from ``parts`` (each with a name for messages: a folder, a worker id),
-    which :func:`check_same_search` has accepted. ``shard`` is the part of the whole search
-    the merged record covers (None: all of it)."""
+    """One record from ``parts`` (each with a name for messages: a folder, a worker id);
+    parts of different searches are refused first (:func:`check_same_search`). ``shard`` is
+    the part of the whole search the merged record covers (None: all of it)."""
     check_same_search(parts)
     runs = [run for _, run in parts]
     first = runs[0]
