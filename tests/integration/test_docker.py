@@ -18,7 +18,7 @@ from harness.clock import Deadline
 from harness.errors import HarnessError
 from harness.faults import make_fault
 from harness.mta import get_adapter
-from harness.runtime import RUN_LABEL, SLOTS, slots_root
+from harness.runtime import OWNER_LABEL, RUN_LABEL, SLOTS, owner_token, slots_root
 from harness.scenario import Scenario, play
 from harness.world import World
 
@@ -252,6 +252,8 @@ def test_an_address_block_a_network_still_holds_is_passed_over(docker_engine: No
         f"mta-harness-test-blocker-{os.getpid()}",
         driver="bridge",
         ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=f"172.31.{first}.0/24")]),
+        # Owned by this test's process, so a concurrent test can tell it is not its own.
+        labels={LABELS[OWNER_LABEL]: owner_token()},
     )
     try:
         backend = DockerBackend()
