@@ -22,6 +22,7 @@ from __future__ import annotations
 import pytest
 
 from harness.options import RUN_OPTIONS, add_options
+from harness.plugin.balance import configure_balance, remove_folder
 from harness.plugin.examples import (
     ExampleLog,
     Judge,
@@ -112,8 +113,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     configure_search(config, worker(config))
     session_seed(config)  # a shard without a seed to derive its own from: refused now
+    configure_balance(config)
     if _asked_for(config):
         activate(config)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    remove_folder(config)
 
 
 def pytest_collection_modifyitems(

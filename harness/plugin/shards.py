@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.plugin.state import worker
+from harness.plugin.balance import share_folder
+from harness.plugin.state import EVERY_TEST_KEY, worker
 from harness.shards import WHOLE, Shard
 
 
@@ -25,17 +26,13 @@ def session_shard(config: pytest.Config) -> Shard:
     return shard.split(int(name.removeprefix("gw")), int(workerinput["workercount"]))
 
 
-#: Set in each worker's ``workerinput`` by the controller where every worker is handed every
-#: test (a worker's own ``--dist`` reads "no": pytest-xdist resets it there).
-EVERY_TEST_KEY = "mta_harness_every_test"
-
-
 @pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook, where it is installed
 def pytest_configure_node(node: object) -> None:
     config = getattr(node, "config", None)
     workerinput = getattr(node, "workerinput", None)
     if config is not None and isinstance(workerinput, dict):
         workerinput[EVERY_TEST_KEY] = getattr(config.option, "dist", None) == "each"
+        share_folder(config, workerinput)
 
 
 def session_seed(config: pytest.Config) -> int | None:

@@ -22,6 +22,9 @@ CURRENT_TEST_KEY = pytest.StashKey[str]()
 #: Whether the current test is a Hypothesis property (its last failing example is shrunk).
 SHRINKING_KEY = pytest.StashKey[bool]()
 EXAMPLE_LOG_KEY: pytest.StashKey[ExampleLog] = pytest.StashKey()
+#: Set in each worker's ``workerinput`` by the controller where every worker is handed every
+#: test (a worker's own ``--dist`` reads "no": pytest-xdist resets it there).
+EVERY_TEST_KEY = "mta_harness_every_test"
 
 
 def session_bounds(config: pytest.Config, own: Bounds | None = None) -> Bounds:

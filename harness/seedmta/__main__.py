@@ -9,20 +9,12 @@ import signal
 import sys
 import threading
 from pathlib import Path
-
-from aiosmtpd.controller import Controller
+from typing import TYPE_CHECKING
 
 from harness.seedmta.queue import DiskQueue, read_queue
-from harness.seedmta.relay import (
-    AsyncScheduler,
-    IntakeHandler,
-    Policy,
-    PoolScheduler,
-    Route,
-    Scheduler,
-    SyncScheduler,
-    log,
-)
+
+if TYPE_CHECKING:
+    from harness.seedmta.relay import Route, Scheduler
 
 #: The model's modes: ``sync`` has the seed's bug, ``async`` the fix, ``pool`` a delivery
 #: pool that mail for dead hops can exhaust (found only by a search that sends enough).
@@ -51,6 +43,20 @@ def parse_pace(text: str) -> tuple[int, float]:
 
 
 def serve(args: argparse.Namespace) -> int:
+    # Imported here, not above: ``queue`` and ``retry`` run several times an example (the
+    # harness lists the queue as it settles), and these imports (aiosmtpd, dnspython, a TLS
+    # context loading the system's certificates) made each of them cost 0.33 s of CPU.
+    from aiosmtpd.controller import Controller
+
+    from harness.seedmta.relay import (
+        AsyncScheduler,
+        IntakeHandler,
+        Policy,
+        PoolScheduler,
+        SyncScheduler,
+        log,
+    )
+
     host, _, port = args.listen.rpartition(":")
     routes = dict(args.route)
     queue = DiskQueue(Path(args.queue))

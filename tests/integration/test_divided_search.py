@@ -1,6 +1,6 @@
 """One search divided: shards in processes of their own merged into one certificate (what the
-sharded CI recipes in docs/ci/sharded/ run), ``certify -n`` playing the same examples in one
-run, and a failure one shard found replayed first by the next through a real Redis server."""
+sharded CI recipes in docs/ci/sharded/ run), ``certify -n`` playing those examples (and more)
+in one run, and a failure one shard found replayed first by the next through a real Redis server."""
 
 from __future__ import annotations
 
@@ -90,7 +90,8 @@ def test_shards_on_three_processes_merge_into_the_certificate_n_workers_give(
     assert cert["seed"] == int(SEED) and cert["verdict"] == "PASS"
     assert results["examples_run"] == sum(p["examples_run"] for p in parts) == 9
     assert drawn(results) == sum((drawn(p) for p in parts), Counter())
-    # The same seed and N on one machine, in one run of three workers: the same examples.
+    # The same seed and N on one machine, in one run of three workers: the same examples,
+    # and any a worker drew on while another still played its share (harness.plugin.balance).
     workers = run_cli(
         "certify", *common, "-n", "3", "--reports", str(tmp_path / "workers"), timeout=600
     )
@@ -98,7 +99,8 @@ def test_shards_on_three_processes_merge_into_the_certificate_n_workers_give(
     (one_run,) = (tmp_path / "workers").iterdir()
     together = json.loads((one_run / "results.json").read_text())
     assert [p["seed"] for p in together["parts"]] == [p["seed"] for p in cert["parts"]]
-    assert drawn(together) == drawn(results)
+    assert drawn(results) - drawn(together) == Counter()
+    assert all(p["examples_run"] >= 3 for p in together["parts"])
 
 
 def test_merge_refuses_a_missing_shard(tmp_path: Path) -> None:
