@@ -1,15 +1,17 @@
 """Benchmark: property examples per minute, per MTA and backend, with one and two workers.
 
-The same search both ways, so both play the same examples (an example's cost depends on the
-outage drawn: one seed's 20 examples took 37 s, another's 63 s). Two workers: the property
-test (``suites/test_head_of_line.py``, profile ci, a fixed seed) divided between two
-pytest-xdist workers as ``certify -n 2`` divides it (``-n 2 --dist each``: each worker a world
-of its own and a shard of the search with its own seed), counted from the ONE run record the
-controller merged. One worker: the same two shards (``--shard 1/2``, then ``--shard 2/2``)
-played one after the other by one process each. The rate counts every example judged
-(shrinking included) over the wall time, world start and teardown included. Targets: at
-least 60 examples per minute against seedmta-async on local with one worker, and two workers
-at least 1.7x one (issue 18).
+Two workers: the property test (``suites/test_head_of_line.py``, profile ci, a fixed seed)
+divided between two pytest-xdist workers as ``certify -n 2`` divides it (``-n 2 --dist
+each``: each worker a world of its own and a share of the search with its own seed; a worker
+done with its share draws on while the other still plays its own, never past the whole
+search), counted from the ONE run record the controller merged. One worker: the same two
+shares (``--shard 1/2``, then ``--shard 2/2``) played one after the other by one process
+each. So the two-worker run plays every example the one-worker run plays, plus what the
+faster worker drew on meanwhile (an example's cost depends on the outage drawn: one seed's
+20 examples took 37 s, another's 63 s). The rate counts every example judged (shrinking
+included) over the wall time, world start and teardown included. Targets: at least 60
+examples per minute against seedmta-async on local with one worker, and two workers at least
+1.7x one (issue 18).
 
 Run: ``.venv/bin/python bench/examples_rate.py [--mta NAME] [--backend local]``. Prints a
 table and writes ``bench/results/examples_rate.json``. Figures, not verdicts.
