@@ -25,7 +25,7 @@ from harness.backends.base import Backend, Service
 from harness.backends.chroot import NAMESERVER, RootLayers
 from harness.claims.evidence import QueueHold
 from harness.claims.facts import FaultWindow
-from harness.clock import now
+from harness.clock import Deadline, now
 from harness.dns.handle import DnsHandle
 from harness.errors import HarnessError, UsageError
 from harness.faults.base import BELOW_TCP_FAULTS, Fault, fault_kinds
@@ -145,6 +145,7 @@ class World:
         self.toxiproxy: ToxiproxyClient | None = None
         self.dns: DnsHandle | None = None
         self._dns_log: deque[dict[str, Any]] = deque(maxlen=5000)
+        self._dns_logged = threading.Condition()
         self.mta_service: Service | None = None
         #: The MTA's recent output, searched for evidence about a message it still holds.
         self._mta_lines: deque[str] = deque(maxlen=5000)
@@ -242,7 +243,20 @@ class World:
 
     def dns_queries(self) -> list[dict[str, Any]]:
         """What the run's DNS server was asked, and what it answered (recent queries)."""
-        return list(self._dns_log)
+        with self._dns_logged:
+            return list(self._dns_log)
+
+    def dns_queries_for(self, name: str, deadline: Deadline) -> list[dict[str, Any]]:
+        """The DNS server's log entries for ``name`` (absolute, with its final dot), waiting
+        until there is one or ``deadline`` passes: a thread of its own reads the server's
+        log, so a lookup the server just answered may not be in it yet."""
+
+        def entries() -> list[dict[str, Any]]:
+            return [e for e in self._dns_log if e.get("name") == name]
+
+        with self._dns_logged:
+            self._dns_logged.wait_for(entries, timeout=deadline.remaining())
+            return entries()
 
     def _start_dns(self) -> DnsHandle | None:
         """The run's DNS server, authoritative for the remote domains (each MX at its link),
@@ -255,7 +269,9 @@ class World:
 
     def _on_dns_event(self, event: dict[str, Any]) -> None:
         # Kept as evidence, and booked: an NXDOMAIN makes a bounce of that domain's mail right.
-        self._dns_log.append(event)
+        with self._dns_logged:
+            self._dns_log.append(event)
+            self._dns_logged.notify_all()
         self._on_event(event)
 
     def _root_layers(self) -> RootLayers | None:
