@@ -15,6 +15,7 @@ import contextlib
 import io
 import sys
 import tarfile
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 
 import docker
 from docker.errors import APIError, NotFound
+from docker.models.networks import Network
 from docker.types import IPAMConfig, IPAMPool
 
 from harness.backends.base import Role
@@ -35,6 +37,7 @@ from harness.backends.docker.images import (
 )
 from harness.backends.docker.inside import in_image, site_image
 from harness.backends.docker.service import ContainerService
+from harness.clock import Deadline
 from harness.errors import HarnessError, UsageError
 from harness.reaper import ReapReport, reap_orphans
 from harness.runtime import (
@@ -109,11 +112,30 @@ def reap_containers(client: docker.DockerClient, root: str) -> ReapReport:
                 continue  # the next reaping tries again
             report.containers.append(f"container {name}")
     for network in client.networks.list(filters=selector):
-        if not owner_alive(network.attrs.get("Labels", {}).get(LABELS[OWNER_LABEL], "")):
-            with contextlib.suppress(NotFound, *ENGINE_FAILURES):
-                network.remove()
-                report.containers.append(f"network {network.name}")
+        owner = network.attrs.get("Labels", {}).get(LABELS[OWNER_LABEL], "")
+        if not owner_alive(owner) and remove_network(network, Deadline.after(REMOVAL_WAIT)):
+            report.containers.append(f"network {network.name}")
     return report
+
+
+def remove_network(network: Network, deadline: Deadline) -> bool:
+    """Remove ``network``; True once it is gone. dockerd refuses while an endpoint is still
+    attached, as it is for a moment after the container's removal returns (seen: a run
+    SIGINTed in its teardown left its network, and the next run's reaping, removing the same
+    containers, found the network still in use), so a refusal is asked again until
+    ``deadline``. Polled: dockerd gives no event for an endpoint's release."""
+    while True:
+        try:
+            network.remove()
+            return True
+        except NotFound:
+            return True
+        except APIError as exc:
+            if exc.status_code not in (403, 409) or deadline.passed():
+                return False
+        except ENGINE_FAILURES:
+            return False
+        time.sleep(0.2)
 
 
 class DockerBackend:
@@ -360,8 +382,7 @@ class DockerBackend:
         services, self._services = self._services, []
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(lambda service: service.stop(grace=0), services))
-        with contextlib.suppress(NotFound, *ENGINE_FAILURES):
-            self.network.remove()
+        remove_network(self.network, Deadline.after(REMOVAL_WAIT))
         self.run_context.close()
         atexit.unregister(self.close)
 
