@@ -114,8 +114,7 @@ class Balance:
         global _playing
         if not getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
             return (yield)
-        key = hashlib.sha256(item.nodeid.encode()).hexdigest()[:16]
-        _playing = Division(self.folder, key, self.me, self.workers)
+        _playing = self.division(item.nodeid)
         try:
             return (yield)
         finally:
@@ -123,8 +122,11 @@ class Balance:
 
     def pytest_runtest_logfinish(self, nodeid: str) -> None:
         # Whatever ended the test (a failure, a skip, an error in setup): not playing now.
+        self.division(nodeid).finished()
+
+    def division(self, nodeid: str) -> Division:
         key = hashlib.sha256(nodeid.encode()).hexdigest()[:16]
-        Division(self.folder, key, self.me, self.workers).finished()
+        return Division(self.folder, key, self.me, self.workers)
 
 
 def configure_balance(config: pytest.Config) -> None:

@@ -41,7 +41,8 @@ def play(share: int, on_example: Callable[[int], None] | None = None) -> list[in
 
 
 def alone(share: int) -> list[int]:
-    balance._patch_engine()
+    """What the same run plays where no search is divided (nothing playing)."""
+    assert balance._playing is None
     return play(share)
 
 
