@@ -92,6 +92,9 @@ class QueueEntry:
     queue_id: str
     recipients: tuple[str, ...]
     reason: str = ""
+    #: The MTA is working on it now (Postfix's active queue): when it is put back, its next
+    #: retry time is set then.
+    in_delivery: bool = False
 
 
 class MtaAdapter(Protocol):

@@ -9,6 +9,7 @@ loopback only, no local delivery, short retry timers. ``postfix-hol`` is the kno
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,10 @@ from harness.mta.base import (
 )
 from harness.mta.queues import postfix_json
 from harness.mta.selfcheck import CheckerOutput, refuse_if_the_mta_does
+
+#: How long retry-now waits for qmgr to put back what it is working on before it flushes:
+#: after a heal an attempt ends in a connect or a refusal, well within it.
+ACTIVE_DRAIN = 10.0
 
 #: Shipped configuration fragments that make known-bad builds (``Postfix.preset``).
 PRESETS = Path(__file__).resolve().parent.parent.parent / "fixtures" / "mta-config"
@@ -249,7 +254,16 @@ class Postfix(Managed):
 
     def retry_now(self, plan: MtaPlan, run: CommandRunner) -> str:
         # Asks qmgr to scan the deferred queue ignoring the files' times: also what its
-        # "skipped, still being delivered" case put back with a fixed 60 s delay.
+        # "skipped, still being delivered" case put back with a fixed 60 s delay. A message
+        # qmgr is still finishing is moved from its active queue to the deferred queue only
+        # after the attempt's log line, its back-off set then: a flush in between scans the
+        # deferred queue without it, and it waits out the back-off (CI saw a deferral logged,
+        # the flush, then nothing for 25 s). So flush once nothing is active, or at a deadline.
+        deadline = Deadline.after(ACTIVE_DRAIN)
+        pause = 0.02
+        while any(e.in_delivery for e in self.queue(plan, run)) and not deadline.passed():
+            time.sleep(min(pause, deadline.remaining()))  # no event: qmgr logs no move
+            pause = min(pause * 2, 0.5)
         return run("mta", ["/usr/sbin/postqueue", "-f"]) or "postqueue -f"
 
     def purge(self, plan: MtaPlan) -> None:

@@ -28,6 +28,7 @@ def postfix_json(text: str) -> list[QueueEntry]:
                     str(item["queue_id"]),
                     tuple(str(r["address"]) for r in rcpts),
                     "; ".join(str(r.get("delay_reason", "")) for r in rcpts),
+                    in_delivery=item.get("queue_name") == "active",
                 )
             )
     return entries

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -148,6 +150,41 @@ def test_exim_queue_listing_is_parsed() -> None:
         ("1tFgbc-000001-2x", ("e1m1@site-a.test",)),
         ("1tFgbd-000002-3y", ("harness@bounces.test",)),
     ]
+
+
+def _postqueue(queue_name: str) -> str:
+    recipient = {"address": "e1m2@site-a.test", "delay_reason": "connect to 127.0.19.111: refused"}
+    return json.dumps({"queue_name": queue_name, "queue_id": "2861FAC", "recipients": [recipient]})
+
+
+def test_postfix_retry_now_flushes_once_qmgr_has_put_back_what_it_was_finishing(
+    tmp_path: Path,
+) -> None:
+    """A flush while qmgr still holds a deferred message in its active queue misses it: it
+    lands in the deferred queue afterwards with its whole back-off."""
+    listings = iter([_postqueue("active"), _postqueue("active"), _postqueue("deferred")])
+    calls: list[tuple[str, ...]] = []
+
+    def run(role: str, argv: Sequence[str]) -> str:
+        calls.append(tuple(argv))
+        return next(listings) if argv[-1] == "-j" else ""
+
+    assert Postfix().retry_now(plan(tmp_path), run) == "postqueue -f"
+    assert [argv[-1] for argv in calls] == ["-j", "-j", "-j", "-f"]
+
+
+def test_postfix_retry_now_flushes_at_its_deadline_if_a_message_stays_active(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("harness.mta.postfix.ACTIVE_DRAIN", 0.1)
+    calls: list[str] = []
+
+    def run(role: str, argv: Sequence[str]) -> str:
+        calls.append(argv[-1])
+        return _postqueue("active") if argv[-1] == "-j" else ""
+
+    assert Postfix().retry_now(plan(tmp_path), run) == "postqueue -f"
+    assert calls.count("-j") >= 2 and calls[-1] == "-f" and calls.count("-f") == 1
 
 
 def test_opensmtpd_relays_each_domain_from_loopback_only(tmp_path: Path) -> None:
