@@ -22,6 +22,14 @@ from harness.world import World
 StartWorld = Callable[..., World]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long tests first. xdist workers take tests in collection order (groups before them),
+    and a long one taken last ends the run alone: a 3-worker run had a worker idle for
+    160 s while another played the last drawn search. A stable sort keeps every worker's
+    collection the same, as xdist requires."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 @pytest.fixture
 def start_world() -> Iterator[StartWorld]:
     """Start a small world for one test; every world started is closed at the end."""

@@ -21,6 +21,7 @@ def certify(tmp_path: Path, mta: str, *extra: str) -> tuple[subprocess.Completed
     return done, json.loads((run_dir / "results.json").read_text())
 
 
+@pytest.mark.long
 def test_the_fixed_model_is_certified(tmp_path: Path) -> None:
     done, results = certify(tmp_path, "seedmta-async")
     assert done.returncode == 0, done.stdout[-3000:]

@@ -50,6 +50,7 @@ def drawn(results: dict[str, Any]) -> Counter[str]:
     return Counter(json.dumps(e["scenario"], sort_keys=True) for e in results["examples"])
 
 
+@pytest.mark.long
 def test_shards_on_three_processes_merge_into_the_certificate_n_workers_give(
     tmp_path: Path,
 ) -> None:
@@ -199,6 +200,7 @@ def shard_run(folder: Path, small: Path, shard: str, url: str) -> dict[str, Any]
     return json.loads((report / "results.json").read_text())
 
 
+@pytest.mark.long
 def test_a_failure_one_shard_found_is_the_first_example_of_the_next(
     tmp_path: Path, redis_url: str
 ) -> None:

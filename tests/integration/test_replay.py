@@ -196,6 +196,7 @@ def test_a_trickle_sends_each_message_once_the_one_before_arrived(tmp_path: Path
         assert after["submitted_at"] >= arrived, (before, after)
 
 
+@pytest.mark.long
 @pytest.mark.integration
 def test_a_dead_sites_backlog_fills_chasquids_queue_and_healthy_mail_is_refused(
     tmp_path: Path,
@@ -219,6 +220,7 @@ def test_a_dead_sites_backlog_fills_chasquids_queue_and_healthy_mail_is_refused(
     assert all("Queue size too big" in m["refusal"] for m in healthy)
 
 
+@pytest.mark.long
 @pytest.mark.integration
 @pytest.mark.parametrize(("mta", "verdict"), [("postfix", "PASS"), ("postfix-hol", "FAIL")])
 def test_a_dead_link_under_sustained_load_keeps_the_healthy_rate_only_on_the_fix(

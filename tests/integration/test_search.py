@@ -48,6 +48,7 @@ def certify(
     return done, json.loads((run_dir / "results.json").read_text())
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("mta", ["seedmta-pool", "postfix-pool"])
 def test_a_pool_that_dead_links_exhaust_fails_from_the_drawn_property_alone(
     tmp_path: Path, mta: str
@@ -73,6 +74,7 @@ def test_a_pool_that_dead_links_exhaust_fails_from_the_drawn_property_alone(
         assert "in flight to faulted links" in counterexample["explanation"]
 
 
+@pytest.mark.long
 def test_one_queue_runner_held_by_a_dead_link_fails_from_the_drawn_property_alone(
     tmp_path: Path,
 ) -> None:
@@ -91,6 +93,7 @@ def test_one_queue_runner_held_by_a_dead_link_fails_from_the_drawn_property_alon
     assert "in flight to faulted links" in counterexample["explanation"]
 
 
+@pytest.mark.long
 @pytest.mark.parametrize(
     ("mta", "layer", "extra"),
     [
@@ -114,6 +117,7 @@ def test_a_known_bad_build_fails_from_one_layer_s_drawn_faults_shrunk_to_that_la
     assert counterexample["scenario"]["sites"] == 2, counterexample["description"]
 
 
+@pytest.mark.long
 def test_a_build_breaking_two_claims_gets_two_counterexamples_each_shrunk(
     tmp_path: Path,
 ) -> None:

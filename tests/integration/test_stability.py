@@ -12,6 +12,8 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 from harness.clock import Deadline
 from harness.reaper import labelled_processes
 from harness.scenario_file import SCENARIOS
@@ -56,6 +58,7 @@ def hogs(reports: Path | None = None) -> list[int]:
     return [pid for pid, (run, _) in labelled_processes().items() if run == name]
 
 
+@pytest.mark.long
 def test_expected_verdicts_under_a_cpu_hog_are_counted(tmp_path: Path) -> None:
     # One run each: how often a verdict is right is measured by `make stability` (200 runs,
     # docs/reliability.md); here, that the command counts it under a hog and stops the hog.
