@@ -7,6 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TOXIPROXY_VERSION := 2.12.0
 TOXIPROXY := .tools/bin/toxiproxy-server
+SITE := .tools/bin/mta-harness-site
 STAMP := $(VENV)/.installed
 # Test workers for `make test`: three take about 15 min here, two about 22. The tests that
 # count DNS packets leaving the machine share an xdist group with those that fetch packages;
@@ -26,7 +27,7 @@ STABILITY_SUITES ?= suites/test_head_of_line.py
 
 .PHONY: setup prereqs rootfs docker certify table image test unit lint bench stability clean gc
 
-setup: prereqs $(STAMP) $(TOXIPROXY) rootfs
+setup: prereqs $(STAMP) $(TOXIPROXY) $(SITE) rootfs
 
 # One root filesystem per real MTA, built once from Debian's packages and reused; skipped with
 # a note where this is not root (seedmta needs none). Postfix (the reference), Exim, OpenSMTPD
@@ -55,6 +56,13 @@ $(TOXIPROXY):
 	  github.com/Shopify/toxiproxy/v2/cmd/server@v$(TOXIPROXY_VERSION)
 	mv .tools/gobin/server $@
 	@$@ -version
+
+# The compiled mock site (harness/sites/program.py says when it runs): Go's standard library
+# only, so it builds offline.
+$(SITE): $(wildcard harness/sites/fastsite/*.go) harness/sites/fastsite/go.mod
+	@mkdir -p .tools/bin
+	cd harness/sites/fastsite && GOTOOLCHAIN=local GOFLAGS=-mod=mod $(GO) build -trimpath \
+	  -o $(CURDIR)/$@ .
 
 certify: setup
 	$(BIN)/mta-harness certify --mta postfix

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -17,9 +19,27 @@ from harness.backends import open_backend
 from harness.claims import Bounds
 from harness.mta import get_adapter
 from harness.record import Example
+from harness.sites.program import CHOICE, CHOICES
 from harness.world import World
 
 StartWorld = Callable[..., World]
+
+#: The mock site's two programs (harness.sites.program): tests of the site run on each.
+SITE_PROGRAMS = list(CHOICES)
+
+
+@contextmanager
+def site_program(choice: str) -> Iterator[None]:
+    """Sites started inside run ``choice``; the compiled one must be built."""
+    before = os.environ.get(CHOICE)
+    os.environ[CHOICE] = choice
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(CHOICE, None)
+        else:
+            os.environ[CHOICE] = before
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 from harness.backends.base import Backend, Service
 from harness.sites.channel import CommandChannel, EventSink
+from harness.sites.program import site_argv
 from harness.sites.protocol import Behaviour
 from harness.sites.tls import SiteCertificate
 from harness.topology import Endpoint, Site
@@ -21,19 +20,7 @@ class SiteHandle:
         self.listen = listen
         self.misbehaving = False
         self.service: Service = backend.spawn(
-            "site",
-            site.name,
-            [
-                sys.executable,
-                "-m",
-                "harness.sites.server",
-                "--name",
-                site.name,
-                "--listen",
-                str(listen),
-                *(["--acceptors", str(acceptors)] if acceptors > 1 else []),
-            ],
-            address=listen.host,
+            "site", site.name, site_argv(site.name, str(listen), acceptors), address=listen.host
         )
         self._channel = CommandChannel(site.name, self.service, sink)
 

@@ -15,6 +15,8 @@ from harness.sites.handle import SiteHandle
 from harness.sites.protocol import Behaviour
 from harness.topology import SENDER, Site
 
+from ..conftest import site_program
+
 pytestmark = pytest.mark.integration
 
 
@@ -28,9 +30,10 @@ def test_two_acceptors_record_every_message_once_and_obey_every_command() -> Non
             events.append(event)
 
     try:
-        site = SiteHandle(
-            backend, Site("site-a", "site-a.test"), backend.addresses.site(0), on, acceptors=2
-        )
+        with site_program("python"):  # the compiled site is one process on every core
+            site = SiteHandle(
+                backend, Site("site-a", "site-a.test"), backend.addresses.site(0), on, acceptors=2
+            )
         site.wait_ready(20)
         at = site.listen
 

@@ -16,6 +16,8 @@ from harness.backends.local import LocalBackend
 from harness.sites.handle import SiteHandle
 from harness.topology import SENDER, Site
 
+from ..conftest import SITE_PROGRAMS, site_program
+
 pytestmark = pytest.mark.integration
 
 NASTY = [
@@ -66,9 +68,10 @@ class Site1:
             ), f"{rcpt} was not recorded"
 
 
-@pytest.fixture(scope="module")
-def site() -> Any:
-    running = Site1()
+@pytest.fixture(scope="module", params=SITE_PROGRAMS)
+def site(request: pytest.FixtureRequest) -> Any:
+    with site_program(request.param):
+        running = Site1()
     yield running
     running.backend.close()
 

@@ -20,6 +20,8 @@ from harness.sites.protocol import Behaviour
 from harness.sites.tls import WRONG_NAME, RunCertificates
 from harness.topology import SENDER, Site
 
+from ..conftest import SITE_PROGRAMS, site_program
+
 pytestmark = pytest.mark.integration
 
 SITE = Site("site-a", "site-a.test")
@@ -80,9 +82,10 @@ def unverified() -> ssl.SSLContext:
     return context
 
 
-@pytest.fixture(scope="module")
-def site() -> Iterator[TlsSite]:
-    running = TlsSite()
+@pytest.fixture(scope="module", params=SITE_PROGRAMS)
+def site(request: pytest.FixtureRequest) -> Iterator[TlsSite]:
+    with site_program(request.param):
+        running = TlsSite()
     yield running
     running.backend.close()
 

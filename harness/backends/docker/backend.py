@@ -49,6 +49,7 @@ from harness.runtime import (
     owner_alive,
     runtime_root,
 )
+from harness.sites.program import COMPILED_NAME
 from harness.topology import MAX_SITES, AddressPlan, Endpoint
 
 PREFIX = "172.31"
@@ -244,6 +245,8 @@ class DockerBackend:
             out[0] = "python3"
         elif out and out[0].endswith("toxiproxy-server"):
             out[0] = "toxiproxy-server"  # on the image's PATH (ours, or a pulled one)
+        elif out and out[0].endswith(COMPILED_NAME):
+            out[0] = COMPILED_NAME  # the compiled site, on the harness image's PATH
         return out
 
     def spawn(

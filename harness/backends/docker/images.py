@@ -29,6 +29,7 @@ from harness.backends.docker.inside import in_image, site_image
 from harness.errors import HarnessError, UsageError
 from harness.links.server import toxiproxy_binary
 from harness.rootfs import ensure_rootfs, load_recipe, store
+from harness.sites.program import COMPILED_NAME, compiled_site
 
 LABEL = "org.mta-harness"
 HARNESS_PACKAGE = Path(__file__).resolve().parents[2]  # the harness package itself
@@ -171,13 +172,17 @@ def harness_image(client: docker.DockerClient) -> str:
     if in_image():
         return site_image(client)  # the image this harness runs in has all a site needs
     base = recipe_image(client, "site")
-    source = HARNESS_PACKAGE
-    tag = f"mta-harness/harness:{digest_tree(source)}-{base.rsplit(':', 1)[1]}"
+    files = {"harness": HARNESS_PACKAGE}
     dockerfile = (
         f"FROM {base}\nCOPY harness /opt/mta-harness/harness\n"
         "ENV PYTHONPATH=/opt/mta-harness PYTHONUNBUFFERED=1\n"
     )
-    return build_image(client, tag, dockerfile, {"harness": source})
+    compiled = compiled_site()
+    if compiled is not None:  # the sites run it where the host does (harness.sites.program)
+        files[COMPILED_NAME] = compiled
+        dockerfile += f"COPY {COMPILED_NAME} /usr/local/bin/{COMPILED_NAME}\n"
+    tag = f"mta-harness/harness:{digest_tree(*files.values())}-{base.rsplit(':', 1)[1]}"
+    return build_image(client, tag, dockerfile, files)
 
 
 def toxiproxy_image(client: docker.DockerClient) -> str:

@@ -30,6 +30,7 @@ from harness.backends.docker.inside import IN_IMAGE
 from harness.errors import HarnessError
 from harness.links.server import toxiproxy_binary
 from harness.rootfs import PROJECT
+from harness.sites.program import COMPILED_NAME, compiled_site
 
 #: What of the project goes into the image: the code, and what a certification reads.
 PARTS = ("harness", "suites", "fixtures", "pyproject.toml")
@@ -74,12 +75,13 @@ def dependency_folder() -> Path:
     return folder
 
 
-def dockerfile(base: str) -> str:
+def dockerfile(base: str, compiled_site: bool = False) -> str:
     return "\n".join(
         [
             f"FROM {base}",
             f"COPY deps {HOME}/.deps",
             "COPY toxiproxy-server /usr/local/bin/toxiproxy-server",
+            *([f"COPY {COMPILED_NAME} /usr/local/bin/{COMPILED_NAME}"] if compiled_site else []),
             *(f"COPY {part} {HOME}/{part}" for part in PARTS),
             f"ENV PYTHONPATH={HOME}:{HOME}/.deps PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 "
             f"{IN_IMAGE}=1",
@@ -98,10 +100,16 @@ def build_harness_image(client: docker.DockerClient, tag: str) -> str:
     and return its content id."""
     base = recipe_image(client, "site")
     files = {"deps": dependency_folder(), "toxiproxy-server": toxiproxy_binary()}
+    site = compiled_site()
+    if site is not None:  # the image's sites run what the host's do (harness.sites.program)
+        files[COMPILED_NAME] = site
     files.update({part: PROJECT / part for part in PARTS})
     digest = digest_tree(*files.values(), pattern="*")
     built = build_image(
-        client, f"mta-harness/self:{digest}-{base.rsplit(':', 1)[1]}", dockerfile(base), files
+        client,
+        f"mta-harness/self:{digest}-{base.rsplit(':', 1)[1]}",
+        dockerfile(base, site is not None),
+        files,
     )
     try:
         image = client.images.get(built)

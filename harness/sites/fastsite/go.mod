@@ -1,0 +1,3 @@
+module mta-harness/site
+
+go 1.22
