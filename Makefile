@@ -58,10 +58,10 @@ $(TOXIPROXY):
 	@$@ -version
 
 # The compiled mock site (harness/sites/program.py says when it runs): Go's standard library
-# only, so it builds offline.
+# only, so it builds offline; static (no cgo), so it runs in any image.
 $(SITE): $(wildcard harness/sites/fastsite/*.go) harness/sites/fastsite/go.mod
 	@mkdir -p .tools/bin
-	cd harness/sites/fastsite && GOTOOLCHAIN=local GOFLAGS=-mod=mod $(GO) build -trimpath \
+	cd harness/sites/fastsite && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod $(GO) build -trimpath \
 	  -o $(CURDIR)/$@ .
 
 certify: setup

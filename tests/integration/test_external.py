@@ -17,10 +17,12 @@ from harness.mta import get_adapter
 from harness.scenario import Scenario, play
 from harness.world import World
 
-pytestmark = pytest.mark.integration
-
-# Outside every run's slot (slots are 127.0.0-63.x), so parallel runs cannot collide with it.
+# Outside every run's slot (slots are 127.0.0-63.x), so parallel runs cannot collide with it;
+# but the two MTAs below listen on the same fixed address: one worker plays them in turn (a
+# 3-worker run had both at once: "address already in use").
 BLOCK = "127.0.201"
+
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("external-block")]
 
 
 def description(tmp_path: Path) -> Path:
