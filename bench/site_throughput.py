@@ -123,7 +123,7 @@ def main() -> None:
         }
     finally:
         backend.close()
-    site_rate = max(r["per_second"] for n, r in results.items() if "site" in n.split(" (")[0])
+    site_rate = max(r["per_second"] for n, r in results.items() if r["recorded"] is not None)
     sink_rate = results["smtp-sink (Postfix, records nothing)"]["per_second"]
     print(f"smtp-source -s {args.sessions} -m {args.messages}")
     print(f"{'receiver':<54}{'seconds':>9}{'msg/s':>9}{'recorded':>10}")

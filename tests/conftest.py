@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -31,15 +30,9 @@ SITE_PROGRAMS = list(CHOICES)
 @contextmanager
 def site_program(choice: str) -> Iterator[None]:
     """Sites started inside run ``choice``; the compiled one must be built."""
-    before = os.environ.get(CHOICE)
-    os.environ[CHOICE] = choice
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CHOICE, choice)
         yield
-    finally:
-        if before is None:
-            os.environ.pop(CHOICE, None)
-        else:
-            os.environ[CHOICE] = before
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from harness.clock import Deadline
 from harness.errors import UsageError
 from harness.links.toxiproxy import ToxiproxyClient, ToxiproxyError
 from harness.net import wait_for_port
+from harness.tools import built_tool
 
 TOXIPROXY_VERSION = "2.12.0"
 #: Where ``make setup`` puts the server, relative to the project root.
@@ -26,13 +26,9 @@ def toxiproxy_binary() -> Path:
         if not os.access(path, os.X_OK):
             raise UsageError(f"MTA_HARNESS_TOXIPROXY={override} is not an executable file")
         return path
-    project_root = Path(__file__).resolve().parents[2]
-    for candidate in (project_root / PROJECT_BINARY, Path.cwd() / PROJECT_BINARY):
-        if os.access(candidate, os.X_OK):
-            return candidate
-    found = shutil.which("toxiproxy-server")
-    if found:
-        return Path(found)
+    found = built_tool(PROJECT_BINARY, "toxiproxy-server")
+    if found is not None:
+        return found
     raise UsageError(
         f"Toxiproxy server not found: run `make setup` (builds v{TOXIPROXY_VERSION} into "
         f"{PROJECT_BINARY}) or set MTA_HARNESS_TOXIPROXY to a toxiproxy-server binary"

@@ -11,11 +11,11 @@ site (an image named by ``MTA_HARNESS_IMAGE_SITE`` without the compiled site nee
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
 from harness.errors import UsageError
+from harness.tools import built_tool
 
 #: Where ``make setup`` puts the compiled site, relative to the project root.
 COMPILED_BINARY = Path(".tools/bin/mta-harness-site")
@@ -27,12 +27,7 @@ CHOICES = ("compiled", "python")
 
 def compiled_site() -> Path | None:
     """The compiled site: the project's build, or on PATH; None where it is not built."""
-    project_root = Path(__file__).resolve().parents[2]
-    candidate = project_root / COMPILED_BINARY
-    if os.access(candidate, os.X_OK):
-        return candidate
-    found = shutil.which(COMPILED_NAME)
-    return Path(found) if found else None
+    return built_tool(COMPILED_BINARY, COMPILED_NAME)
 
 
 def site_argv(name: str, listen: str, acceptors: int = 1) -> list[str]:

@@ -30,7 +30,7 @@ def test_two_acceptors_record_every_message_once_and_obey_every_command() -> Non
             events.append(event)
 
     try:
-        with site_program("python"):  # the compiled site is one process on every core
+        with site_program("python"):  # acceptors as processes behind a relay: the aiosmtpd site
             site = SiteHandle(
                 backend, Site("site-a", "site-a.test"), backend.addresses.site(0), on, acceptors=2
             )

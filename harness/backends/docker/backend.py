@@ -158,6 +158,7 @@ class DockerBackend:
         self.run_id = self.run_context.run_id
         self.labels = {LABELS[key]: value for key, value in self.run_context.labels.items()}
         self._images: dict[str, str] = {}
+        self._harness_image: str | None = None
         self.network = self._create_network()
         self.addresses = AddressPlan(self.run_context.lease.slot, prefix=PREFIX)
         self.workdir: Path = self.run_context.workdir
@@ -223,7 +224,9 @@ class DockerBackend:
             return root.image  # the user's own build
         if root is not None:
             return recipe_image(self.client, root.recipe)
-        return harness_image(self.client)
+        if self._harness_image is None:  # one digest of the code and the site a run, not a spawn
+            self._harness_image = harness_image(self.client)
+        return self._harness_image
 
     def image_files(self, image: str) -> Path:
         return image_files(self.client, image, self.labels)

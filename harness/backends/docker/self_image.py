@@ -75,13 +75,13 @@ def dependency_folder() -> Path:
     return folder
 
 
-def dockerfile(base: str, compiled_site: bool = False) -> str:
+def dockerfile(base: str, with_site: bool = False) -> str:
     return "\n".join(
         [
             f"FROM {base}",
             f"COPY deps {HOME}/.deps",
             "COPY toxiproxy-server /usr/local/bin/toxiproxy-server",
-            *([f"COPY {COMPILED_NAME} /usr/local/bin/{COMPILED_NAME}"] if compiled_site else []),
+            *([f"COPY {COMPILED_NAME} /usr/local/bin/{COMPILED_NAME}"] if with_site else []),
             *(f"COPY {part} {HOME}/{part}" for part in PARTS),
             f"ENV PYTHONPATH={HOME}:{HOME}/.deps PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 "
             f"{IN_IMAGE}=1",

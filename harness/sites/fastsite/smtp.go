@@ -35,11 +35,10 @@ var (
 )
 
 type site struct {
-	name     string
-	rec      *recorder
-	state    *state
-	counter  atomic.Int64
-	acceptor string
+	name    string
+	rec     *recorder
+	state   *state
+	counter atomic.Int64
 }
 
 // session is one SMTP connection.
@@ -358,7 +357,7 @@ func (b *buffered) Read(p []byte) (int, error) { return b.r.Read(p) }
 func (ss *session) connection() string {
 	if ss.name == "" {
 		n := ss.site.counter.Add(1)
-		ss.name = fmt.Sprintf("%s%d@%s", ss.site.acceptor, n, ss.conn.RemoteAddr())
+		ss.name = fmt.Sprintf("%d@%s", n, ss.conn.RemoteAddr())
 	}
 	return ss.name
 }
